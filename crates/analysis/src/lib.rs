@@ -1,0 +1,1 @@
+//! Static complexity analysis (work in progress).

@@ -1,0 +1,1 @@
+//! Sans-IO collaboration core: rooms, Yjs documents, awareness.

@@ -1,0 +1,1 @@
+//! y-websocket wire protocol: message types and the lib0 codec.

@@ -1,0 +1,1 @@
+//! Durable room history: the Store trait and its SQLite backend.

@@ -1,0 +1,6 @@
+//! One module per subcommand; each exposes `Args` (clap) and `main(Args)`.
+
+pub mod analyze;
+pub mod doctor;
+pub mod run;
+pub mod serve;

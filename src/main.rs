@@ -1,0 +1,47 @@
+//! The `peercode` binary: parses the command line and hands off to the library crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+#[derive(Parser)]
+#[command(
+    name = "peercode",
+    version,
+    about = "Real-time collaborative code editor with a sandboxed runner"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the whole product: collaboration server, web app, runner.
+    Serve(cli::serve::Args),
+    /// Run one file in the sandbox and print its output, verdict and usage.
+    Run(cli::run::Args),
+    /// Print a static complexity report for a Python or JavaScript file.
+    Analyze(cli::analyze::Args),
+    /// Report which sandbox protections and language toolchains this host has.
+    Doctor(cli::doctor::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => cli::serve::main(args),
+        Command::Run(args) => cli::run::main(args),
+        Command::Analyze(args) => cli::analyze::main(args),
+        Command::Doctor(args) => cli::doctor::main(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("peercode: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
