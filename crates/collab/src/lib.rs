@@ -1,1 +1,16 @@
-//! Sans-IO collaboration core: rooms, Yjs documents, awareness.
+//! The sans-IO collaboration core: a room's Yjs document and the presence (awareness)
+//! states of the people in it.
+//!
+//! The server feeds decoded protocol payloads in and sends what comes out; nothing here
+//! touches sockets, clocks or databases, so every rule can be tested with plain calls.
+//!
+//! Architecture invariant: no network, database or async runtime code in this crate.
+
+mod presence;
+mod room;
+
+pub use presence::Presence;
+pub use room::{Limits, Room, RoomError, UpdateOutcome, update_client_id};
+
+/// Identifies one WebSocket connection within the server process.
+pub type ConnId = u64;

@@ -1,1 +1,94 @@
-//! Durable room history: the Store trait and its SQLite backend.
+//! Durable room history: every accepted update with its time, sequence number and author,
+//! plus keyframe snapshots so any moment can be rebuilt quickly.
+//!
+//! The [`Store`] trait is what the server depends on; [`SqliteStore`] is the embedded
+//! backend (WAL mode, under the data dir). [`Persister`] puts a group-commit thread in
+//! front of any store so that many small appends share one transaction.
+//!
+//! Architecture invariant: this crate knows nothing about Yjs; payloads are opaque bytes.
+
+mod persister;
+mod sqlite;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+pub use persister::{CommitListener, Persister, PersisterClosed};
+pub use sqlite::{Durability, SqliteStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the database schema is version {found}, newer than this build knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// What a history record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A Yjs update (v1 encoding) as a client sent it.
+    Update,
+    /// The whole document encoded as one update, after applying every update up to `seq`.
+    Snapshot,
+}
+
+/// One entry of a room's history.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub room: Arc<str>,
+    /// Per-room sequence number, starting at 1. A snapshot carries the seq of the last
+    /// update it includes.
+    pub seq: u64,
+    /// Server time when the update was accepted, in ms since the Unix epoch.
+    pub ts_ms: i64,
+    /// Who made it: a user identity once accounts exist, for now the Yjs client id or
+    /// the connection.
+    pub author: Arc<str>,
+    pub kind: RecordKind,
+    pub data: Bytes,
+}
+
+/// One stored update as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpdate {
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub author: String,
+    pub data: Vec<u8>,
+}
+
+/// What is needed to rebuild a room's current document.
+#[derive(Debug, Default, Clone)]
+pub struct RoomHistory {
+    /// The latest snapshot: (seq it includes up to, encoded document).
+    pub snapshot: Option<(u64, Vec<u8>)>,
+    /// Every update after the snapshot, in order.
+    pub updates: Vec<StoredUpdate>,
+    /// The highest seq stored for the room (0 when the room is new).
+    pub last_seq: u64,
+}
+
+/// A backend for room history. Implementations are blocking; async callers use
+/// `spawn_blocking` or go through a [`Persister`].
+pub trait Store: Send + Sync + 'static {
+    /// Append records atomically and durably (per the backend's durability setting),
+    /// in the order given.
+    fn append(&self, records: &[Record]) -> Result<(), StoreError>;
+    /// Load what is needed to rebuild a room: the latest snapshot and the updates after it.
+    fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError>;
+    /// Updates of a room with `from <= seq <= to`, in order (for replay and tests).
+    fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError>;
+    /// A cheap round trip to the database, for health checks.
+    fn check(&self) -> Result<(), StoreError>;
+    /// Flush everything and release files (e.g. checkpoint the WAL).
+    fn close(&self) -> Result<(), StoreError>;
+}

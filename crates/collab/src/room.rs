@@ -1,0 +1,307 @@
+//! A room's document: applies updates under the size limit, answers sync requests and
+//! produces snapshots.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use peercode_protocol::Reader;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, Map, Out, ReadTxn, StateVector, TextPrelim, Transact, Update};
+
+use crate::{ConnId, Presence};
+
+/// Limits a room enforces on what clients send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest encoded document a room may grow to, in bytes.
+    pub max_document_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("malformed update: {0}")]
+    MalformedUpdate(String),
+    #[error("malformed state vector: {0}")]
+    MalformedStateVector(String),
+    #[error("malformed awareness update: {0}")]
+    MalformedAwareness(#[from] peercode_protocol::DecodeError),
+    #[error("the document would exceed the limit of {limit} bytes")]
+    DocumentTooLarge { limit: usize },
+    #[error("the document failed while applying an update and must be reloaded")]
+    Poisoned,
+}
+
+/// What applying an update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The update carries content: record and broadcast it.
+    Applied,
+    /// The update is empty (nothing to record or broadcast).
+    Empty,
+}
+
+pub struct Room {
+    doc: Doc,
+    /// Encoded size at the last measurement plus the size of every update since: an upper
+    /// bound that avoids encoding the document on every keystroke.
+    size_bound: usize,
+    limits: Limits,
+    /// Set when `yrs` panicked mid-update: the in-memory document can no longer be trusted.
+    poisoned: bool,
+    presence: Presence,
+}
+
+/// The empty update: no structs, empty delete set.
+const EMPTY_UPDATE: &[u8] = &[0, 0];
+
+impl Room {
+    /// A brand-new room with the document convention's starting point (SPEC §2): an empty
+    /// `main.py` that runs as Python. Returns the room and the update that created it.
+    pub fn create(limits: Limits) -> (Room, Vec<u8>) {
+        let doc = Doc::new();
+        let files = doc.get_or_insert_map("files");
+        let meta = doc.get_or_insert_map("meta");
+        let update = {
+            let mut txn = doc.transact_mut();
+            files.insert(&mut txn, "main.py", TextPrelim::new(""));
+            meta.insert(&mut txn, "language", "python");
+            meta.insert(&mut txn, "entry", "main.py");
+            txn.encode_update_v1()
+        };
+        let room = Room {
+            size_bound: update.len(),
+            doc,
+            limits,
+            poisoned: false,
+            presence: Presence::default(),
+        };
+        (room, update)
+    }
+
+    /// Rebuild a room from stored history: an optional snapshot, then the updates after it.
+    /// Stored data was accepted once, so the size limit is not applied again here.
+    pub fn restore<'a>(
+        limits: Limits,
+        snapshot: Option<&'a [u8]>,
+        updates: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Room, RoomError> {
+        let mut room = Room {
+            doc: Doc::new(),
+            size_bound: 0,
+            limits,
+            poisoned: false,
+            presence: Presence::default(),
+        };
+        for update in snapshot.into_iter().chain(updates) {
+            room.integrate(update)?;
+            room.size_bound += update.len();
+        }
+        Ok(room)
+    }
+
+    /// The document's state vector (the payload of a sync step 1).
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.doc.transact().state_vector().encode_v1()
+    }
+
+    /// What a peer with state vector `sv` lacks (the payload of a sync step 2).
+    pub fn diff(&self, sv: &[u8]) -> Result<Vec<u8>, RoomError> {
+        let sv = catch_unwind(|| StateVector::decode_v1(sv))
+            .map_err(|_| RoomError::MalformedStateVector("decoder panicked".into()))?
+            .map_err(|e| RoomError::MalformedStateVector(e.to_string()))?;
+        Ok(self.doc.transact().encode_diff_v1(&sv))
+    }
+
+    /// Apply an update a client sent, enforcing the document size limit.
+    pub fn apply_update(&mut self, update: &[u8]) -> Result<UpdateOutcome, RoomError> {
+        if self.poisoned {
+            return Err(RoomError::Poisoned);
+        }
+        if update == EMPTY_UPDATE {
+            return Ok(UpdateOutcome::Empty);
+        }
+        let limit = self.limits.max_document_bytes;
+        if self.size_bound + update.len() > limit {
+            // The bound is pessimistic; measure before refusing.
+            self.size_bound = self.encoded_len();
+            if self.size_bound + update.len() > limit {
+                return Err(RoomError::DocumentTooLarge { limit });
+            }
+        }
+        self.integrate(update)?;
+        self.size_bound += update.len();
+        Ok(UpdateOutcome::Applied)
+    }
+
+    fn integrate(&mut self, update: &[u8]) -> Result<(), RoomError> {
+        let decoded = catch_unwind(|| Update::decode_v1(update))
+            .map_err(|_| RoomError::MalformedUpdate("decoder panicked".into()))?
+            .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+        let doc = &self.doc;
+        match catch_unwind(AssertUnwindSafe(|| {
+            doc.transact_mut().apply_update(decoded)
+        })) {
+            Ok(result) => result.map_err(|e| RoomError::MalformedUpdate(e.to_string())),
+            Err(_) => {
+                self.poisoned = true;
+                Err(RoomError::Poisoned)
+            }
+        }
+    }
+
+    /// The whole document as one update (a keyframe); also re-measures the size bound.
+    pub fn snapshot(&mut self) -> Vec<u8> {
+        let encoded = self
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        self.size_bound = encoded.len();
+        encoded
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+            .len()
+    }
+
+    /// Whether a panic inside `yrs` left the document untrustworthy.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// The text of a file of the room (SPEC §2 layout), if it exists.
+    pub fn file_text(&self, path: &str) -> Option<String> {
+        let files = self.doc.get_or_insert_map("files");
+        let txn = self.doc.transact();
+        match files.get(&txn, path)? {
+            Out::YText(text) => Some(text.get_string(&txn)),
+            _ => None,
+        }
+    }
+
+    /// The text of a root-level `Y.Text` named `name`.
+    pub fn root_text(&self, name: &str) -> String {
+        let text = self.doc.get_or_insert_text(name);
+        text.get_string(&self.doc.transact())
+    }
+
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    pub fn apply_awareness(&mut self, conn: ConnId, payload: &[u8]) -> Result<(), RoomError> {
+        Ok(self.presence.apply(conn, payload)?)
+    }
+
+    pub fn remove_connection(&mut self, conn: ConnId) -> Option<Vec<u8>> {
+        self.presence.remove_connection(conn)
+    }
+}
+
+/// The Yjs client id of the first struct in a v1 update, without decoding the rest.
+pub fn update_client_id(update: &[u8]) -> Option<u64> {
+    let mut reader = Reader::new(update);
+    if reader.read_var_uint().ok()? == 0 {
+        return None;
+    }
+    reader.read_var_uint().ok()?; // number of structs
+    reader.read_var_uint().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::Text;
+
+    use super::*;
+
+    fn typed(client_id: u64, text: &str) -> Vec<u8> {
+        let doc = Doc::with_client_id(client_id);
+        let t = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        t.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    }
+
+    #[test]
+    fn updates_apply_and_sync_back() {
+        let (mut room, created) = Room::create(Limits::default());
+        assert_eq!(room.file_text("main.py").as_deref(), Some(""));
+        assert_eq!(
+            room.apply_update(&typed(7, "hello")).unwrap(),
+            UpdateOutcome::Applied
+        );
+        assert_eq!(room.root_text("t"), "hello");
+        assert_eq!(update_client_id(&typed(7, "x")), Some(7));
+
+        let diff = room.diff(&StateVector::default().encode_v1()).unwrap();
+        let copy = Room::restore(
+            Limits::default(),
+            None,
+            [created.as_slice(), diff.as_slice()],
+        )
+        .unwrap();
+        assert_eq!(copy.root_text("t"), "hello");
+        assert_eq!(copy.file_text("main.py").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn garbage_is_refused_and_the_room_still_works() {
+        let (mut room, _) = Room::create(Limits::default());
+        for garbage in [&[1u8, 2, 3][..], &[0xff; 40], &[5, 200, 1, 0, 0]] {
+            assert!(room.apply_update(garbage).is_err());
+        }
+        assert!(room.diff(&[0xff, 0xff]).is_err());
+        assert_eq!(room.apply_update(&[0, 0]).unwrap(), UpdateOutcome::Empty);
+        room.apply_update(&typed(9, "ok")).unwrap();
+        assert_eq!(room.root_text("t"), "ok");
+        assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn document_size_limit_is_enforced() {
+        let (mut room, _) = Room::create(Limits {
+            max_document_bytes: 1000,
+        });
+        room.apply_update(&typed(1, &"a".repeat(400))).unwrap();
+        let err = room.apply_update(&typed(2, &"b".repeat(700))).unwrap_err();
+        assert!(matches!(err, RoomError::DocumentTooLarge { limit: 1000 }));
+        room.apply_update(&typed(3, &"c".repeat(100))).unwrap();
+    }
+
+    #[test]
+    fn snapshot_restores_the_same_document() {
+        let (mut room, _) = Room::create(Limits::default());
+        let doc = Doc::with_client_id(5);
+        let t = doc.get_or_insert_text("t");
+        let mut updates = Vec::new();
+        for i in 0..50 {
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, i, "x");
+            updates.push(txn.encode_update_v1());
+        }
+        for u in &updates[..30] {
+            room.apply_update(u).unwrap();
+        }
+        let snapshot = room.snapshot();
+        for u in &updates[30..] {
+            room.apply_update(u).unwrap();
+        }
+        let restored = Room::restore(
+            Limits::default(),
+            Some(&snapshot),
+            updates[30..].iter().map(Vec::as_slice),
+        )
+        .unwrap();
+        assert_eq!(restored.root_text("t"), "x".repeat(50));
+    }
+}

@@ -1,0 +1,236 @@
+//! Group commit: a dedicated thread takes every record queued since its last commit and
+//! writes them in one transaction, then tells each record's listener.
+//!
+//! Batches size themselves: under light load a record is committed on its own right away;
+//! under heavy load everything that queued during the previous commit shares the next one,
+//! so throughput holds without adding a fixed delay to every update.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::{Record, Store, StoreError};
+
+/// Told when a submitted record is durable, or that it never will be.
+pub trait CommitListener: Send + Sync {
+    /// `record` is committed; `latency` is the time from submit to commit.
+    fn committed(&self, record: &Record, latency: Duration);
+    /// The batch holding `record` failed to commit.
+    fn failed(&self, record: &Record, error: &StoreError);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the persister is shut down")]
+pub struct PersisterClosed;
+
+struct Job {
+    record: Record,
+    listener: Arc<dyn CommitListener>,
+    submitted: Instant,
+}
+
+/// Handle to the commit thread. Dropping every clone's sender (via [`Persister::shutdown`])
+/// lets the thread commit what is queued and exit.
+pub struct Persister {
+    tx: parking_lot::Mutex<Option<mpsc::Sender<Job>>>,
+    thread: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    store: Arc<dyn Store>,
+}
+
+impl Persister {
+    /// Start the commit thread. `max_batch` caps the records in one transaction;
+    /// `window` is an optional extra wait to let a batch grow (zero by default).
+    pub fn start(store: Arc<dyn Store>, max_batch: usize, window: Duration) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread_store = store.clone();
+        let thread = std::thread::Builder::new()
+            .name("peercode-persist".into())
+            .spawn(move || commit_loop(&*thread_store, &rx, max_batch.max(1), window))
+            .expect("spawning the persister thread");
+        Persister {
+            tx: parking_lot::Mutex::new(Some(tx)),
+            thread: parking_lot::Mutex::new(Some(thread)),
+            store,
+        }
+    }
+
+    /// Queue a record; `listener` hears when it is durable.
+    pub fn submit(
+        &self,
+        record: Record,
+        listener: Arc<dyn CommitListener>,
+    ) -> Result<(), PersisterClosed> {
+        let job = Job {
+            record,
+            listener,
+            submitted: Instant::now(),
+        };
+        match &*self.tx.lock() {
+            Some(tx) => tx.send(job).map_err(|_| PersisterClosed),
+            None => Err(PersisterClosed),
+        }
+    }
+
+    /// The store behind this persister (for reads).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Commit everything queued, stop the thread and close the store. Idempotent.
+    pub fn shutdown(&self) -> Result<(), StoreError> {
+        drop(self.tx.lock().take());
+        if let Some(thread) = self.thread.lock().take() {
+            if thread.join().is_err() {
+                tracing::error!("persister thread panicked");
+            }
+            self.store.close()?;
+        }
+        Ok(())
+    }
+}
+
+fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, window: Duration) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut records: Vec<Record> = Vec::with_capacity(max_batch);
+    while let Ok(first) = rx.recv() {
+        jobs.push(first);
+        if !window.is_zero() {
+            std::thread::sleep(window);
+        }
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        records.extend(jobs.iter().map(|j| j.record.clone()));
+        let result = store.append(&records);
+        let now = Instant::now();
+        match &result {
+            Ok(()) => {
+                for job in &jobs {
+                    job.listener.committed(&job.record, now - job.submitted);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, records = jobs.len(), "commit failed");
+                for job in &jobs {
+                    job.listener.failed(&job.record, error);
+                }
+            }
+        }
+        jobs.clear();
+        records.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::{Durability, RecordKind, SqliteStore};
+
+    #[derive(Default)]
+    struct Count(AtomicU64);
+    impl CommitListener for Count {
+        fn committed(&self, record: &Record, _: Duration) {
+            self.0.fetch_max(record.seq, Ordering::SeqCst);
+        }
+        fn failed(&self, _: &Record, error: &StoreError) {
+            panic!("commit failed: {error}");
+        }
+    }
+
+    fn update(room: &Arc<str>, seq: u64) -> Record {
+        Record {
+            room: room.clone(),
+            seq,
+            ts_ms: 1_700_000_000_000 + seq as i64,
+            author: "conn:1".into(),
+            kind: RecordKind::Update,
+            data: Bytes::from(vec![seq as u8; 3]),
+        }
+    }
+
+    #[test]
+    fn everything_submitted_is_committed_in_order_and_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path(), Durability::Process).unwrap());
+        let persister = Persister::start(store.clone(), 64, Duration::ZERO);
+        let room: Arc<str> = "alpha".into();
+        let listener = Arc::new(Count::default());
+        for seq in 1..=1000 {
+            persister
+                .submit(update(&room, seq), listener.clone())
+                .unwrap();
+        }
+        persister
+            .submit(
+                Record {
+                    kind: RecordKind::Snapshot,
+                    data: Bytes::from_static(b"snap"),
+                    ..update(&room, 1000)
+                },
+                listener.clone(),
+            )
+            .unwrap();
+        persister
+            .submit(update(&room, 1001), listener.clone())
+            .unwrap();
+        persister.shutdown().unwrap();
+        assert_eq!(listener.0.load(Ordering::SeqCst), 1001);
+        assert!(
+            persister
+                .submit(update(&room, 1002), listener.clone())
+                .is_err()
+        );
+
+        let reopened = SqliteStore::open(dir.path(), Durability::Process).unwrap();
+        let history = reopened.load_room("alpha").unwrap();
+        assert_eq!(history.snapshot, Some((1000, b"snap".to_vec())));
+        assert_eq!(history.updates.len(), 1);
+        assert_eq!(history.updates[0].seq, 1001);
+        assert_eq!(history.last_seq, 1001);
+        let all = reopened.updates("alpha", 1, u64::MAX).unwrap();
+        assert_eq!(all.len(), 1001);
+        assert!(all.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+        assert_eq!(all[4].ts_ms, 1_700_000_000_005);
+        assert!(reopened.load_room("other").unwrap().updates.is_empty());
+    }
+
+    #[test]
+    fn duplicate_seq_fails_the_batch_and_says_so() {
+        struct Fails(AtomicU64);
+        impl CommitListener for Fails {
+            fn committed(&self, _: &Record, _: Duration) {}
+            fn failed(&self, _: &Record, _: &StoreError) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path(), Durability::Power).unwrap());
+        let persister = Persister::start(store, 64, Duration::ZERO);
+        let room: Arc<str> = "r".into();
+        let listener = Arc::new(Fails(AtomicU64::new(0)));
+        persister
+            .submit(update(&room, 1), listener.clone())
+            .unwrap();
+        persister.shutdown().unwrap();
+        let persister = Persister::start(
+            Arc::new(SqliteStore::open(dir.path(), Durability::Power).unwrap()),
+            64,
+            Duration::ZERO,
+        );
+        persister
+            .submit(update(&room, 1), listener.clone())
+            .unwrap();
+        persister.shutdown().unwrap();
+        assert_eq!(listener.0.load(Ordering::SeqCst), 1);
+    }
+}

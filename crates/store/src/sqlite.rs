@@ -1,0 +1,178 @@
+//! The embedded SQLite backend: one file in WAL mode, a writer connection used by the
+//! persister thread and a separate reader connection so loads never wait for commits.
+
+use std::path::Path;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{Record, RecordKind, RoomHistory, Store, StoreError, StoredUpdate};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE updates (
+        room   TEXT    NOT NULL,
+        seq    INTEGER NOT NULL,
+        ts_ms  INTEGER NOT NULL,
+        author TEXT    NOT NULL,
+        data   BLOB    NOT NULL,
+        PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE snapshots (
+        room  TEXT    NOT NULL,
+        seq   INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        data  BLOB    NOT NULL,
+        PRIMARY KEY (room, seq)
+    ) WITHOUT ROWID;
+"#];
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=NORMAL` in WAL mode: a commit is in the OS before it returns, so it
+    /// survives the server being killed (SIGKILL, crash); a power cut may lose the last
+    /// commits since the previous checkpoint.
+    #[default]
+    Process,
+    /// `synchronous=FULL`: every commit is fsynced; survives a power cut, costs an fsync
+    /// per batch.
+    Power,
+}
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) `peercode.db` in `data_dir` and run pending migrations.
+    pub fn open(data_dir: &Path, durability: Durability) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join("peercode.db");
+        let writer = Connection::open(&path)?;
+        writer.busy_timeout(std::time::Duration::from_secs(5))?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match durability {
+            Durability::Process => "NORMAL",
+            Durability::Power => "FULL",
+        };
+        writer.pragma_update(None, "synchronous", sync)?;
+        migrate(&writer)?;
+        let reader = Connection::open(&path)?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn append(&self, records: &[Record]) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut update = tx.prepare_cached(
+                "INSERT INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut snapshot = tx.prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for r in records {
+                let seq = r.seq as i64;
+                match r.kind {
+                    RecordKind::Update => {
+                        update.execute(params![&*r.room, seq, r.ts_ms, &*r.author, &r.data[..]])?
+                    }
+                    RecordKind::Snapshot => {
+                        snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]])?
+                    }
+                };
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError> {
+        let conn = self.reader.lock();
+        // One read transaction so the snapshot and the updates are consistent.
+        let tx = conn.unchecked_transaction()?;
+        let snapshot: Option<(u64, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT seq, data FROM snapshots WHERE room = ?1 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([room], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
+            })
+            .optional()?;
+        let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+        let updates = query_updates(&tx, room, after + 1, u64::MAX)?;
+        let last_seq = updates.last().map_or(after, |u| u.seq);
+        tx.finish()?;
+        Ok(RoomHistory {
+            snapshot,
+            updates,
+            last_seq,
+        })
+    }
+
+    fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError> {
+        let conn = self.reader.lock();
+        query_updates(&conn, room, from, to)
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        let conn = self.reader.lock();
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        let conn = self.writer.lock();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+fn query_updates(
+    conn: &Connection,
+    room: &str,
+    from: u64,
+    to: u64,
+) -> Result<Vec<StoredUpdate>, StoreError> {
+    let to = i64::try_from(to).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, ts_ms, author, data FROM updates
+         WHERE room = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![room, from as i64, to], |row| {
+        Ok(StoredUpdate {
+            seq: row.get::<_, i64>(0)? as u64,
+            ts_ms: row.get(1)?,
+            author: row.get(2)?,
+            data: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
