@@ -1,13 +1,56 @@
 //! Server configuration: every flag also reads a `PEERCODE_*` environment variable.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
-    /// Address to listen on.
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen address is printed).
     #[arg(long, env = "PEERCODE_LISTEN", default_value = "127.0.0.1:4000")]
     pub listen: String,
     /// Directory for the embedded database and local files.
     #[arg(long, env = "PEERCODE_DATA_DIR", default_value = "./peercode-data")]
     pub data_dir: PathBuf,
+    /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
+    #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Largest encoded document a room may grow to, in bytes.
+    #[arg(long, env = "PEERCODE_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+    /// Frames queued for one connection before it counts as too slow and is disconnected
+    /// (it resyncs when it reconnects).
+    #[arg(long, env = "PEERCODE_SEND_BUFFER", default_value_t = 2048)]
+    pub send_buffer: usize,
+    /// Interval between WebSocket pings, in milliseconds.
+    #[arg(long, env = "PEERCODE_PING_INTERVAL_MS", default_value_t = 10_000)]
+    pub ping_interval_ms: u64,
+    /// A connection silent for this long (no frame, no pong) is dropped, in milliseconds.
+    #[arg(long, env = "PEERCODE_PING_TIMEOUT_MS", default_value_t = 30_000)]
+    pub ping_timeout_ms: u64,
+    /// How long a room without connections stays in memory, in milliseconds.
+    #[arg(long, env = "PEERCODE_ROOM_IDLE_MS", default_value_t = 30_000)]
+    pub room_idle_ms: u64,
+    /// Store a keyframe snapshot of a room's document every this many updates.
+    #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY", default_value_t = 1000)]
+    pub snapshot_every: u64,
+    /// `process`: a commit survives the server being killed (SQLite synchronous=NORMAL, WAL);
+    /// `power`: every commit is fsynced and survives a power cut too.
+    #[arg(long, env = "PEERCODE_DURABILITY", default_value = "process", value_parser = ["process", "power"])]
+    pub durability: String,
+    /// Extra time the commit thread waits to let a batch grow, in microseconds (0: batches
+    /// are whatever queued during the previous commit).
+    #[arg(long, env = "PEERCODE_COMMIT_WINDOW_US", default_value_t = 0)]
+    pub commit_window_us: u64,
+}
+
+impl Config {
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms.max(1))
+    }
+    pub fn ping_timeout(&self) -> Duration {
+        Duration::from_millis(self.ping_timeout_ms.max(1))
+    }
+    pub fn room_idle(&self) -> Duration {
+        Duration::from_millis(self.room_idle_ms)
+    }
 }

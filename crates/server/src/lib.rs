@@ -1,17 +1,55 @@
 //! The PeerCode server: configuration, the axum router and the serve loop.
+//!
+//! [`serve`] binds, builds the shared state ([`AppShared`]) and runs until SIGINT/SIGTERM,
+//! then stops accepting, closes connections, flushes every pending commit and closes the
+//! store. [`serve_on`] does the same on a given listener with a given shutdown token.
 
 mod config;
+mod error;
+mod metrics;
+mod rooms;
+mod web;
+mod ws;
 
-pub use config::Config;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::{Router, routing::get};
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use peercode_collab::Limits;
+use peercode_store::{Durability, Persister, SqliteStore, Store};
+use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
+pub use error::ApiError;
+use metrics::Metrics;
+use rooms::Rooms;
+
+/// State shared by every request, connection and room task.
+pub struct AppShared {
+    pub config: Config,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    rooms: Rooms,
+    persister: Persister,
+    next_conn_id: AtomicU64,
+    /// Cancelled on SIGINT/SIGTERM.
+    shutdown: CancellationToken,
+}
 
 /// Install the global `tracing` subscriber (honours `RUST_LOG`, defaults to `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Serve until SIGINT/SIGTERM.
@@ -19,7 +57,98 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("while binding {}", config.listen))?;
-    let app = Router::new().route("/healthz", get(|| async { "ok" }));
-    axum::serve(listener, app).await?;
-    Ok(())
+    let shutdown = CancellationToken::new();
+    tokio::spawn(signal_shutdown(shutdown.clone()));
+    serve_on(listener, config, shutdown).await
+}
+
+/// Serve on `listener` until `shutdown` is cancelled, then drain and flush.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let durability = match config.durability.as_str() {
+        "power" => Durability::Power,
+        _ => Durability::Process,
+    };
+    let store = SqliteStore::open(&config.data_dir, durability)
+        .with_context(|| format!("while opening the store in {}", config.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let persister = Persister::start(store, 4096, Duration::from_micros(config.commit_window_us));
+    let app = Arc::new(AppShared {
+        limits: Limits {
+            max_document_bytes: config.max_document_bytes,
+        },
+        metrics: Arc::new(Metrics::default()),
+        rooms: Rooms::new(shutdown.clone()),
+        persister,
+        next_conn_id: AtomicU64::new(1),
+        shutdown: shutdown.clone(),
+        config,
+    });
+    let addr = listener.local_addr()?;
+    // One line on stdout so scripts and tests can find a port picked by `:0`.
+    println!("peercode listening on http://{addr}");
+    tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
+    let result = axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("while serving");
+    shutdown.cancel();
+    app.rooms.wait_closed().await;
+    let flushed = tokio::task::block_in_place(|| app.persister.shutdown());
+    flushed.context("while flushing the store")?;
+    tracing::info!("shut down cleanly");
+    result
+}
+
+/// The HTTP routes, without a socket (tests can drive it directly).
+pub fn router(app: Arc<AppShared>) -> Router {
+    Router::new()
+        .route("/ws/{room}", get(ws::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(web::static_file)
+        .with_state(app)
+}
+
+async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiError> {
+    let store = app.persister.store().clone();
+    tokio::task::spawn_blocking(move || store.check())
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "health check failed");
+            ApiError::Unavailable("the store is not answering".into())
+        })?;
+    Ok("ok")
+}
+
+async fn metrics(State(app): State<Arc<AppShared>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+}
+
+async fn signal_shutdown(token: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutdown requested; flushing");
+    token.cancel();
 }

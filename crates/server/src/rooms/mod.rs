@@ -1,0 +1,259 @@
+//! Live rooms: a registry from room name to a running room task, and the handle a
+//! connection uses to talk to its room.
+//!
+//! Each loaded room is one task that owns the room's document and its connections' send
+//! queues, so no lock is held while applying updates or broadcasting. Rooms load from the
+//! store on first join and unload after an idle grace period.
+
+mod actor;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use peercode_collab::ConnId;
+use peercode_protocol::Message;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::AppShared;
+
+/// Why the server closes a connection; sent as the WebSocket close frame.
+#[derive(Debug, Clone)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// What a room holds for each connection: its bounded send queue and a way to close it.
+#[derive(Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub tx: mpsc::Sender<Bytes>,
+    pub closer: Arc<Closer>,
+}
+
+/// Closes a connection with a reason from anywhere (room task or connection task).
+#[derive(Default)]
+pub struct Closer {
+    token: CancellationToken,
+    reason: Mutex<Option<CloseReason>>,
+}
+
+impl Closer {
+    /// Ask the connection to close; the first reason given wins.
+    pub fn close(&self, code: u16, reason: impl Into<String>) {
+        let mut slot = self.reason.lock();
+        if slot.is_none() {
+            *slot = Some(CloseReason {
+                code,
+                reason: reason.into(),
+            });
+        }
+        drop(slot);
+        self.token.cancel();
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub fn reason(&self) -> Option<CloseReason> {
+        self.reason.lock().clone()
+    }
+}
+
+pub(crate) enum RoomMsg {
+    Join {
+        conn: ConnHandle,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Client {
+        conn: ConnId,
+        frame: Bytes,
+        message: Message,
+    },
+    Leave {
+        conn: ConnId,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JoinError {
+    #[error("the room is being unloaded")]
+    Unloading,
+    #[error("the room could not be loaded: {0}")]
+    LoadFailed(String),
+}
+
+/// A connection's way to its room.
+#[derive(Clone)]
+pub struct RoomHandle {
+    /// Distinguishes successive loads of the same room name.
+    instance: u64,
+    tx: mpsc::Sender<RoomMsg>,
+}
+
+impl RoomHandle {
+    /// Forward a decoded client message; waits when the room's inbox is full, which
+    /// slows down a flooding sender instead of growing memory.
+    pub async fn send(&self, conn: ConnId, frame: Bytes, message: Message) -> bool {
+        self.tx
+            .send(RoomMsg::Client {
+                conn,
+                frame,
+                message,
+            })
+            .await
+            .is_ok()
+    }
+
+    pub async fn leave(&self, conn: ConnId) {
+        let _ = self.tx.send(RoomMsg::Leave { conn }).await;
+    }
+}
+
+/// Room name → running room task.
+pub struct Rooms {
+    live: Mutex<HashMap<Arc<str>, RoomHandle>>,
+    next_instance: AtomicU64,
+    /// Room tasks, awaited at shutdown so every pending commit is flushed.
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Capacity of a room's inbox.
+const ROOM_INBOX: usize = 4096;
+
+impl Rooms {
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Rooms {
+            live: Mutex::new(HashMap::new()),
+            next_instance: AtomicU64::new(1),
+            tasks: TaskTracker::new(),
+            shutdown,
+        }
+    }
+
+    /// Join `conn` to room `name`, loading the room if needed.
+    pub async fn join(
+        &self,
+        app: &Arc<AppShared>,
+        name: &str,
+        conn: ConnHandle,
+    ) -> Result<RoomHandle, JoinError> {
+        loop {
+            let handle = self.get_or_spawn(app, name);
+            let (reply, answer) = oneshot::channel();
+            let join = RoomMsg::Join {
+                conn: conn.clone(),
+                reply,
+            };
+            if handle.tx.send(join).await.is_err() {
+                self.forget(name, handle.instance);
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(())) => return Ok(handle),
+                Ok(Err(JoinError::Unloading)) | Err(_) => {
+                    self.forget(name, handle.instance);
+                    tokio::task::yield_now().await;
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+    }
+
+    fn get_or_spawn(&self, app: &Arc<AppShared>, name: &str) -> RoomHandle {
+        let mut live = self.live.lock();
+        if let Some(handle) = live.get(name) {
+            return handle.clone();
+        }
+        let (tx, rx) = mpsc::channel(ROOM_INBOX);
+        let handle = RoomHandle {
+            instance: self.next_instance.fetch_add(1, Ordering::Relaxed),
+            tx,
+        };
+        let name: Arc<str> = name.into();
+        live.insert(name.clone(), handle.clone());
+        drop(live);
+        let task = actor::RoomTask::new(
+            app.clone(),
+            name,
+            handle.instance,
+            rx,
+            self.shutdown.clone(),
+        );
+        self.tasks.spawn(task.run());
+        handle
+    }
+
+    /// Remove the registry entry for `name` if it still points at `instance`.
+    pub(crate) fn forget(&self, name: &str, instance: u64) {
+        let mut live = self.live.lock();
+        if live.get(name).is_some_and(|h| h.instance == instance) {
+            live.remove(name);
+        }
+    }
+
+    /// Called by a room task that wants to unload: succeeds only if nothing is queued for
+    /// it, in which case the entry is removed and the inbox closed atomically.
+    pub(crate) fn try_unload(
+        &self,
+        name: &str,
+        instance: u64,
+        rx: &mut mpsc::Receiver<RoomMsg>,
+    ) -> bool {
+        let mut live = self.live.lock();
+        if !rx.is_empty() {
+            return false;
+        }
+        if live.get(name).is_some_and(|h| h.instance == instance) {
+            live.remove(name);
+        }
+        rx.close();
+        true
+    }
+
+    /// Wait for every room task to flush and exit (after shutdown was signalled).
+    pub async fn wait_closed(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}
+
+/// Room names: 1 to 128 characters from `[A-Za-z0-9._-]`, not starting with a dot.
+pub fn valid_room_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_room_name;
+
+    #[test]
+    fn room_names() {
+        for ok in ["a", "room-1", "Team_42", "x.y", &"a".repeat(128)] {
+            assert!(valid_room_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "sp ace",
+            "ünï",
+            "..",
+            &"a".repeat(129),
+            "a%2Fb",
+        ] {
+            assert!(!valid_room_name(bad), "{bad}");
+        }
+    }
+}
