@@ -1,0 +1,324 @@
+//! The collaboration server as clients see it: sync, broadcast, presence, bad input,
+//! durability across restarts and SIGKILL, and room unloading.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{Client, Server};
+use peercode_protocol::Message;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn two_clients_converge_under_concurrent_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut a = Client::join(&server.url("converge"), 1).await;
+    let mut b = Client::join(&server.url("converge"), 2).await;
+    for i in 0..50 {
+        a.type_text(&format!("a{i};")).await;
+        b.type_text(&format!("b{i};")).await;
+    }
+    // Each sees 100 updates: its own 50 echoed back plus the other's 50.
+    assert!(
+        a.pump_until(|c| c.updates_received >= 100, WAIT).await,
+        "a got {}",
+        a.updates_received
+    );
+    assert!(
+        b.pump_until(|c| c.updates_received >= 100, WAIT).await,
+        "b got {}",
+        b.updates_received
+    );
+    assert_eq!(a.text(), b.text());
+    for i in 0..50 {
+        assert!(a.text().contains(&format!("a{i};")) && a.text().contains(&format!("b{i};")));
+    }
+    // A latecomer gets the full text from the sync handshake alone.
+    let c = Client::join(&server.url("converge"), 3).await;
+    assert_eq!(c.text(), a.text());
+}
+
+#[tokio::test]
+async fn new_room_starts_with_main_py() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let c = Client::join(&server.url("fresh"), 1).await;
+    let files = c.doc.get_or_insert_map("files");
+    let meta = c.doc.get_or_insert_map("meta");
+    use yrs::{Map, Transact};
+    let txn = c.doc.transact();
+    assert!(files.contains_key(&txn, "main.py"));
+    assert_eq!(
+        meta.get(&txn, "language").map(|v| v.to_string(&txn)),
+        Some("python".into())
+    );
+    assert_eq!(
+        meta.get(&txn, "entry").map(|v| v.to_string(&txn)),
+        Some("main.py".into())
+    );
+}
+
+#[tokio::test]
+async fn awareness_is_echoed_shared_and_removed_on_abrupt_disconnect() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut a = Client::join(&server.url("presence"), 11).await;
+    let mut b = Client::join(&server.url("presence"), 22).await;
+    a.set_awareness(r#"{"user":{"name":"Ada"}}"#).await;
+    assert!(
+        a.pump_until(|c| c.sees(11), WAIT).await,
+        "sender gets its own awareness echoed"
+    );
+    assert!(
+        b.pump_until(|c| c.sees(11), WAIT).await,
+        "other client sees the state"
+    );
+    // A third client joining later is told about everyone present.
+    let mut late = Client::join(&server.url("presence"), 33).await;
+    assert!(late.pump_until(|c| c.sees(11), WAIT).await);
+
+    a.abort();
+    assert!(
+        b.pump_until(|c| !c.sees(11), WAIT).await,
+        "state removed after abrupt disconnect"
+    );
+    assert!(late.pump_until(|c| !c.sees(11), WAIT).await);
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_by_the_ping_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &["--ping-interval-ms", "100", "--ping-timeout-ms", "600"],
+    );
+    let mut silent = Client::join(&server.url("ping"), 5).await;
+    silent.set_awareness(r#"{"user":{"name":"Zed"}}"#).await;
+    let mut watcher = Client::join(&server.url("ping"), 6).await;
+    assert!(watcher.pump_until(|c| c.sees(5), WAIT).await);
+    // `silent` never reads again, so it never answers a ping; the watcher keeps reading
+    // (answering pings) and must see the silent one disappear.
+    assert!(
+        watcher.pump_until(|c| !c.sees(5), WAIT).await,
+        "dead peer dropped"
+    );
+    assert!(watcher.closed.is_none(), "a live peer stays connected");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn invalid_room_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    for name in ["..", "bad%20name", &"x".repeat(200)] {
+        let err = tokio_tungstenite::connect_async(server.url(name))
+            .await
+            .expect_err(name);
+        assert!(err.to_string().contains("400"), "{name}: {err}");
+    }
+    // The slash makes it another route altogether.
+    assert!(
+        tokio_tungstenite::connect_async(server.url("a/b"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_frames_close_only_that_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--max-message-bytes", "4096"]);
+    let url = server.url("hostile");
+    let mut good = Client::join(&url, 1).await;
+
+    let mut big = Client::join(&url, 2).await;
+    big.send_raw(Message::Update(Bytes::from(vec![7u8; 10_000])).encode())
+        .await;
+    assert!(big.pump_until(|c| c.closed.is_some(), WAIT).await);
+    let (code, reason) = big.closed.clone().unwrap();
+    assert_eq!(code, 1009, "{reason}");
+
+    let hostile: [&[u8]; 5] = [
+        &[0, 2, 9, 1],
+        &[0, 2, 3, 1, 2, 3],
+        &[42],
+        &[],
+        &[1, 3, 255, 255, 255],
+    ];
+    for frame in hostile {
+        let mut bad = Client::join(&url, 3).await;
+        bad.send_raw(Bytes::copy_from_slice(frame)).await;
+        assert!(
+            bad.pump_until(|c| c.closed.is_some(), WAIT).await,
+            "{frame:?}"
+        );
+        assert_eq!(bad.closed.clone().unwrap().0, 1007, "{frame:?}");
+    }
+    let mut text = Client::join(&url, 4).await;
+    assert!(text.send_frame(Ws::Text("hello".into())).await);
+    assert!(text.pump_until(|c| c.closed.is_some(), WAIT).await);
+    assert_eq!(text.closed.clone().unwrap().0, 1003);
+
+    // The room carries on for everyone else.
+    good.type_text("still here").await;
+    assert!(
+        good.pump_until(
+            |c| c.text() == "still here" && c.updates_received == 1,
+            WAIT
+        )
+        .await
+    );
+    let late = Client::join(&url, 5).await;
+    assert_eq!(late.text(), "still here");
+    assert_eq!(server.get("/healthz").await.0, 200);
+    assert!(server.metric("peercode_rejected_connections_total").await >= 7.0);
+}
+
+#[tokio::test]
+async fn document_size_limit_closes_the_writer_and_keeps_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--max-document-bytes", "2000"]);
+    let url = server.url("limit");
+    let mut writer = Client::join(&url, 1).await;
+    writer.type_text(&"a".repeat(500)).await;
+    writer.type_text(&"b".repeat(3000)).await;
+    assert!(writer.pump_until(|c| c.closed.is_some(), WAIT).await);
+    assert_eq!(writer.closed.clone().unwrap().0, 1009);
+    let reader = Client::join(&url, 2).await;
+    assert_eq!(reader.text(), "a".repeat(500));
+}
+
+#[tokio::test]
+async fn restart_keeps_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--snapshot-every", "7"]);
+    let mut a = Client::join(&server.url("durable"), 1).await;
+    for i in 0..20 {
+        a.type_text(&format!("{i},")).await;
+    }
+    assert!(a.pump_until(|c| c.updates_received == 20, WAIT).await);
+    let expected = a.text();
+    assert!(server.stop().success(), "clean exit on SIGTERM");
+
+    let server = Server::start(dir.path(), &[]);
+    let b = Client::join(&server.url("durable"), 2).await;
+    assert_eq!(b.text(), expected);
+}
+
+#[tokio::test]
+async fn sigkill_loses_nothing_a_client_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &["--snapshot-every", "50"]);
+    let url = server.url("crash");
+    let mut writer = Client::join(&url, 1).await;
+    let mut observer = Client::join(&url, 2).await;
+    // Type in bursts while the observer reads; kill the server mid-stream.
+    for i in 0..300 {
+        writer.type_text(&format!("<{i}>")).await;
+        if i % 10 == 0 {
+            observer.pump_once(Duration::from_millis(5)).await;
+        }
+    }
+    observer
+        .pump_until(|c| c.updates_received >= 150, WAIT)
+        .await;
+    server.kill();
+    observer.drain(Duration::from_millis(200)).await;
+    let seen = observer.state_vector();
+    let seen_text = observer.text();
+    assert!(observer.updates_received > 0);
+
+    let server = Server::start(dir.path(), &[]);
+    let after = Client::join(&server.url("crash"), 3).await;
+    let after_sv = after.state_vector();
+    for (client, clock) in seen.iter() {
+        assert!(
+            after_sv.get(client) >= *clock,
+            "client {client}: had {clock}, store has {}",
+            after_sv.get(client)
+        );
+    }
+    assert!(
+        after.text().starts_with(&seen_text),
+        "observer saw {seen_text:?}, store has {:?}",
+        after.text()
+    );
+}
+
+#[tokio::test]
+async fn idle_rooms_unload_and_reload_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--room-idle-ms", "200"]);
+    let mut a = Client::join(&server.url("idle"), 1).await;
+    a.type_text("remember me").await;
+    assert!(a.pump_until(|c| c.updates_received == 1, WAIT).await);
+    assert_eq!(server.metric("peercode_rooms_loaded").await, 1.0);
+    drop(a);
+    let mut unloaded = false;
+    for _ in 0..100 {
+        if server.metric("peercode_rooms_loaded").await == 0.0 {
+            unloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(unloaded, "room unloaded after the grace period");
+    let b = Client::join(&server.url("idle"), 2).await;
+    assert_eq!(b.text(), "remember me");
+    assert_eq!(server.metric("peercode_rooms_loaded").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_and_the_room_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &["--send-buffer", "4", "--max-message-bytes", "1048576"],
+    );
+    let url = server.url("slow");
+    let mut stuck = Client::join(&url, 1).await;
+    let mut writer = Client::join(&url, 2).await;
+    // Enough data to fill the socket buffers of a client that never reads.
+    let chunk = "x".repeat(200_000);
+    for _ in 0..60 {
+        writer.type_text(&chunk).await;
+        writer.drain(Duration::from_millis(1)).await;
+    }
+    assert!(
+        writer
+            .pump_until(|c| c.updates_received == 60, Duration::from_secs(30))
+            .await
+    );
+    assert!(writer.closed.is_none());
+    assert!(server.metric("peercode_slow_connections_total").await >= 1.0);
+    // When the stuck client finally reads, it finds itself disconnected.
+    let closed = stuck
+        .pump_until(|c| c.closed.is_some(), Duration::from_secs(30))
+        .await;
+    assert!(closed);
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (status, body) = server.get("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let mut a = Client::join(&server.url("m"), 1).await;
+    a.type_text("hi").await;
+    assert!(a.pump_until(|c| c.updates_received == 1, WAIT).await);
+    let (_, metrics) = server.get("/metrics").await;
+    for name in [
+        "peercode_connections 1",
+        "peercode_updates_in_total 1",
+        "peercode_updates_out_total 1",
+        // The room's creation (an empty main.py) and the update.
+        "peercode_persist_latency_seconds_count 2",
+    ] {
+        assert!(metrics.contains(name), "{name} in\n{metrics}");
+    }
+}

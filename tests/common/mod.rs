@@ -1,0 +1,279 @@
+//! Test helpers: start the real `peercode` binary on an ephemeral port and talk to it as a
+//! y-websocket client would, with a `yrs` document on the client side.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use peercode_protocol::{AwarenessEntry, Message, decode_awareness, encode_awareness};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
+
+/// A running `peercode serve`, killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_peercode"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start peercode serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listen line");
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Server {
+            child: Some(child),
+            addr,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).expect("running")
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("send SIGTERM");
+        child.wait().expect("wait for exit")
+    }
+
+    pub fn url(&self, room: &str) -> String {
+        format!("ws://{}/ws/{room}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("http://{}{path}", self.addr))
+            .await
+            .expect("http request");
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// The value of an unlabelled metric.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} missing"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A y-websocket client with its own document; the shared text is the root `Y.Text` "t".
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub doc: Doc,
+    /// Awareness states seen: client id → (clock, JSON state or None once removed).
+    pub awareness: HashMap<u64, (u64, Option<String>)>,
+    /// Close code and reason if the server closed the connection.
+    pub closed: Option<(u16, String)>,
+    pub synced: bool,
+    /// Update messages received (broadcasts, including echoes of our own).
+    pub updates_received: usize,
+    awareness_clock: u64,
+}
+
+impl Client {
+    pub async fn connect(url: &str, client_id: u64) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connect");
+        Client {
+            ws,
+            doc: Doc::with_client_id(client_id),
+            awareness: HashMap::new(),
+            closed: None,
+            synced: false,
+            updates_received: 0,
+            awareness_clock: 0,
+        }
+    }
+
+    /// Connect and finish the sync handshake.
+    pub async fn join(url: &str, client_id: u64) -> Client {
+        let mut c = Client::connect(url, client_id).await;
+        let sv = c.doc.transact().state_vector().encode_v1();
+        c.send(Message::SyncStep1(sv.into())).await;
+        assert!(
+            c.pump_until(|c| c.synced, Duration::from_secs(10)).await,
+            "sync handshake"
+        );
+        c
+    }
+
+    pub async fn send(&mut self, message: Message) {
+        self.send_raw(message.encode()).await;
+    }
+
+    pub async fn send_raw(&mut self, frame: Bytes) {
+        self.ws.send(Ws::Binary(frame)).await.expect("send frame");
+    }
+
+    pub async fn send_frame(&mut self, frame: Ws) -> bool {
+        self.ws.send(frame).await.is_ok()
+    }
+
+    /// Insert at the end of "t" and send the update.
+    pub async fn type_text(&mut self, text: &str) {
+        let t = self.doc.get_or_insert_text("t");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            let len = t.len(&txn);
+            t.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        self.send(Message::Update(update.into())).await;
+    }
+
+    pub fn text(&self) -> String {
+        let t = self.doc.get_or_insert_text("t");
+        t.get_string(&self.doc.transact())
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    pub async fn set_awareness(&mut self, state: &str) {
+        self.awareness_clock += 1;
+        let entry = AwarenessEntry {
+            client_id: self.doc.client_id().get(),
+            clock: self.awareness_clock,
+            state,
+        };
+        self.send(Message::Awareness(encode_awareness(&[entry]).into()))
+            .await;
+    }
+
+    /// Process one incoming frame; false on timeout or when the connection ended.
+    pub async fn pump_once(&mut self, timeout: Duration) -> bool {
+        let frame = match tokio::time::timeout(timeout, self.ws.next()).await {
+            Err(_) => return false,
+            Ok(None) | Ok(Some(Err(_))) => {
+                self.closed.get_or_insert((1006, String::new()));
+                return false;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        match frame {
+            Ws::Binary(bytes) => self.handle(&bytes).await,
+            Ws::Close(frame) => {
+                let (code, reason) = frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                });
+                self.closed = Some((code, reason));
+                return false;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    async fn handle(&mut self, bytes: &Bytes) {
+        match Message::decode(bytes).expect("server sent a valid message") {
+            Message::SyncStep1(sv) => {
+                let sv = StateVector::decode_v1(&sv).expect("state vector");
+                let diff = self.doc.transact().encode_diff_v1(&sv);
+                self.send(Message::SyncStep2(diff.into())).await;
+            }
+            Message::SyncStep2(update) => {
+                self.apply(&update);
+                self.synced = true;
+            }
+            Message::Update(update) => {
+                self.updates_received += 1;
+                self.apply(&update);
+            }
+            Message::Awareness(payload) => {
+                for e in decode_awareness(&payload).expect("awareness") {
+                    let state = (!e.is_removal()).then(|| e.state.to_owned());
+                    self.awareness.insert(e.client_id, (e.clock, state));
+                }
+            }
+            Message::QueryAwareness | Message::Auth(_) => {}
+        }
+    }
+
+    fn apply(&mut self, update: &[u8]) {
+        let update = Update::decode_v1(update).expect("update");
+        self.doc.transact_mut().apply_update(update).expect("apply");
+    }
+
+    /// Pump frames until `done` holds or `timeout` passes.
+    pub async fn pump_until(&mut self, done: impl Fn(&Client) -> bool, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() || (!self.pump_once(left).await && self.closed.is_some()) {
+                return done(self);
+            }
+        }
+        true
+    }
+
+    /// Read whatever arrives within `quiet`.
+    pub async fn drain(&mut self, quiet: Duration) {
+        while self.pump_once(quiet).await {}
+    }
+
+    /// Whether `client_id` currently has a present awareness state here.
+    pub fn sees(&self, client_id: u64) -> bool {
+        self.awareness
+            .get(&client_id)
+            .is_some_and(|(_, s)| s.is_some())
+    }
+
+    /// Drop the TCP connection without a close handshake.
+    pub fn abort(self) {
+        drop(self.ws);
+    }
+}
