@@ -106,9 +106,8 @@ impl RoomTask {
             }
             Err(error) => {
                 tracing::error!(room = %self.name, %error, "could not load room");
-                self.app
-                    .rooms
-                    .try_unload(&self.name, self.instance, &mut self.rx);
+                self.app.rooms.forget(&self.name, self.instance);
+                self.rx.close();
                 while let Some(msg) = self.rx.recv().await {
                     if let RoomMsg::Join { reply, .. } = msg {
                         let _ = reply.send(Err(JoinError::LoadFailed(error.clone())));
