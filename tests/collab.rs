@@ -322,3 +322,48 @@ async fn health_and_metrics_answer() {
         assert!(metrics.contains(name), "{name} in\n{metrics}");
     }
 }
+
+#[tokio::test]
+async fn history_records_updates_with_time_and_author_and_room_events() {
+    use peercode_store::{Durability, EventKind, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let mut a = Client::join(&server.url("history"), 4242).await;
+    a.set_awareness(r#"{"user":{"name":"Ada"}}"#).await;
+    a.type_text("x").await;
+    a.type_text("y").await;
+    assert!(a.pump_until(|c| c.updates_received == 2, WAIT).await);
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.stop().success());
+
+    let store = SqliteStore::open(dir.path(), Durability::Process).unwrap();
+    let updates = store.updates("history", 1, u64::MAX).unwrap();
+    let seqs: Vec<u64> = updates.iter().map(|u| u.seq).collect();
+    assert_eq!(seqs, [1, 2, 3], "room creation, then the two keystrokes");
+    assert_eq!(updates[0].author, "server");
+    assert_eq!(updates[1].author, "yjs:4242");
+    assert!(
+        updates
+            .iter()
+            .all(|u| u.ts_ms >= before - 1000 && u.ts_ms <= before + 60_000)
+    );
+    let kinds: Vec<EventKind> = store
+        .events("history", 0, u64::MAX)
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [EventKind::Join, EventKind::Presence, EventKind::Leave]
+    );
+    let events = store.events("history", 0, u64::MAX).unwrap();
+    assert_eq!(events[0].seq, 1, "joined after the room was created");
+    assert_eq!(events[2].seq, 3, "left after both keystrokes");
+    assert_eq!(events[2].author, "yjs:4242");
+}

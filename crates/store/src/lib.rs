@@ -39,6 +39,47 @@ pub enum RecordKind {
     Update,
     /// The whole document encoded as one update, after applying every update up to `seq`.
     Snapshot,
+    /// Something that happened in the room besides an edit, recorded for replay; `seq` is
+    /// the last update accepted before it.
+    Event(EventKind),
+}
+
+/// The kinds of room events recorded besides document updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A connection joined; data is empty.
+    Join,
+    /// A connection left; data is empty.
+    Leave,
+    /// An awareness update (cursor, selection, name); data is the encoded awareness update.
+    Presence,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Join => "join",
+            EventKind::Leave => "leave",
+            EventKind::Presence => "presence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        [EventKind::Join, EventKind::Leave, EventKind::Presence]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One stored room event as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The last update seq accepted before the event.
+    pub seq: u64,
+    pub ts_ms: i64,
+    pub kind: EventKind,
+    pub author: String,
+    pub data: Vec<u8>,
 }
 
 /// One entry of a room's history.
@@ -87,6 +128,8 @@ pub trait Store: Send + Sync + 'static {
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError>;
     /// Updates of a room with `from <= seq <= to`, in order (for replay and tests).
     fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError>;
+    /// Every recorded event of a room with `from <= seq <= to`, in the order recorded.
+    fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError>;
     /// A cheap round trip to the database, for health checks.
     fn check(&self) -> Result<(), StoreError>;
     /// Flush everything and release files (e.g. checkpoint the WAL).

@@ -6,10 +6,13 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Record, RecordKind, RoomHistory, Store, StoreError, StoredUpdate};
+use crate::{
+    EventKind, Record, RecordKind, RoomHistory, Store, StoreError, StoredEvent, StoredUpdate,
+};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE updates (
         room   TEXT    NOT NULL,
         seq    INTEGER NOT NULL,
@@ -25,7 +28,20 @@ const MIGRATIONS: &[&str] = &[r#"
         data  BLOB    NOT NULL,
         PRIMARY KEY (room, seq)
     ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+    CREATE TABLE events (
+        id     INTEGER PRIMARY KEY,
+        room   TEXT    NOT NULL,
+        seq    INTEGER NOT NULL,
+        ts_ms  INTEGER NOT NULL,
+        kind   TEXT    NOT NULL,
+        author TEXT    NOT NULL,
+        data   BLOB    NOT NULL
+    );
+    CREATE INDEX events_by_room ON events (room, seq, id);
+"#,
+];
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -98,6 +114,9 @@ impl Store for SqliteStore {
             let mut snapshot = tx.prepare_cached(
                 "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
             )?;
+            let mut event = tx.prepare_cached(
+                "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
             for r in records {
                 let seq = r.seq as i64;
                 match r.kind {
@@ -107,6 +126,14 @@ impl Store for SqliteStore {
                     RecordKind::Snapshot => {
                         snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]])?
                     }
+                    RecordKind::Event(kind) => event.execute(params![
+                        &*r.room,
+                        seq,
+                        r.ts_ms,
+                        kind.as_str(),
+                        &*r.author,
+                        &r.data[..]
+                    ])?,
                 };
             }
         }
@@ -140,6 +167,40 @@ impl Store for SqliteStore {
     fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError> {
         let conn = self.reader.lock();
         query_updates(&conn, room, from, to)
+    }
+
+    fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.reader.lock();
+        let to = i64::try_from(to).unwrap_or(i64::MAX);
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, ts_ms, kind, author, data FROM events
+             WHERE room = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq, id",
+        )?;
+        let rows = stmt.query_map(params![room, from as i64, to], |row| {
+            let kind: String = row.get(2)?;
+            Ok((
+                row.get::<_, i64>(0)? as u64,
+                row.get(1)?,
+                kind,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, ts_ms, kind, author, data) = row?;
+            // Kinds this build does not know (from a newer one) are skipped, not fatal.
+            if let Some(kind) = EventKind::parse(&kind) {
+                events.push(StoredEvent {
+                    seq,
+                    ts_ms,
+                    kind,
+                    author,
+                    data,
+                });
+            }
+        }
+        Ok(events)
     }
 
     fn check(&self) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use peercode_collab::{ConnId, Room, RoomError, UpdateOutcome, update_client_id};
 use peercode_protocol::Message;
-use peercode_store::{CommitListener, Record, RecordKind, StoreError};
+use peercode_store::{CommitListener, EventKind, Record, RecordKind, StoreError};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -41,14 +41,22 @@ struct Commits {
 
 impl CommitListener for Commits {
     fn committed(&self, record: &Record, latency: Duration) {
-        if record.kind == RecordKind::Update {
-            self.metrics.observe_persist(latency);
+        match record.kind {
+            RecordKind::Update => self.metrics.observe_persist(latency),
+            RecordKind::Snapshot => {}
+            // Events carry the seq of an update that may itself still be in flight.
+            RecordKind::Event(_) => return,
         }
         self.committed.fetch_max(record.seq, Ordering::AcqRel);
         self.wake.notify_one();
     }
 
     fn failed(&self, record: &Record, error: &StoreError) {
+        if let RecordKind::Event(_) = record.kind {
+            // Losing a presence or join record is not worth dropping the room for.
+            tracing::warn!(room = %record.room, %error, "could not record a room event");
+            return;
+        }
         tracing::error!(room = %record.room, seq = record.seq, %error, "could not persist an update");
         self.failed.store(true, Ordering::Release);
         self.wake.notify_one();
@@ -221,6 +229,12 @@ impl RoomTask {
                     return;
                 }
                 let id = conn.id;
+                self.record_event(
+                    r,
+                    EventKind::Join,
+                    format!("conn:{id}").into(),
+                    Bytes::new(),
+                );
                 let step1 = Message::SyncStep1(r.room.state_vector().into()).encode();
                 let presence = r.room.presence().snapshot();
                 r.conns.insert(id, conn);
@@ -258,7 +272,11 @@ impl RoomTask {
             }
             Message::Update(update) => self.accept_update(r, conn, update, frame),
             Message::Awareness(payload) => match r.room.apply_awareness(conn, &payload) {
-                Ok(()) => self.broadcast(r, &frame, false),
+                Ok(()) => {
+                    self.broadcast(r, &frame, false);
+                    let author = self.author(r, conn, None);
+                    self.record_event(r, EventKind::Presence, author, payload);
+                }
                 Err(err) => self.reject(r, conn, &err),
             },
             Message::QueryAwareness => {
@@ -284,11 +302,7 @@ impl RoomTask {
                 self.app.metrics.updates_in.fetch_add(1, Ordering::Relaxed);
                 let seq = r.next_seq;
                 r.next_seq += 1;
-                let author: Arc<str> =
-                    match update_client_id(&update).or_else(|| r.room.presence().client_of(conn)) {
-                        Some(client) => format!("yjs:{client}").into(),
-                        None => format!("conn:{conn}").into(),
-                    };
+                let author = self.author(r, conn, update_client_id(&update));
                 let record = self.record(seq, author.clone(), RecordKind::Update, update);
                 if self
                     .app
@@ -317,6 +331,21 @@ impl RoomTask {
             }
             Err(err) => self.reject(r, conn, &err),
         }
+    }
+
+    /// Who did something: the Yjs client id when known, else the connection.
+    fn author(&self, r: &Loaded, conn: ConnId, client: Option<u64>) -> Arc<str> {
+        match client.or_else(|| r.room.presence().client_of(conn)) {
+            Some(client) => format!("yjs:{client}").into(),
+            None => format!("conn:{conn}").into(),
+        }
+    }
+
+    /// Record a join, leave or presence change for replay. These are not waited for:
+    /// nothing is withheld from clients until they are durable.
+    fn record_event(&self, r: &Loaded, kind: EventKind, author: Arc<str>, data: Bytes) {
+        let record = self.record(r.next_seq - 1, author, RecordKind::Event(kind), data);
+        let _ = self.app.persister.submit(record, r.commits.clone());
     }
 
     /// Broadcast every update that is now durable, then answer deferred sync requests.
@@ -380,6 +409,8 @@ impl RoomTask {
         if r.conns.remove(&id).is_none() {
             return;
         }
+        let author = self.author(r, id, None);
+        self.record_event(r, EventKind::Leave, author, Bytes::new());
         r.deferred_step1.retain(|(conn, _)| *conn != id);
         if let Some(removal) = r.room.remove_connection(id) {
             self.broadcast(r, &Message::Awareness(removal.into()).encode(), false);
