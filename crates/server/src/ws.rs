@@ -24,6 +24,9 @@ const TOO_BIG: u16 = 1009;
 const INTERNAL: u16 = 1011;
 const GOING_AWAY: u16 = 1001;
 
+const READ_BUFFER: usize = 8 * 1024;
+const WRITE_BUFFER: usize = 16 * 1024;
+
 pub async fn upgrade(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
@@ -37,8 +40,12 @@ pub async fn upgrade(
         .into_response();
     }
     let max = app.config.max_message_bytes;
+    // tungstenite allocates the whole read buffer up front (128 KiB by default): small
+    // buffers keep an idle connection cheap; large messages still arrive, in more reads.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| connection(app, room, socket))
 }
 
