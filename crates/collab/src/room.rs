@@ -305,3 +305,58 @@ mod tests {
         assert_eq!(restored.root_text("t"), "x".repeat(50));
     }
 }
+
+#[cfg(test)]
+mod garbage {
+    use yrs::Text;
+
+    use super::*;
+
+    /// xorshift: deterministic pseudo-random bytes without a dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn mutated_updates_never_panic_and_never_poison() {
+        let doc = Doc::with_client_id(77);
+        let t = doc.get_or_insert_text("t");
+        let mut valid = Vec::new();
+        for i in 0..20 {
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, i, "hello");
+            if i % 3 == 0 {
+                t.remove_range(&mut txn, 0, 2);
+            }
+            valid.push(txn.encode_update_v1());
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut room, _) = Room::create(Limits {
+            max_document_bytes: 1 << 20,
+        });
+        for round in 0..20_000 {
+            let mut bytes = valid[round % valid.len()].clone();
+            for _ in 0..=(rng.next() % 4) {
+                let len = bytes.len() as u64;
+                match rng.next() % 3 {
+                    0 if len > 0 => bytes[(rng.next() % len) as usize] = rng.next() as u8,
+                    1 if len > 1 => bytes.truncate((rng.next() % len) as usize),
+                    _ => bytes.push(rng.next() as u8),
+                }
+            }
+            let _ = room.apply_update(&bytes);
+            let _ = room.diff(&bytes);
+            let _ = room.apply_awareness(1, &bytes);
+            assert!(!room.is_poisoned(), "round {round}: {bytes:?}");
+        }
+        // Still a working document.
+        room.apply_update(&valid[0]).unwrap();
+        let _ = room.snapshot();
+    }
+}
