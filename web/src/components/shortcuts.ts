@@ -1,0 +1,35 @@
+/** The app's keyboard shortcuts, in one table that both the handler and the help dialog read. */
+
+export type ShortcutAction = 'newFile' | 'nextFile' | 'prevFile' | 'copyInvite' | 'toggleTheme' | 'showShortcuts';
+
+export interface Shortcut {
+  action: ShortcutAction;
+  keys: string;
+  what: string;
+  /** KeyboardEvent.code with Alt held (layout-independent). */
+  code: string;
+}
+
+export const APP_SHORTCUTS: readonly Shortcut[] = [
+  { action: 'newFile', keys: 'Alt+N', what: 'New file', code: 'KeyN' },
+  { action: 'nextFile', keys: 'Alt+]', what: 'Next file', code: 'BracketRight' },
+  { action: 'prevFile', keys: 'Alt+[', what: 'Previous file', code: 'BracketLeft' },
+  { action: 'copyInvite', keys: 'Alt+L', what: 'Copy invite link', code: 'KeyL' },
+  { action: 'toggleTheme', keys: 'Alt+T', what: 'Switch dark / light theme', code: 'KeyT' },
+  { action: 'showShortcuts', keys: 'Alt+/', what: 'Show these shortcuts', code: 'Slash' },
+];
+
+export const EDITOR_SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
+  { keys: 'Ctrl+F', what: 'Find' },
+  { keys: 'Ctrl+H', what: 'Replace' },
+  { keys: 'Ctrl+/', what: 'Toggle line comment' },
+  { keys: 'Alt+↑ / Alt+↓', what: 'Move line up / down' },
+  { keys: 'Ctrl+D', what: 'Select next occurrence' },
+  { keys: 'Ctrl+Z / Ctrl+Shift+Z', what: 'Undo / redo (your own edits)' },
+  { keys: 'F1', what: 'Command palette' },
+];
+
+export function shortcutFor(e: Pick<KeyboardEvent, 'altKey' | 'ctrlKey' | 'metaKey' | 'code'>): ShortcutAction | null {
+  if (!e.altKey || e.ctrlKey || e.metaKey) return null;
+  return APP_SHORTCUTS.find((s) => s.code === e.code)?.action ?? null;
+}

@@ -1,0 +1,165 @@
+/**
+ * The Monaco editor bound to one file of the room (y-monaco), with other participants'
+ * cursors and the complexity markers. One editor instance; switching files swaps its model.
+ */
+import { useEffect, useRef } from 'react';
+import type * as Y from 'yjs';
+import type { Awareness } from 'y-protocols/awareness';
+import { MonacoBinding } from 'y-monaco';
+import { monaco } from './monaco';
+import { RemoteCursors } from './remoteCursors';
+import type { Marker } from '../lib/analysis';
+import type { Theme } from '../lib/theme';
+
+export interface EditorApi {
+  revealLine(line: number): void;
+  focus(): void;
+}
+
+interface Props {
+  doc: Y.Doc;
+  awareness: Awareness;
+  /** The open file and its text (undefined while the file list is loading). */
+  path: string | undefined;
+  text: Y.Text | undefined;
+  monacoLanguage: string;
+  theme: Theme;
+  markers: Marker[];
+  onReady?: (api: EditorApi | null) => void;
+  /** The number of lines changed (for dropping stale markers). */
+  onLineCount?: (n: number) => void;
+}
+
+let modelSerial = 0;
+
+export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady, onLineCount }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
+  const cursorsRef = useRef<RemoteCursors | null>(null);
+  const decorationsRef = useRef<monaco.editor.IEditorDecorationsCollection | null>(null);
+  const languageRef = useRef(monacoLanguage);
+  languageRef.current = monacoLanguage;
+
+  // The editor itself, once.
+  useEffect(() => {
+    if (!host.current) return;
+    const editor = monaco.editor.create(host.current, {
+      model: null,
+      automaticLayout: true,
+      glyphMargin: true,
+      minimap: { enabled: false },
+      fontSize: 14,
+      lineHeight: 21,
+      fontFamily: "'JetBrains Mono', 'Fira Code', 'Cascadia Code', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
+      padding: { top: 22, bottom: 12 },
+      scrollBeyondLastLine: false,
+      renderLineHighlight: 'line',
+      smoothScrolling: true,
+      tabSize: 4,
+      fixedOverflowWidgets: true,
+      ariaLabel: 'Code editor',
+    });
+    editorRef.current = editor;
+    cursorsRef.current = new RemoteCursors(editor, awareness, doc);
+    decorationsRef.current = editor.createDecorationsCollection();
+    onReady?.({
+      revealLine: (line) => {
+        editor.revealLineInCenter(line);
+        editor.setPosition({ lineNumber: line, column: 1 });
+        editor.focus();
+      },
+      focus: () => editor.focus(),
+    });
+    return () => {
+      onReady?.(null);
+      cursorsRef.current?.dispose();
+      cursorsRef.current = null;
+      editor.getModel()?.dispose();
+      editor.dispose();
+      editorRef.current = null;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [doc, awareness]);
+
+  // The open file: a fresh model bound to its Y.Text.
+  useEffect(() => {
+    const editor = editorRef.current;
+    if (!editor || !text || path === undefined) return;
+    const uri = monaco.Uri.from({ scheme: 'peercode', path: `/${++modelSerial}/${path}` });
+    const model = monaco.editor.createModel(text.toString(), languageRef.current, uri);
+    model.setEOL(monaco.editor.EndOfLineSequence.LF);
+    editor.setModel(model);
+    const binding = new MonacoBinding(text, model, new Set([editor]), awareness);
+    const cursors = cursorsRef.current;
+    if (cursors) {
+      cursors.text = text;
+      cursors.render();
+    }
+    const onText = () => cursors?.render();
+    text.observe(onText);
+    awareness.setLocalStateField('file', path);
+    const lines = model.onDidChangeContent(() => onLineCount?.(model.getLineCount()));
+    onLineCount?.(model.getLineCount());
+    return () => {
+      lines.dispose();
+      text.unobserve(onText);
+      if (cursors) cursors.text = null;
+      // Our caret was in this file: others must stop drawing it there.
+      if (awareness.getLocalState() !== null) awareness.setLocalStateField('selection', null);
+      binding.destroy();
+      editor.setModel(null);
+      model.dispose();
+      cursors?.render();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [text, path, awareness]);
+
+  useEffect(() => {
+    const model = editorRef.current?.getModel();
+    if (model) monaco.editor.setModelLanguage(model, monacoLanguage);
+  }, [monacoLanguage, text]);
+
+  useEffect(() => {
+    monaco.editor.setTheme(theme === 'light' ? 'peercode-light' : 'peercode-dark');
+  }, [theme]);
+
+  useEffect(() => {
+    decorationsRef.current?.set(markers.map(toDecoration));
+  }, [markers, text]);
+
+  return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} />;
+}
+
+function toDecoration(m: Marker): monaco.editor.IModelDeltaDecoration {
+  switch (m.kind) {
+    case 'function':
+      return {
+        range: new monaco.Range(m.line_start, 1, m.line_start, 1),
+        options: {
+          isWholeLine: true,
+          after: { content: `  ${m.text}`, inlineClassName: 'cx-inline' },
+          hoverMessage: { value: `Estimated complexity: **${m.text}**` },
+        },
+      };
+    case 'reason':
+      return {
+        range: new monaco.Range(m.line_start, 1, m.line_end, 1),
+        options: {
+          isWholeLine: true,
+          glyphMarginClassName: 'cx-glyph cx-glyph-reason',
+          glyphMarginHoverMessage: { value: m.text },
+          linesDecorationsClassName: 'cx-span',
+        },
+      };
+    case 'error':
+      return {
+        range: new monaco.Range(m.line_start, 1, m.line_end, Number.MAX_SAFE_INTEGER),
+        options: {
+          glyphMarginClassName: 'cx-glyph cx-glyph-error',
+          glyphMarginHoverMessage: { value: m.text },
+          className: 'cx-error',
+          hoverMessage: { value: m.text },
+        },
+      };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Client for the complexity analyser (`POST /api/analyze`) and the mapping of its report to
+ * editor markers. The report's shape is the server's contract; anything else is an error
+ * the panel shows, never a guess.
+ */
+
+export interface Span {
+  line_start: number;
+  line_end: number;
+  text: string;
+}
+
+export interface FunctionReport {
+  name: string;
+  line_start: number;
+  line_end: number;
+  /** `O(...)` or `unknown`. */
+  complexity: string;
+  unknown_reason: string | null;
+  max_loop_depth: number;
+  reasons: Span[];
+}
+
+export interface AnalysisReport {
+  language: string;
+  functions: FunctionReport[];
+  top_level: FunctionReport;
+  parse_errors: Span[];
+}
+
+export class AnalysisError extends Error {}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isLine = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
+
+function parseSpan(v: unknown): Span {
+  if (!isObj(v) || !isLine(v.line_start) || !isLine(v.line_end) || typeof v.text !== 'string')
+    throw new AnalysisError('bad span');
+  return { line_start: v.line_start, line_end: v.line_end, text: v.text };
+}
+
+function parseFunction(v: unknown): FunctionReport {
+  if (
+    !isObj(v) ||
+    typeof v.name !== 'string' ||
+    !isLine(v.line_start) ||
+    !isLine(v.line_end) ||
+    typeof v.complexity !== 'string' ||
+    !(v.unknown_reason === null || v.unknown_reason === undefined || typeof v.unknown_reason === 'string') ||
+    !Array.isArray(v.reasons)
+  )
+    throw new AnalysisError('bad function');
+  return {
+    name: v.name,
+    line_start: v.line_start,
+    line_end: v.line_end,
+    complexity: v.complexity,
+    unknown_reason: typeof v.unknown_reason === 'string' ? v.unknown_reason : null,
+    max_loop_depth: typeof v.max_loop_depth === 'number' ? v.max_loop_depth : 0,
+    reasons: v.reasons.map(parseSpan),
+  };
+}
+
+/** Checks a response body against the contract. */
+export function parseReport(data: unknown): AnalysisReport {
+  try {
+    if (!isObj(data) || typeof data.language !== 'string' || !Array.isArray(data.functions))
+      throw new AnalysisError('bad report');
+    return {
+      language: data.language,
+      functions: data.functions.map(parseFunction),
+      top_level: parseFunction(data.top_level),
+      parse_errors: Array.isArray(data.parse_errors) ? data.parse_errors.map(parseSpan) : [],
+    };
+  } catch (e) {
+    if (e instanceof AnalysisError)
+      throw new AnalysisError('The analyser answered with something that is not a complexity report.');
+    throw e;
+  }
+}
+
+/** Asks the server for a report; every failure becomes an AnalysisError with a sentence for people. */
+export async function analyze(
+  language: string,
+  code: string,
+  signal?: AbortSignal,
+  fetchImpl: typeof fetch = fetch,
+): Promise<AnalysisReport> {
+  let res: Response;
+  try {
+    res = await fetchImpl('/api/analyze', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ language, code }),
+      signal,
+    });
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw new AnalysisError('Could not reach the server to analyse the code.');
+  }
+  const isJson = (res.headers.get('content-type') ?? '').includes('application/json');
+  if (res.status === 404 || res.status === 405 || (res.ok && !isJson)) {
+    throw new AnalysisError('This server does not offer complexity analysis yet.');
+  }
+  let body: unknown = null;
+  if (isJson) {
+    try {
+      body = await res.json();
+    } catch {
+      throw new AnalysisError('The analyser sent a response that is not valid JSON.');
+    }
+  }
+  if (!res.ok) {
+    const msg = isObj(body) && typeof body.error === 'string' ? body.error : null;
+    throw new AnalysisError(
+      msg ? `The analyser refused: ${msg}` : `The analyser failed (HTTP ${res.status}).`,
+    );
+  }
+  return parseReport(body);
+}
+
+export type MarkerKind = 'reason' | 'error' | 'function';
+
+/** One thing to show in the editor's margin or inline, per line. */
+export interface Marker {
+  kind: MarkerKind;
+  line_start: number;
+  line_end: number;
+  /** Hover text (reasons on the same line are joined). */
+  text: string;
+}
+
+/**
+ * The editor markers of a report: a complexity label on each function's first line, a glyph
+ * on each reason's first line (several reasons on one line become one glyph), and the parse
+ * errors. Lines past the end of the file (a stale report) are dropped.
+ */
+export function markersFor(report: AnalysisReport, lineCount: number): Marker[] {
+  const out: Marker[] = [];
+  const fits = (s: { line_start: number }) => s.line_start <= lineCount;
+  for (const f of report.functions) {
+    if (!fits(f)) continue;
+    const label = f.complexity === 'unknown' ? 'complexity unknown' : f.complexity;
+    out.push({ kind: 'function', line_start: f.line_start, line_end: f.line_start, text: label });
+  }
+  const byLine = new Map<number, Marker>();
+  for (const f of [report.top_level, ...report.functions]) {
+    for (const r of f.reasons) {
+      if (!fits(r)) continue;
+      const prev = byLine.get(r.line_start);
+      if (prev) {
+        if (!prev.text.split('\n').includes(r.text)) prev.text += `\n${r.text}`;
+        prev.line_end = Math.max(prev.line_end, Math.min(r.line_end, lineCount));
+      } else {
+        byLine.set(r.line_start, {
+          kind: 'reason',
+          line_start: r.line_start,
+          line_end: Math.min(r.line_end, lineCount),
+          text: r.text,
+        });
+      }
+    }
+  }
+  out.push(...Array.from(byLine.values()).sort((a, b) => a.line_start - b.line_start));
+  for (const e of report.parse_errors) {
+    if (!fits(e)) continue;
+    out.push({ kind: 'error', line_start: e.line_start, line_end: Math.min(e.line_end, lineCount), text: e.text });
+  }
+  return out;
+}
+
+/** A rough rank of a complexity class, for colouring: 0 constant ... 4 polynomial or worse. */
+export function complexityRank(c: string): number | null {
+  const s = c.replace(/\s+/g, '').toLowerCase();
+  if (s === 'unknown') return null;
+  if (s === 'o(1)') return 0;
+  if (/^o\((log|lg)\(?n\)?\)$/.test(s)) return 1;
+  if (s === 'o(n)' || /^o\([a-z]\)$/.test(s) || /^o\([a-z]\+[a-z]\)$/.test(s)) return 2;
+  if (/^o\(n\*?log/.test(s)) return 3;
+  return 4;
+}

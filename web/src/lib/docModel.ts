@@ -1,0 +1,132 @@
+/**
+ * The room document convention of SPEC §2, shared with the server: `files` maps a path to
+ * a `Y.Text`, `meta` holds `language` and `entry` (the file that runs). Every change to
+ * the document's structure goes through here, each in one transaction.
+ */
+import * as Y from 'yjs';
+import { DEFAULT_LANGUAGE, languageForPath } from './languages';
+
+export const DEFAULT_ENTRY = 'main.py';
+export const MAX_PATH_LENGTH = 100;
+
+export function filesOf(doc: Y.Doc): Y.Map<Y.Text> {
+  return doc.getMap<Y.Text>('files');
+}
+
+export function metaOf(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap<unknown>('meta');
+}
+
+export function roomLanguage(doc: Y.Doc): string {
+  const l = metaOf(doc).get('language');
+  return typeof l === 'string' ? l : DEFAULT_LANGUAGE;
+}
+
+export function entryFile(doc: Y.Doc): string | undefined {
+  const e = metaOf(doc).get('entry');
+  return typeof e === 'string' ? e : undefined;
+}
+
+/** Paths in tab order: the entry file first, then by name. */
+export function sortedPaths(doc: Y.Doc): string[] {
+  const entry = entryFile(doc);
+  return Array.from(filesOf(doc).keys()).sort((a, b) => {
+    if (a === entry) return -1;
+    if (b === entry) return 1;
+    return a.localeCompare(b);
+  });
+}
+
+/**
+ * Gives a room that is empty after its first sync the default `main.py` (the server does
+ * this for new rooms; this covers a room that was emptied or a server that does not).
+ * Only missing keys are written, so two clients doing it at once write the same values:
+ * whichever `main.py` Y.Text wins the map entry, both were empty, so no text is lost.
+ */
+export function ensureDefaults(doc: Y.Doc): void {
+  const files = filesOf(doc);
+  const meta = metaOf(doc);
+  if (files.size > 0 && meta.has('language') && meta.has('entry')) return;
+  doc.transact(() => {
+    if (files.size === 0) files.set(DEFAULT_ENTRY, new Y.Text());
+    if (!meta.has('entry')) meta.set('entry', sortedPaths(doc)[0] ?? DEFAULT_ENTRY);
+    if (!meta.has('language')) {
+      const entry = entryFile(doc) ?? DEFAULT_ENTRY;
+      meta.set('language', languageForPath(entry)?.id ?? DEFAULT_LANGUAGE);
+    }
+  }, 'peercode:defaults');
+}
+
+/** Why a name cannot be used for a file, or null when it can. */
+export function pathProblem(path: string, existing: Iterable<string>, except?: string): string | null {
+  if (path.trim() === '') return 'Give the file a name.';
+  if (path !== path.trim()) return 'A file name cannot start or end with a space.';
+  if (path.length > MAX_PATH_LENGTH) return `A file name is at most ${MAX_PATH_LENGTH} characters.`;
+  if (!/^[A-Za-z0-9._\-/ ]+$/.test(path)) return 'Use letters, digits, spaces and . _ - / only.';
+  if (path.startsWith('/') || path.endsWith('/')) return 'A file name cannot start or end with /.';
+  if (path.split('/').some((part) => part === '' || part === '.' || part === '..'))
+    return 'A path cannot contain empty, . or .. parts.';
+  for (const p of existing) if (p === path && p !== except) return `There is already a file named ${path}.`;
+  return null;
+}
+
+export function addFile(doc: Y.Doc, path: string, content = ''): void {
+  const files = filesOf(doc);
+  const problem = pathProblem(path, files.keys());
+  if (problem) throw new Error(problem);
+  doc.transact(() => {
+    const text = new Y.Text();
+    if (content) text.insert(0, content);
+    files.set(path, text);
+  }, 'peercode:files');
+}
+
+/**
+ * Renames a file. A Y.Text cannot move between map keys, so this copies the text to a new
+ * key and deletes the old one in one transaction; edits another participant makes to the
+ * old file at the same instant are lost (they see the rename at once).
+ */
+export function renameFile(doc: Y.Doc, from: string, to: string): void {
+  if (from === to) return;
+  const files = filesOf(doc);
+  const old = files.get(from);
+  if (!old) throw new Error(`There is no file named ${from}.`);
+  const problem = pathProblem(to, files.keys(), from);
+  if (problem) throw new Error(problem);
+  doc.transact(() => {
+    const text = new Y.Text();
+    text.insert(0, old.toString());
+    files.delete(from);
+    files.set(to, text);
+    if (entryFile(doc) === from) metaOf(doc).set('entry', to);
+  }, 'peercode:files');
+}
+
+export function deleteFile(doc: Y.Doc, path: string): void {
+  const files = filesOf(doc);
+  if (!files.has(path)) return;
+  if (files.size <= 1) throw new Error('A room keeps at least one file.');
+  doc.transact(() => {
+    files.delete(path);
+    if (entryFile(doc) === path) metaOf(doc).set('entry', sortedPaths(doc)[0] ?? DEFAULT_ENTRY);
+  }, 'peercode:files');
+}
+
+export function setLanguage(doc: Y.Doc, language: string): void {
+  if (roomLanguage(doc) === language && metaOf(doc).has('language')) return;
+  metaOf(doc).set('language', language);
+}
+
+export function setEntry(doc: Y.Doc, path: string): void {
+  if (!filesOf(doc).has(path)) return;
+  metaOf(doc).set('entry', path);
+}
+
+/** A file name not yet taken: `untitled.py`, `untitled-2.py`, ... */
+export function freshName(existing: Iterable<string>, extension: string): string {
+  const taken = new Set(existing);
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? `untitled.${extension}` : `untitled-${i}.${extension}`;
+    if (!taken.has(name)) return name;
+  }
+}

@@ -1,0 +1,58 @@
+/** Room ids: what the server accepts in `/ws/{room}` and what the app puts in `/r/{room}`. */
+
+/** Letters and digits that cannot be mistaken for one another when read aloud or copied by hand. */
+const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isValidRoomId(id: string): boolean {
+  return ROOM_ID_PATTERN.test(id);
+}
+
+/** A short random id such as `k7p-m2xq-9rd` (about 50 bits). */
+export function newRoomId(random: (n: number) => Uint8Array = randomBytes): string {
+  const groups = [3, 4, 3];
+  const bytes = random(groups.reduce((a, b) => a + b, 0));
+  let i = 0;
+  return groups
+    .map((len) => {
+      let s = '';
+      for (let k = 0; k < len; k++) s += ALPHABET[(bytes[i++] ?? 0) % ALPHABET.length];
+      return s;
+    })
+    .join('-');
+}
+
+function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/**
+ * What the user pasted into "join a room": a bare id, a path `/r/{id}`, or a whole invite
+ * link. Returns the room id, or null when there is none in it.
+ */
+export function parseRoomInput(input: string): string | null {
+  const text = input.trim();
+  if (text === '') return null;
+  if (isValidRoomId(text)) return text;
+  let path = text;
+  try {
+    path = new URL(text).pathname;
+  } catch {
+    // not a URL: maybe a path
+  }
+  const m = /^\/?r\/([^/?#]+)\/?$/.exec(path);
+  if (m && m[1] !== undefined) {
+    const id = decodeURIComponent(m[1]);
+    return isValidRoomId(id) ? id : null;
+  }
+  return null;
+}
+
+export function roomPath(id: string): string {
+  return `/r/${encodeURIComponent(id)}`;
+}
+
+export function inviteLink(origin: string, id: string): string {
+  return origin + roomPath(id);
+}

@@ -1,0 +1,30 @@
+/** Dark and light themes: an attribute on <html> that the CSS variables follow, remembered. */
+import { useCallback, useSyncExternalStore } from 'react';
+import { save } from './storage';
+
+export type Theme = 'dark' | 'light';
+const KEY = 'peercode.theme';
+const listeners = new Set<() => void>();
+
+function current(): Theme {
+  return document.documentElement.dataset.theme === 'light' ? 'light' : 'dark';
+}
+
+export function setTheme(theme: Theme): void {
+  document.documentElement.dataset.theme = theme;
+  save(KEY, theme);
+  listeners.forEach((l) => l());
+}
+
+export function useTheme(): [Theme, () => void] {
+  const theme = useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    current,
+    () => 'dark' as Theme,
+  );
+  const toggle = useCallback(() => setTheme(current() === 'dark' ? 'light' : 'dark'), []);
+  return [theme, toggle];
+}

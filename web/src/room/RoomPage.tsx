@@ -1,0 +1,337 @@
+/** A room: header (status, invite, people), file tabs, the editor, and the side panels. */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useSession, useSynced, useConnectionStatus, useParticipants, useYMap, publishIdentity } from './session';
+import { FileTabs } from './FileTabs';
+import { Participants } from './Participants';
+import { StatusBadge } from './StatusBadge';
+import { CodeEditor, type EditorApi } from '../editor/CodeEditor';
+import { ComplexityPanel } from '../panels/ComplexityPanel';
+import { RunPanel } from '../panels/RunPanel';
+import { useAnalysis } from '../panels/useAnalysis';
+import { NameDialog } from '../components/NameDialog';
+import { Modal } from '../components/Modal';
+import { ShortcutsDialog } from '../components/ShortcutsDialog';
+import { shortcutFor } from '../components/shortcuts';
+import { IconKeyboard, IconLink, IconMoon, IconSun, Logo } from '../components/icons';
+import { savedColor, savedName, saveName, type Identity } from '../lib/identity';
+import { rememberRoom } from '../lib/recentRooms';
+import { inviteLink } from '../lib/roomId';
+import { navigate } from '../lib/router';
+import { useTheme } from '../lib/theme';
+import { LANGUAGES, languageById } from '../lib/languages';
+import { markersFor } from '../lib/analysis';
+import {
+  addFile,
+  deleteFile,
+  entryFile,
+  filesOf,
+  freshName,
+  metaOf,
+  renameFile,
+  roomLanguage,
+  setEntry,
+  setLanguage,
+  sortedPaths,
+} from '../lib/docModel';
+
+export function RoomPage({ room }: { room: string }) {
+  const [identity, setIdentity] = useState<Identity | null>(() => {
+    const name = savedName();
+    return name ? { name, color: savedColor() } : null;
+  });
+  const [renamingSelf, setRenamingSelf] = useState(false);
+  const session = useSession(room, identity);
+  const synced = useSynced(session);
+  const status = useConnectionStatus(session);
+  const participants = useParticipants(session);
+  const [theme, toggleTheme] = useTheme();
+  const [toast, showToast] = useToast();
+  const [showShortcuts, setShowShortcuts] = useState(false);
+
+  useEffect(() => {
+    rememberRoom(room);
+    document.title = `${room} · PeerCode`;
+    return () => {
+      document.title = 'PeerCode';
+    };
+  }, [room]);
+
+  useEffect(() => {
+    if (session && identity) publishIdentity(session, identity);
+  }, [session, identity]);
+
+  const files = session ? filesOf(session.doc) : undefined;
+  const meta = session ? metaOf(session.doc) : undefined;
+  useYMap(files);
+  useYMap(meta);
+  const paths = session ? sortedPaths(session.doc) : [];
+  const entry = session ? entryFile(session.doc) : undefined;
+  const language = languageById(session ? roomLanguage(session.doc) : undefined);
+
+  const [active, setActive] = useState<string | undefined>(undefined);
+  // Keep an open file: the entry at first, another one when ours is renamed or deleted.
+  const current = active !== undefined && paths.includes(active) ? active : (entry !== undefined && paths.includes(entry) ? entry : paths[0]);
+  const text = current !== undefined ? files?.get(current) : undefined;
+
+  const [adding, setAdding] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
+  const editorApi = useRef<EditorApi | null>(null);
+  const [lineCount, setLineCount] = useState(1);
+  const [analysis, retryAnalysis] = useAnalysis(text, language);
+  const report = analysis.kind === 'ready' ? analysis.report : null;
+  const markers = useMemo(() => (report ? markersFor(report, lineCount) : []), [report, lineCount]);
+
+  const copyInvite = useCallback(async () => {
+    const link = inviteLink(location.origin, room);
+    const ok = await copyText(link);
+    showToast(ok ? 'Invite link copied' : `Copy this link: ${link}`);
+  }, [room, showToast]);
+
+  const step = useCallback(
+    (delta: number) => {
+      if (paths.length === 0) return;
+      const i = current !== undefined ? paths.indexOf(current) : 0;
+      setActive(paths[(i + delta + paths.length) % paths.length]);
+    },
+    [paths, current],
+  );
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const action = shortcutFor(e);
+      if (!action) return;
+      e.preventDefault();
+      e.stopPropagation();
+      if (action === 'newFile') setAdding(true);
+      else if (action === 'nextFile') step(1);
+      else if (action === 'prevFile') step(-1);
+      else if (action === 'copyInvite') void copyInvite();
+      else if (action === 'toggleTheme') toggleTheme();
+      else if (action === 'showShortcuts') setShowShortcuts(true);
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [step, copyInvite, toggleTheme]);
+
+  if (identity === null) {
+    return (
+      <div className="page center">
+        <NameDialog
+          title={`Join room ${room}`}
+          initial=""
+          submitLabel="Join room"
+          onSubmit={(name) => {
+            saveName(name);
+            setIdentity({ name, color: savedColor() });
+          }}
+          onCancel={() => navigate('/')}
+        />
+      </div>
+    );
+  }
+
+  const guard = (f: () => void): string | null => {
+    try {
+      f();
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  };
+
+  return (
+    <div className="page room" data-room={room}>
+      <header className="topbar">
+        <a
+          className="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          <Logo />
+          <span>PeerCode</span>
+        </a>
+        <span className="room-id" title="Room id">
+          {room}
+        </span>
+        <StatusBadge status={status} />
+        <div className="spacer" />
+        <div className="avatars" aria-hidden="true">
+          {participants.slice(0, 5).map((p) => (
+            <span key={p.clientId} className="avatar small" style={{ backgroundColor: p.color }} title={p.name}>
+              {p.name.slice(0, 1).toUpperCase()}
+            </span>
+          ))}
+        </div>
+        <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)">
+          <IconLink />
+          <span className="label">Copy invite link</span>
+        </button>
+        <button type="button" className="icon-btn" onClick={toggleTheme} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Theme (Alt+T)">
+          {theme === 'dark' ? <IconSun /> : <IconMoon />}
+        </button>
+        <button type="button" className="icon-btn" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (Alt+/)">
+          <IconKeyboard />
+        </button>
+      </header>
+
+      <main className="workspace">
+        <div className="editor-column">
+          <div className="editor-toolbar">
+            <FileTabs
+              files={paths}
+              active={current}
+              entry={entry}
+              adding={adding}
+              onAddingChange={setAdding}
+              suggestedName={freshName(paths, language.extension)}
+              onOpen={setActive}
+              onAdd={(p) =>
+                guard(() => {
+                  if (!session) return;
+                  addFile(session.doc, p);
+                  setActive(p);
+                })
+              }
+              onRename={(from, to) =>
+                guard(() => {
+                  if (!session) return;
+                  renameFile(session.doc, from, to);
+                  if (current === from) setActive(to);
+                })
+              }
+              onDelete={(p) => setConfirmDelete(p)}
+            />
+            <label className="language-picker">
+              <span className="visually-hidden">Language</span>
+              <select
+                aria-label="Language"
+                value={language.id}
+                disabled={!session || !synced}
+                onChange={(e) => session && setLanguage(session.doc, e.target.value)}
+              >
+                {!LANGUAGES.some((l) => l.id === language.id) && <option value={language.id}>{language.label}</option>}
+                {LANGUAGES.map((l) => (
+                  <option key={l.id} value={l.id}>
+                    {l.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+          <div className="editor-frame">
+            {session && (
+              <CodeEditor
+                doc={session.doc}
+                awareness={session.awareness}
+                path={synced ? current : undefined}
+                text={synced ? text : undefined}
+                monacoLanguage={language.monaco}
+                theme={theme}
+                markers={markers}
+                onReady={(api) => (editorApi.current = api)}
+                onLineCount={setLineCount}
+              />
+            )}
+            {!synced && (
+              <div className="editor-overlay" role="status">
+                {status === 'offline' ? 'Cannot reach the server. Retrying…' : 'Opening the room…'}
+              </div>
+            )}
+          </div>
+          <RunPanel files={paths} entry={entry} onEntryChange={(p) => session && setEntry(session.doc, p)} />
+        </div>
+        <aside className="sidebar">
+          <Participants participants={participants} onRenameSelf={() => setRenamingSelf(true)} />
+          <ComplexityPanel
+            state={analysis}
+            file={current}
+            onRetry={retryAnalysis}
+            onReveal={(line) => editorApi.current?.revealLine(line)}
+          />
+        </aside>
+      </main>
+
+      {toast && (
+        <div className="toast" role="status">
+          {toast}
+        </div>
+      )}
+      {showShortcuts && <ShortcutsDialog onClose={() => setShowShortcuts(false)} />}
+      {renamingSelf && (
+        <NameDialog
+          title="Change your name"
+          initial={identity.name}
+          submitLabel="Save"
+          onSubmit={(name) => {
+            saveName(name);
+            setIdentity({ ...identity, name });
+            setRenamingSelf(false);
+          }}
+          onCancel={() => setRenamingSelf(false)}
+        />
+      )}
+      {confirmDelete !== null && (
+        <Modal title={`Delete ${confirmDelete}?`} onClose={() => setConfirmDelete(null)}>
+          <p>It is deleted for everyone in the room.</p>
+          <div className="row end">
+            <button type="button" className="btn" onClick={() => setConfirmDelete(null)}>
+              Cancel
+            </button>
+            <button
+              type="button"
+              className="btn btn-danger"
+              onClick={() => {
+                const err = guard(() => session && deleteFile(session.doc, confirmDelete));
+                setConfirmDelete(null);
+                if (err) showToast(err);
+              }}
+            >
+              Delete
+            </button>
+          </div>
+        </Modal>
+      )}
+    </div>
+  );
+}
+
+function useToast(): [string | null, (text: string) => void] {
+  const [toast, setToast] = useState<string | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
+  const show = useCallback((text: string) => {
+    clearTimeout(timer.current);
+    setToast(text);
+    timer.current = setTimeout(() => setToast(null), 2500);
+  }, []);
+  return [toast, show];
+}
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // fall through to the old way
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
