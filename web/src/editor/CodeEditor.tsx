@@ -37,6 +37,8 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
   const decorationsRef = useRef<monaco.editor.IEditorDecorationsCollection | null>(null);
+  /** Unbinds the open file (y-monaco binding, model, our observers). */
+  const detachRef = useRef<(() => void) | null>(null);
   const languageRef = useRef(monacoLanguage);
   languageRef.current = monacoLanguage;
 
@@ -72,9 +74,10 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     });
     return () => {
       onReady?.(null);
+      // React runs this before the open file's cleanup: detach the file first, once.
+      detachRef.current?.();
       cursorsRef.current?.dispose();
       cursorsRef.current = null;
-      editor.getModel()?.dispose();
       editor.dispose();
       editorRef.current = null;
     };
@@ -100,7 +103,10 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     awareness.setLocalStateField('file', path);
     const lines = model.onDidChangeContent(() => onLineCount?.(model.getLineCount()));
     onLineCount?.(model.getLineCount());
-    return () => {
+    let detached = false;
+    const detach = () => {
+      if (detached) return;
+      detached = true;
       lines.dispose();
       text.unobserve(onText);
       if (cursors) cursors.text = null;
@@ -110,6 +116,11 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
       editor.setModel(null);
       model.dispose();
       cursors?.render();
+    };
+    detachRef.current = detach;
+    return () => {
+      detach();
+      if (detachRef.current === detach) detachRef.current = null;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text, path, awareness]);

@@ -63,9 +63,13 @@ export function useSession(room: string, identity: Identity | null): Session | n
       window.removeEventListener('pagehide', onPageHide);
       provider.off('sync', onSync);
       awareness.setLocalState(null);
-      provider.destroy();
-      doc.destroy();
       setSession(null);
+      // The other hooks of the page unsubscribe from this provider in their own cleanups,
+      // which React runs after this one: destroy once they have.
+      queueMicrotask(() => {
+        provider.destroy();
+        doc.destroy();
+      });
     };
   }, [room, hasIdentity]);
   return session;

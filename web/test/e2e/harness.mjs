@@ -1,0 +1,154 @@
+// Test harness for the browser tests: starts the real `peercode serve` ($PEERCODE_BIN) on a
+// free port with a fresh data dir, drives Debian's Chromium through playwright-core, collects
+// console errors, and keeps screenshots in web/test-artifacts/.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Starts `peercode serve`; `listen` reuses an address (for restart tests). */
+export async function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
+  const bin = process.env.PEERCODE_BIN;
+  assert.ok(bin, 'PEERCODE_BIN must name the peercode binary to test against');
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'peercode-e2e-'));
+  const child = spawn(bin, ['serve', '--listen', listen, '--data-dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (stderr.length > 20000) stderr = stderr.slice(-20000);
+  });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`peercode did not start in 15 s:\n${stderr}`)), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`peercode exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url}/healthz never answered 200:\n${stderr}`);
+    await sleep(100);
+  }
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url,
+    listen: url.replace(/^http:\/\//, ''),
+    dataDir: dir,
+    logs: () => stderr,
+    /** Graceful stop (SIGTERM), waiting for the process to end. */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10000).then(() => child.kill('SIGKILL'))]);
+    },
+    removeData() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/**
+ * A person in a browser context of their own. `name` is remembered in localStorage before
+ * the page loads (as if they had picked it earlier), unless `name` is null.
+ */
+export async function openClient(browser, url, { name = null, viewport = { width: 1280, height: 720 }, theme = 'dark', permissions = [] } = {}) {
+  const context = await browser.newContext({ viewport, permissions });
+  await context.addInitScript(
+    ([n, t]) => {
+      if (sessionStorage.getItem('peercode.test.init')) return;
+      sessionStorage.setItem('peercode.test.init', '1');
+      if (n !== null) localStorage.setItem('peercode.name', n);
+      if (t !== null) localStorage.setItem('peercode.theme', t);
+    },
+    [name, theme],
+  );
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(`uncaught: ${err.message}`));
+  await page.goto(url);
+  return { context, page, errors };
+}
+
+/** Fails when the page logged an error, except the ones matching `expected`. */
+export function assertNoConsoleErrors(client, expected = []) {
+  const unexpected = client.errors.filter((e) => !expected.some((re) => re.test(e)));
+  assert.deepEqual(unexpected, [], `console errors:\n${unexpected.join('\n')}`);
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** The editor's text as shown on screen (Monaco renders lines as positioned divs). */
+export async function editorText(page) {
+  return page.evaluate(() => {
+    const lines = Array.from(document.querySelectorAll('.editor-host .view-lines .view-line'));
+    return lines
+      .map((el) => ({ top: parseFloat(el.style.top || '0'), text: (el.textContent ?? '').replace(/\u00a0/g, ' ') }))
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text)
+      .join('\n')
+      .replace(/\s+$/, '');
+  });
+}
+
+export async function waitForEditorText(page, expected, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await editorText(page);
+    if (typeof expected === 'string' ? last === expected : expected.test(last)) return last;
+    await sleep(100);
+  }
+  assert.fail(`editor text never became ${expected}; last seen:\n${last}`);
+}
+
+/** Puts the caret at the end of the document and types (insertText: no auto-indent). */
+export async function typeAtEnd(page, text) {
+  await page.locator('.editor-host .view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText(text);
+}
+
+export async function waitForRoom(page) {
+  await page.locator('.editor-host .monaco-editor').waitFor({ timeout: 20000 });
+  await page.locator('[data-status="connected"]').waitFor({ timeout: 20000 });
+  await page.locator('.tab').first().waitFor({ timeout: 20000 });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
