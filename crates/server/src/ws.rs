@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::AppShared;
 use crate::error::ApiError;
-use crate::rooms::{Closer, ConnHandle, RoomHandle, valid_room_name};
+use crate::rooms::{Closer, ConnHandle, JoinError, RoomHandle, valid_room_name};
 
 const INVALID_DATA: u16 = 1007;
 const UNSUPPORTED: u16 = 1003;
@@ -66,6 +66,7 @@ async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
             read_loop(&app, id, &room, stream, &closer).await;
             room.leave(id).await;
         }
+        Err(JoinError::ShuttingDown) => closer.close(GOING_AWAY, "server shutting down"),
         Err(error) => {
             tracing::error!(room = %room_name, %error, "join failed");
             closer.close(INTERNAL, "the room could not be loaded");

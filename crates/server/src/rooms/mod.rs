@@ -85,6 +85,8 @@ pub(crate) enum RoomMsg {
 pub enum JoinError {
     #[error("the room is being unloaded")]
     Unloading,
+    #[error("the server is shutting down")]
+    ShuttingDown,
     #[error("the room could not be loaded: {0}")]
     LoadFailed(String),
 }
@@ -146,6 +148,9 @@ impl Rooms {
         conn: ConnHandle,
     ) -> Result<RoomHandle, JoinError> {
         loop {
+            if self.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
             let handle = self.get_or_spawn(app, name);
             let (reply, answer) = oneshot::channel();
             let join = RoomMsg::Join {
