@@ -1,1 +1,42 @@
-//! Runs untrusted programs in a throw-away sandbox (work in progress).
+//! Runs untrusted programs from strangers in a throw-away sandbox (SPEC F3/F4).
+//!
+//! This crate exists so that the one part of PeerCode trusted with hostile code is
+//! small, self-contained and testable on its own: it takes a language, a source file,
+//! stdin and limits, and gives back live output chunks and a [`RunOutcome`] with a
+//! [`Verdict`]. The native Linux backend needs no Docker engine: each run gets fresh
+//! PID, mount, network, IPC and UTS namespaces, a read-only view of the runtime only,
+//! a size-limited tmpfs as work dir and `/tmp`, an unprivileged uid without
+//! capabilities under `no_new_privs` and a seccomp filter, cgroup (v2 or v1) and
+//! rlimit limits; every process of a run is killed when it ends.
+//!
+//! Architecture invariant: the sandbox knows nothing about rooms, users or the network
+//! protocol. Its callers (`peercode run`, the server's run queue) pass plain requests.
+//!
+//! Architecture invariant: `unsafe` lives in the `spawn` module only; between `clone`
+//! and `execve` nothing allocates or takes a lock, so spawning is safe inside a
+//! multithreaded tokio server.
+//!
+//! Architecture invariant: the sandbox never runs code silently without a protection.
+//! [`Sandbox::new`] refuses hosts without namespaces or seccomp and logs every other
+//! missing protection; [`Sandbox::host`] lists them for `peercode doctor`.
+
+mod cgroup;
+mod config;
+mod error;
+mod host;
+mod language;
+mod outcome;
+mod plan;
+mod sandbox;
+mod seccomp;
+mod spawn;
+
+pub use cgroup::{CgroupKind, CgroupReport};
+pub use config::{Limits, RunRequest, SandboxConfig};
+pub use error::SandboxError;
+pub use host::{HostReport, Mode};
+pub use language::{Language, LanguageTable};
+pub use outcome::{OutputChunk, RunOutcome, Stream, Verdict};
+pub use sandbox::{RunHandle, Sandbox};
+pub use seccomp::DENIED_NAMES as SECCOMP_DENIED;
+pub use tokio_util::sync::CancellationToken;

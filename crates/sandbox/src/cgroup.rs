@@ -1,0 +1,546 @@
+//! Resource limits through cgroups: v2 where the host's unified hierarchy has the
+//! memory, pids and cpu controllers, v1 otherwise. Each step of a run gets its own
+//! cgroup, created next to (under) the server's own cgroup and removed after the step.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::SandboxError;
+
+/// Which cgroup hierarchy the sandbox uses on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupKind {
+    /// Unified hierarchy; runs are created under `parent`.
+    V2 { parent: PathBuf },
+    /// Legacy hierarchies, one parent directory per controller (`None`: controller
+    /// missing or not writable).
+    V1 {
+        memory: Option<PathBuf>,
+        pids: Option<PathBuf>,
+        cpu: Option<PathBuf>,
+        cpuacct: Option<PathBuf>,
+    },
+    /// No usable cgroup: only rlimits apply.
+    None,
+}
+
+/// What the detection found, for `peercode doctor` and the server's start-up log.
+#[derive(Debug, Clone)]
+pub struct CgroupReport {
+    pub kind: CgroupKind,
+    /// Human-readable notes: what was found, why something is missing.
+    pub notes: Vec<String>,
+}
+
+impl CgroupReport {
+    pub fn has_memory(&self) -> bool {
+        match &self.kind {
+            CgroupKind::V2 { .. } => true,
+            CgroupKind::V1 { memory, .. } => memory.is_some(),
+            CgroupKind::None => false,
+        }
+    }
+    pub fn has_pids(&self) -> bool {
+        match &self.kind {
+            CgroupKind::V2 { .. } => true,
+            CgroupKind::V1 { pids, .. } => pids.is_some(),
+            CgroupKind::None => false,
+        }
+    }
+    pub fn has_cpu(&self) -> bool {
+        match &self.kind {
+            CgroupKind::V2 { .. } => true,
+            CgroupKind::V1 { cpu, cpuacct, .. } => cpu.is_some() && cpuacct.is_some(),
+            CgroupKind::None => false,
+        }
+    }
+    /// "v2", "v1" or "none".
+    pub fn version(&self) -> &'static str {
+        match self.kind {
+            CgroupKind::V2 { .. } => "v2",
+            CgroupKind::V1 { .. } => "v1",
+            CgroupKind::None => "none",
+        }
+    }
+}
+
+struct Mount {
+    root: String,
+    point: PathBuf,
+    fstype: String,
+    super_opts: Vec<String>,
+}
+
+fn mounts() -> Vec<Mount> {
+    let Ok(text) = fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let l: Vec<&str> = left.split(' ').collect();
+            let r: Vec<&str> = right.split(' ').collect();
+            Some(Mount {
+                root: (*l.get(3)?).to_owned(),
+                point: PathBuf::from(unescape(l.get(4)?)),
+                fstype: (*r.first()?).to_owned(),
+                super_opts: r.get(2)?.split(',').map(str::to_owned).collect(),
+            })
+        })
+        .collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\134", "\\")
+}
+
+/// `(controllers, path)` of each hierarchy this process is in, from /proc/self/cgroup.
+fn own_cgroups() -> Vec<(Vec<String>, String)> {
+    let Ok(text) = fs::read_to_string("/proc/self/cgroup") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let _id = parts.next()?;
+            let ctrl = parts.next()?;
+            let path = parts.next()?;
+            let ctrls = if ctrl.is_empty() {
+                Vec::new()
+            } else {
+                ctrl.split(',').map(str::to_owned).collect()
+            };
+            Some((ctrls, path.to_owned()))
+        })
+        .collect()
+}
+
+fn join_cgroup(mount: &Mount, own: &str) -> PathBuf {
+    let rel = own.strip_prefix(mount.root.as_str()).unwrap_or(own);
+    mount.point.join(rel.trim_start_matches('/'))
+}
+
+/// Can we create (and remove) a child cgroup here?
+fn writable(dir: &Path) -> Result<(), io::Error> {
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, Ordering::Relaxed);
+    let probe = dir.join(format!("peercode-probe-{}-{n}", std::process::id()));
+    fs::create_dir(&probe)?;
+    fs::remove_dir(&probe)
+}
+
+const V2_CONTROLLERS: [&str; 3] = ["memory", "pids", "cpu"];
+
+/// Finds the cgroup hierarchy to use. `parent` overrides where run cgroups are created
+/// (v2: a delegated cgroup; v1: ignored, runs go under the server's own cgroups).
+pub fn detect(parent: Option<&Path>) -> CgroupReport {
+    let mounts = mounts();
+    let own = own_cgroups();
+    let mut notes = Vec::new();
+
+    if let Some(m) = mounts.iter().find(|m| m.fstype == "cgroup2") {
+        let own_path = own
+            .iter()
+            .find(|(c, _)| c.is_empty())
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| "/".to_owned());
+        let dir = parent
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| join_cgroup(m, &own_path));
+        let available = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+        let missing: Vec<&str> = V2_CONTROLLERS
+            .iter()
+            .copied()
+            .filter(|c| !available.split_whitespace().any(|a| a == *c))
+            .collect();
+        if missing.is_empty() {
+            match prepare_v2(&dir) {
+                Ok(parent) => {
+                    notes.push(format!("cgroup v2 at {}", parent.display()));
+                    return CgroupReport {
+                        kind: CgroupKind::V2 { parent },
+                        notes,
+                    };
+                }
+                Err(e) => notes.push(format!(
+                    "cgroup v2 at {} has the controllers but cannot delegate them: {e}",
+                    dir.display()
+                )),
+            }
+        } else {
+            notes.push(format!(
+                "cgroup v2 at {} lacks controllers: {} (bound to v1 hierarchies?)",
+                dir.display(),
+                missing.join(", ")
+            ));
+        }
+    }
+
+    let mut find_v1 = |name: &str| -> Option<PathBuf> {
+        let m = mounts
+            .iter()
+            .find(|m| m.fstype == "cgroup" && m.super_opts.iter().any(|o| o == name))?;
+        let own_path = own
+            .iter()
+            .find(|(c, _)| c.iter().any(|c| c == name))
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| "/".to_owned());
+        let dir = join_cgroup(m, &own_path);
+        match writable(&dir) {
+            Ok(()) => Some(dir),
+            Err(e) => {
+                notes.push(format!(
+                    "cgroup v1 {name} at {} is not writable: {e}",
+                    dir.display()
+                ));
+                None
+            }
+        }
+    };
+    let memory = find_v1("memory");
+    let pids = find_v1("pids");
+    let cpu = find_v1("cpu");
+    let cpuacct = find_v1("cpuacct");
+    if memory.is_none() && pids.is_none() && cpu.is_none() && cpuacct.is_none() {
+        notes.push("no usable cgroup controllers: only rlimits limit a run".to_owned());
+        return CgroupReport {
+            kind: CgroupKind::None,
+            notes,
+        };
+    }
+    for (name, dir) in [
+        ("memory", &memory),
+        ("pids", &pids),
+        ("cpu", &cpu),
+        ("cpuacct", &cpuacct),
+    ] {
+        match dir {
+            Some(d) => notes.push(format!("cgroup v1 {name} at {}", d.display())),
+            None => notes.push(format!("cgroup v1 {name}: missing")),
+        }
+    }
+    CgroupReport {
+        kind: CgroupKind::V1 {
+            memory,
+            pids,
+            cpu,
+            cpuacct,
+        },
+        notes,
+    }
+}
+
+/// Makes `dir` able to hold run cgroups with the three controllers enabled. A v2 cgroup
+/// that has processes cannot enable controllers for children ("no internal processes"),
+/// so if the server itself sits in `dir`, it first moves into a `supervisor` leaf
+/// (what systemd's `DelegateSubgroup=` does).
+fn prepare_v2(dir: &Path) -> io::Result<PathBuf> {
+    let want = "+memory +pids +cpu";
+    let control = dir.join("cgroup.subtree_control");
+    let enabled = fs::read_to_string(&control)?;
+    if V2_CONTROLLERS
+        .iter()
+        .all(|c| enabled.split_whitespace().any(|e| e == *c))
+    {
+        writable(dir)?;
+        return Ok(dir.to_path_buf());
+    }
+    match fs::write(&control, want) {
+        Ok(()) => Ok(dir.to_path_buf()),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+            let leaf = dir.join("supervisor");
+            match fs::create_dir(&leaf) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            // Moves the whole server process (all threads) into the leaf.
+            fs::write(leaf.join("cgroup.procs"), std::process::id().to_string())?;
+            fs::write(&control, want)?;
+            Ok(dir.to_path_buf())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes cgroups left by an earlier server process that died without cleaning up
+/// (its runs were killed with it; their empty cgroups remain).
+pub fn sweep_stale(report: &CgroupReport) {
+    let dirs: Vec<&PathBuf> = match &report.kind {
+        CgroupKind::V2 { parent } => vec![parent],
+        CgroupKind::V1 {
+            memory,
+            pids,
+            cpu,
+            cpuacct,
+        } => [memory, pids, cpu, cpuacct].into_iter().flatten().collect(),
+        CgroupKind::None => Vec::new(),
+    };
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("peercode-run-")) else {
+                continue;
+            };
+            let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// Limits of one step's cgroup.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CgroupLimits {
+    pub memory_bytes: u64,
+    pub pids: u64,
+    /// CFS quota per 100 ms period, in µs.
+    pub cpu_quota_us: u64,
+}
+
+/// The cgroup(s) of one step. Removed by [`StepCgroup::remove`] or on drop.
+pub(crate) struct StepCgroup {
+    kind: Version,
+    /// Every directory created (one per v1 controller, one for v2).
+    dirs: Vec<PathBuf>,
+    memory: Option<PathBuf>,
+    cpu: Option<PathBuf>,
+    /// Open `cgroup.procs` files the step's process writes "0" into.
+    pub procs: Vec<File>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn write(path: PathBuf, value: &str) -> Result<(), SandboxError> {
+    fs::write(&path, value).map_err(|source| SandboxError::Cgroup { path, source })
+}
+
+impl StepCgroup {
+    /// Creates the step's cgroup with its limits.
+    pub(crate) fn create(
+        report: &CgroupReport,
+        limits: CgroupLimits,
+    ) -> Result<Option<Self>, SandboxError> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("peercode-run-{}-{n}", std::process::id());
+        let mut cg = match &report.kind {
+            CgroupKind::None => return Ok(None),
+            CgroupKind::V2 { parent } => StepCgroup {
+                kind: Version::V2,
+                dirs: vec![parent.join(&name)],
+                memory: Some(parent.join(&name)),
+                cpu: Some(parent.join(&name)),
+                procs: Vec::new(),
+            },
+            CgroupKind::V1 {
+                memory,
+                pids,
+                cpu,
+                cpuacct,
+            } => StepCgroup {
+                kind: Version::V1,
+                dirs: [memory, pids, cpu, cpuacct]
+                    .into_iter()
+                    .flatten()
+                    .map(|d| d.join(&name))
+                    .collect(),
+                memory: memory.as_ref().map(|d| d.join(&name)),
+                cpu: cpuacct.as_ref().map(|d| d.join(&name)),
+                procs: Vec::new(),
+            },
+        };
+        // From here on, `cg` removes whatever was created if anything fails.
+        for dir in cg.dirs.clone() {
+            fs::create_dir(&dir).map_err(|source| SandboxError::Cgroup {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        match (&report.kind, cg.kind) {
+            (CgroupKind::V2 { .. }, _) => {
+                let d = cg.dirs[0].clone();
+                write(d.join("memory.max"), &limits.memory_bytes.to_string())?;
+                // Swap would let a program exceed its memory limit unnoticed.
+                let _ = fs::write(d.join("memory.swap.max"), "0");
+                let _ = fs::write(d.join("memory.oom.group"), "1");
+                write(d.join("pids.max"), &limits.pids.to_string())?;
+                write(
+                    d.join("cpu.max"),
+                    &format!("{} 100000", limits.cpu_quota_us),
+                )?;
+            }
+            (
+                CgroupKind::V1 {
+                    memory, pids, cpu, ..
+                },
+                _,
+            ) => {
+                if let Some(m) = memory {
+                    let d = m.join(&name);
+                    write(
+                        d.join("memory.limit_in_bytes"),
+                        &limits.memory_bytes.to_string(),
+                    )?;
+                    let memsw = d.join("memory.memsw.limit_in_bytes");
+                    if memsw.exists() {
+                        write(memsw, &limits.memory_bytes.to_string())?;
+                    }
+                }
+                if let Some(p) = pids {
+                    write(p.join(&name).join("pids.max"), &limits.pids.to_string())?;
+                }
+                if let Some(c) = cpu {
+                    let d = c.join(&name);
+                    write(d.join("cpu.cfs_period_us"), "100000")?;
+                    write(d.join("cpu.cfs_quota_us"), &limits.cpu_quota_us.to_string())?;
+                }
+            }
+            (CgroupKind::None, _) => {}
+        }
+        for dir in &cg.dirs {
+            let path = dir.join("cgroup.procs");
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|source| SandboxError::Cgroup { path, source })?;
+            cg.procs.push(file);
+        }
+        Ok(Some(cg))
+    }
+
+    /// CPU time used by every process of the step so far, in µs.
+    pub(crate) fn cpu_usage_us(&self) -> Option<u64> {
+        let d = self.cpu.as_ref()?;
+        match self.kind {
+            Version::V2 => {
+                let stat = fs::read_to_string(d.join("cpu.stat")).ok()?;
+                stat.lines()
+                    .find_map(|l| l.strip_prefix("usage_usec "))
+                    .and_then(|v| v.trim().parse().ok())
+            }
+            Version::V1 => fs::read_to_string(d.join("cpuacct.usage"))
+                .ok()?
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(|ns| ns / 1000),
+        }
+    }
+
+    /// Peak memory of the step in KiB.
+    pub(crate) fn memory_peak_kb(&self) -> Option<u64> {
+        let d = self.memory.as_ref()?;
+        let file = match self.kind {
+            Version::V2 => "memory.peak",
+            Version::V1 => "memory.max_usage_in_bytes",
+        };
+        fs::read_to_string(d.join(file))
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|b| b / 1024)
+    }
+
+    /// Whether the kernel OOM-killed a process of the step, or an allocation hit the
+    /// limit.
+    pub(crate) fn hit_memory_limit(&self) -> bool {
+        let Some(d) = self.memory.as_ref() else {
+            return false;
+        };
+        let counter = |file: &str, key: &str| -> u64 {
+            fs::read_to_string(d.join(file))
+                .ok()
+                .and_then(|t| {
+                    t.lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .and_then(|v| v.trim().parse().ok())
+                })
+                .unwrap_or(0)
+        };
+        match self.kind {
+            Version::V2 => {
+                counter("memory.events", "oom_kill ") + counter("memory.events", "max ") > 0
+            }
+            Version::V1 => {
+                counter("memory.oom_control", "oom_kill ") > 0
+                    || fs::read_to_string(d.join("memory.failcnt"))
+                        .ok()
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .unwrap_or(0)
+                        > 0
+            }
+        }
+    }
+
+    /// Kills anything still in the cgroup and removes it. The PID namespace normally
+    /// took every process already; this is the second line of defence.
+    pub(crate) fn remove(mut self) -> Result<(), SandboxError> {
+        self.remove_dirs()
+    }
+
+    fn remove_dirs(&mut self) -> Result<(), SandboxError> {
+        self.procs.clear();
+        let mut last = Ok(());
+        for dir in std::mem::take(&mut self.dirs) {
+            last = remove_dir(&dir);
+        }
+        last
+    }
+}
+
+impl Drop for StepCgroup {
+    fn drop(&mut self) {
+        if let Err(e) = self.remove_dirs() {
+            tracing::warn!("sandbox cgroup left behind: {e}");
+        }
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<(), SandboxError> {
+    let mut delay = Duration::from_micros(200);
+    for _ in 0..40 {
+        match fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                if fs::write(dir.join("cgroup.kill"), "1").is_err()
+                    && let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs"))
+                {
+                    for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+                        crate::spawn::kill_pid(pid);
+                    }
+                }
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(SandboxError::Cgroup {
+                    path: dir.to_path_buf(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(SandboxError::Cgroup {
+        path: dir.to_path_buf(),
+        source: io::Error::from_raw_os_error(libc::EBUSY),
+    })
+}

@@ -1,0 +1,155 @@
+//! Limits of a run and the server-side configuration of the sandbox.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SandboxError;
+use crate::language::LanguageTable;
+
+/// Resource limits of one step (compile or run) of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Memory of all processes together (cgroup), MiB.
+    pub memory_mb: u64,
+    /// CPU time of all processes together, ms.
+    pub cpu_time_ms: u64,
+    /// Wall time, ms.
+    pub wall_time_ms: u64,
+    /// CPU bandwidth, percent of one CPU (CFS quota per 100 ms period).
+    pub cpu_quota_percent: u64,
+    /// Processes and threads alive at once.
+    pub processes: u64,
+    /// Bytes of stdout, and separately of stderr, kept; more ends the run.
+    pub output_bytes: u64,
+    /// Bytes of files the program may write (work dir, /tmp and /dev/shm together).
+    pub file_bytes: u64,
+}
+
+impl Default for Limits {
+    /// SPEC §3 defaults (Judge0's): 128 MiB, 5 s CPU, 10 s wall, half a CPU, 64
+    /// processes, 1 MiB per output stream, 16 MiB of files.
+    fn default() -> Self {
+        Limits {
+            memory_mb: 128,
+            cpu_time_ms: 5_000,
+            wall_time_ms: 10_000,
+            cpu_quota_percent: 50,
+            processes: 64,
+            output_bytes: 1 << 20,
+            file_bytes: 16 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Limits of the compile step: compilers need more memory and time than the programs
+    /// they build.
+    pub fn compile_default() -> Self {
+        Limits {
+            memory_mb: 512,
+            cpu_time_ms: 15_000,
+            wall_time_ms: 30_000,
+            cpu_quota_percent: 100,
+            processes: 64,
+            output_bytes: 256 << 10,
+            file_bytes: 64 << 20,
+        }
+    }
+
+    /// Upper bounds a run may ask for, unless the server configures others.
+    pub fn max_default() -> Self {
+        Limits {
+            memory_mb: 1024,
+            cpu_time_ms: 30_000,
+            wall_time_ms: 60_000,
+            cpu_quota_percent: 100,
+            processes: 256,
+            output_bytes: 16 << 20,
+            file_bytes: 256 << 20,
+        }
+    }
+
+    /// Checks every limit is positive and at most `max`.
+    pub fn check_within(&self, max: &Limits) -> Result<(), SandboxError> {
+        let pairs = [
+            ("memory_mb", self.memory_mb, max.memory_mb),
+            ("cpu_time_ms", self.cpu_time_ms, max.cpu_time_ms),
+            ("wall_time_ms", self.wall_time_ms, max.wall_time_ms),
+            (
+                "cpu_quota_percent",
+                self.cpu_quota_percent,
+                max.cpu_quota_percent,
+            ),
+            ("processes", self.processes, max.processes),
+            ("output_bytes", self.output_bytes, max.output_bytes),
+            ("file_bytes", self.file_bytes, max.file_bytes),
+        ];
+        for (name, asked, max) in pairs {
+            if asked > max {
+                return Err(SandboxError::LimitTooHigh { name, asked, max });
+            }
+            if asked == 0 {
+                return Err(SandboxError::LimitTooHigh {
+                    name,
+                    asked,
+                    max: 0,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How the server sets up its sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Largest limits a run may ask for.
+    pub max_limits: Limits,
+    /// Limits of every compile step.
+    pub compile_limits: Limits,
+    /// Runs executing at once.
+    pub concurrency: usize,
+    /// Runs waiting for a free slot; one more is refused with [`SandboxError::Busy`].
+    pub queue: usize,
+    pub languages: LanguageTable,
+    /// Programs run as uid/gid `uid_base + slot`, one uid per concurrent run, so that
+    /// runs cannot signal or `RLIMIT_NPROC`-starve each other. Must not be used on the host.
+    pub uid_base: u32,
+    /// Host directory the per-run root tmpfs is mounted on, inside each run's private
+    /// mount namespace (the host only ever sees an empty directory).
+    pub root_dir: PathBuf,
+    /// cgroup v2: a delegated cgroup to create run cgroups under (default: the server's
+    /// own cgroup). Ignored for v1.
+    pub cgroup_parent: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            max_limits: Limits::max_default(),
+            compile_limits: Limits::compile_default(),
+            concurrency: std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+            queue: 64,
+            languages: LanguageTable::builtin(),
+            uid_base: 2_000_000,
+            root_dir: std::env::temp_dir().join("peercode-sandbox-root"),
+            cgroup_parent: None,
+        }
+    }
+}
+
+/// One run: which language, the code, its input and limits.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Language name or alias from the table.
+    pub language: String,
+    /// The program's source, written to the language's `source` file in the work dir.
+    pub source: Vec<u8>,
+    /// Given to the program on stdin.
+    pub stdin: Vec<u8>,
+    pub limits: Limits,
+}

@@ -1,0 +1,60 @@
+//! Errors of the sandbox library. A program misbehaving is never an error: it is a
+//! [`Verdict`](crate::Verdict). These are the cases where no verdict can be given.
+
+use std::path::PathBuf;
+
+/// What went wrong while setting up or running the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// Every worker is busy and the queue is full; try again later.
+    #[error("the sandbox is busy: {running} runs in progress and {queued} queued")]
+    Busy { running: usize, queued: usize },
+    /// The request named a language the table does not have (or its toolchain is missing).
+    #[error("unknown or unavailable language `{0}`")]
+    UnknownLanguage(String),
+    /// A limit asked for is above the server's maximum.
+    #[error("{name} limit {asked} is above the server's maximum {max}")]
+    LimitTooHigh {
+        name: &'static str,
+        asked: u64,
+        max: u64,
+    },
+    /// The run was cancelled by its caller (or its handle was dropped).
+    #[error("the run was cancelled")]
+    Cancelled,
+    /// The host lacks something the sandbox cannot run without.
+    #[error("this host cannot run the sandbox: {0}")]
+    Unsupported(String),
+    /// A language table could not be read.
+    #[error("language table {path}: {message}")]
+    LanguageTable { path: PathBuf, message: String },
+    /// Building the seccomp filter failed.
+    #[error("seccomp filter: {0}")]
+    Seccomp(String),
+    /// A cgroup operation failed.
+    #[error("cgroup {path}: {source}")]
+    Cgroup {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another system call in the supervisor failed.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path or argument contains a NUL byte.
+    #[error("`{0}` contains a NUL byte")]
+    Nul(String),
+}
+
+impl SandboxError {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        SandboxError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
