@@ -384,6 +384,14 @@ async fn supervise(
         .map_err(|e| SandboxError::io("clone into new namespaces", e))?;
     let t0 = Instant::now();
     tracing::debug!(pid = spawned.pid, "sandbox started");
+    // The guard keeps its own handle on the init, so that dropping this future (task
+    // aborted, runtime shut down, panic) still kills and reaps it.
+    live.pidfd = Some(
+        spawned
+            .pidfd
+            .try_clone()
+            .map_err(|e| SandboxError::io("dup pidfd", e))?,
+    );
     let pid_async = spawn::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
     // Child-side ends now live in the sandbox only.
     drop(status_w);
@@ -505,6 +513,7 @@ async fn supervise(
         }
     }
     drop(fd);
+    live.pidfd = None; // reaped: nothing left to kill
     if killed == Some(KillReason::Cancelled) {
         return Err(SandboxError::Cancelled);
     }
