@@ -135,42 +135,53 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   }, [theme]);
 
   useEffect(() => {
-    decorationsRef.current?.set(markers.map(toDecoration));
+    const model = editorRef.current?.getModel();
+    if (!model) return;
+    decorationsRef.current?.set(markers.flatMap((m) => toDecorations(m, model)));
   }, [markers, text]);
 
   return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} />;
 }
 
-function toDecoration(m: Marker): monaco.editor.IModelDeltaDecoration {
+function toDecorations(m: Marker, model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {
   switch (m.kind) {
-    case 'function':
-      return {
-        range: new monaco.Range(m.line_start, 1, m.line_start, 1),
+    case 'function': {
+      // The estimate goes after the end of the function's first line.
+      const end = model.getLineMaxColumn(Math.min(m.line_start, model.getLineCount()));
+      return [{
+        range: new monaco.Range(m.line_start, end, m.line_start, end),
         options: {
-          isWholeLine: true,
+          showIfCollapsed: true,
           after: { content: `  ${m.text}`, inlineClassName: 'cx-inline' },
           hoverMessage: { value: `Estimated complexity: **${m.text}**` },
         },
-      };
+      }];
+    }
     case 'reason':
-      return {
-        range: new monaco.Range(m.line_start, 1, m.line_end, 1),
-        options: {
-          isWholeLine: true,
-          glyphMarginClassName: 'cx-glyph cx-glyph-reason',
-          glyphMarginHoverMessage: { value: m.text },
-          linesDecorationsClassName: 'cx-span',
+      // A glyph with the reason on its first line, a thin bar beside the lines it covers.
+      return [
+        {
+          range: new monaco.Range(m.line_start, 1, m.line_start, 1),
+          options: {
+            glyphMarginClassName: 'cx-glyph cx-glyph-reason',
+            glyphMarginHoverMessage: { value: m.text },
+          },
         },
-      };
+        {
+          range: new monaco.Range(m.line_start, 1, m.line_end, 1),
+          options: { isWholeLine: true, linesDecorationsClassName: 'cx-span' },
+        },
+      ];
     case 'error':
-      return {
-        range: new monaco.Range(m.line_start, 1, m.line_end, Number.MAX_SAFE_INTEGER),
-        options: {
-          glyphMarginClassName: 'cx-glyph cx-glyph-error',
-          glyphMarginHoverMessage: { value: m.text },
-          className: 'cx-error',
-          hoverMessage: { value: m.text },
+      return [
+        {
+          range: new monaco.Range(m.line_start, 1, m.line_start, 1),
+          options: { glyphMarginClassName: 'cx-glyph cx-glyph-error', glyphMarginHoverMessage: { value: m.text } },
         },
-      };
+        {
+          range: new monaco.Range(m.line_start, 1, m.line_end, Number.MAX_SAFE_INTEGER),
+          options: { className: 'cx-error', hoverMessage: { value: m.text } },
+        },
+      ];
   }
 }

@@ -112,9 +112,8 @@ export async function analyze(
   }
   if (!res.ok) {
     const msg = isObj(body) && typeof body.error === 'string' ? body.error : null;
-    throw new AnalysisError(
-      msg ? `The analyser refused: ${msg}` : `The analyser failed (HTTP ${res.status}).`,
-    );
+    if (res.status >= 400 && res.status < 500 && msg) throw new AnalysisError(`The analyser refused the code: ${msg}`);
+    throw new AnalysisError(`The analyser failed (HTTP ${res.status})${msg ? `: ${msg}` : '.'}`);
   }
   return parseReport(body);
 }

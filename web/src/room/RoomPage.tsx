@@ -172,7 +172,7 @@ export function RoomPage({ room }: { room: string }) {
         <button type="button" className="icon-btn" onClick={toggleTheme} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Theme (Alt+T)">
           {theme === 'dark' ? <IconSun /> : <IconMoon />}
         </button>
-        <button type="button" className="icon-btn" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (Alt+/)">
+        <button type="button" className="icon-btn shortcuts-btn" onClick={() => setShowShortcuts(true)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (Alt+/)">
           <IconKeyboard />
         </button>
       </header>
