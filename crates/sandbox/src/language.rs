@@ -35,6 +35,9 @@ pub struct Language {
     /// Extra environment variables.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// A program that prints `hello`, run by `peercode doctor` to check the language.
+    #[serde(default)]
+    pub hello: Option<String>,
 }
 
 impl Language {

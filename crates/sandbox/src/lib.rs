@@ -21,6 +21,7 @@
 //! missing protection; [`Sandbox::host`] lists them for `peercode doctor`.
 
 mod cgroup;
+mod check;
 mod config;
 mod error;
 mod host;
@@ -32,6 +33,7 @@ mod seccomp;
 mod spawn;
 
 pub use cgroup::{CgroupKind, CgroupReport};
+pub use check::Check;
 pub use config::{Limits, RunRequest, SandboxConfig};
 pub use error::SandboxError;
 pub use host::{HostReport, Mode};

@@ -133,14 +133,24 @@ impl Sandbox {
     /// Starts a run (or queues it). Must be called inside a tokio runtime. Refuses with
     /// [`SandboxError::Busy`] when `concurrency + queue` runs are already accepted.
     pub fn run(&self, request: RunRequest) -> Result<RunHandle, SandboxError> {
-        let inner = &self.inner;
-        let language = inner
+        let language = self
+            .inner
             .config
             .languages
             .get(&request.language)
             .filter(|l| l.missing().is_empty())
             .cloned()
             .ok_or_else(|| SandboxError::UnknownLanguage(request.language.clone()))?;
+        self.run_language(request, language)
+    }
+
+    /// Like [`Sandbox::run`] with a language entry that is not in the table.
+    pub(crate) fn run_language(
+        &self,
+        request: RunRequest,
+        language: Language,
+    ) -> Result<RunHandle, SandboxError> {
+        let inner = &self.inner;
         request.limits.check_within(&inner.config.max_limits)?;
         let capacity = inner.config.concurrency.max(1) + inner.config.queue;
         let accepted = inner.accepted.fetch_add(1, Ordering::SeqCst);

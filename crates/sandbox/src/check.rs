@@ -1,0 +1,281 @@
+//! Self-checks: a probe program runs in the sandbox and reports, from the inside,
+//! which protections hold; each language's `hello` program runs. Used by
+//! `peercode doctor` and at server start-up, so a missing protection is never silent.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{Limits, RunRequest};
+use crate::language::Language;
+use crate::outcome::Verdict;
+use crate::sandbox::Sandbox;
+
+/// One protection or language and whether it works on this host.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn check(name: &str, ok: bool, detail: impl Into<String>) -> Check {
+    Check {
+        name: name.to_owned(),
+        ok,
+        detail: detail.into(),
+    }
+}
+
+/// Reports facts about the process as it sees itself inside the sandbox.
+const PROBE: &str = r#"
+for n in pid mnt net ipc uts; do echo "ns_$n $(readlink /proc/self/ns/$n)"; done
+grep -E '^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr '\t' ' ' | sed 's/:/ /'
+echo "pid1 $(cat /proc/1/comm)"
+echo "ppid $PPID"
+echo "hostname $(cat /proc/sys/kernel/hostname)"
+echo "ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\n' ',')"
+echo "workfs $(stat -f -c %T /work)"
+echo "tmpfs $(stat -f -c %T /tmp)"
+if touch /usr/peercode-probe 2>/dev/null; then echo "usr_ro no"; else echo "usr_ro yes"; fi
+if [ -e /etc/shadow ]; then echo "shadow visible"; else echo "shadow hidden"; fi
+echo "devs $(ls /dev | tr '\n' ',')"
+"#;
+
+fn probe_language() -> Language {
+    Language {
+        name: "probe".into(),
+        aliases: Vec::new(),
+        extensions: Vec::new(),
+        source: "probe.sh".into(),
+        compile: None,
+        run: vec!["/bin/sh".into(), "probe.sh".into()],
+        mounts: Vec::new(),
+        env: BTreeMap::new(),
+        hello: None,
+    }
+}
+
+fn own_namespace(kind: &str) -> String {
+    std::fs::read_link(format!("/proc/self/ns/{kind}"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Sandbox {
+    /// Runs the probe program and checks every SPEC §3 protection from the inside,
+    /// plus what the host report says about cgroups.
+    pub async fn check_protections(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let host = self.host();
+        let mode = match host.mode {
+            Some(crate::host::Mode::Root) => "root: each run gets its own unprivileged uid",
+            Some(crate::host::Mode::UserNamespace) => {
+                "not root: user namespace, programs run as the invoking user"
+            }
+            None => "none",
+        };
+        checks.push(check(
+            "privileges",
+            host.mode == Some(crate::host::Mode::Root),
+            mode,
+        ));
+        let request = RunRequest {
+            language: "probe".into(),
+            source: PROBE.as_bytes().to_vec(),
+            stdin: Vec::new(),
+            limits: Limits::default(),
+        };
+        let outcome = match self.run_language(request, probe_language()) {
+            Ok(h) => h.outcome().await,
+            Err(e) => Err(e),
+        };
+        let out = match outcome {
+            Ok(o) if o.verdict == Verdict::Ok => o,
+            Ok(o) => {
+                let why = o.message.clone().unwrap_or_else(|| o.stderr.clone());
+                checks.push(check(
+                    "sandbox",
+                    false,
+                    format!("probe run failed: {} {why}", o.verdict),
+                ));
+                return checks;
+            }
+            Err(e) => {
+                checks.push(check("sandbox", false, format!("probe run failed: {e}")));
+                return checks;
+            }
+        };
+        let facts: BTreeMap<&str, &str> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k, v.trim()))
+            .collect();
+        let fact = |k: &str| facts.get(k).copied().unwrap_or("");
+
+        let mut separate = Vec::new();
+        let mut shared = Vec::new();
+        for kind in ["pid", "mnt", "net", "ipc", "uts"] {
+            let inside = fact(&format!("ns_{kind}"));
+            if !inside.is_empty() && inside != own_namespace(kind) {
+                separate.push(kind);
+            } else {
+                shared.push(kind);
+            }
+        }
+        checks.push(check(
+            "namespaces",
+            shared.is_empty(),
+            if shared.is_empty() {
+                format!("separate {}", separate.join(", "))
+            } else {
+                format!("shared with the host: {}", shared.join(", "))
+            },
+        ));
+        let uid = fact("Uid").split_whitespace().next().unwrap_or("?");
+        let uid = if uid.is_empty() { "?" } else { uid };
+        let root_mode = host.mode == Some(crate::host::Mode::Root);
+        checks.push(check(
+            "unprivileged uid",
+            !root_mode || uid != "0",
+            format!("program runs as uid {uid}"),
+        ));
+        let caps_ok = fact("CapEff").trim_start_matches('0').is_empty()
+            && fact("CapBnd").trim_start_matches('0').is_empty();
+        checks.push(check(
+            "no capabilities",
+            caps_ok,
+            format!("CapEff {} CapBnd {}", fact("CapEff"), fact("CapBnd")),
+        ));
+        checks.push(check(
+            "no_new_privs",
+            fact("NoNewPrivs") == "1",
+            format!("NoNewPrivs {}", fact("NoNewPrivs")),
+        ));
+        checks.push(check(
+            "seccomp",
+            fact("Seccomp") == "2",
+            format!(
+                "mode {} denying {}",
+                fact("Seccomp"),
+                crate::seccomp::DENIED_NAMES
+            ),
+        ));
+        checks.push(check(
+            "pid isolation",
+            fact("pid1") == "peercode-init" && fact("ppid") == "1",
+            format!(
+                "pid 1 is {}, the program's parent is pid {}",
+                fact("pid1"),
+                fact("ppid")
+            ),
+        ));
+        checks.push(check(
+            "no network",
+            fact("ifaces").trim_end_matches(',') == "lo",
+            format!("interfaces: {}", fact("ifaces").trim_end_matches(',')),
+        ));
+        checks.push(check(
+            "read-only system",
+            fact("usr_ro") == "yes" && fact("shadow") == "hidden",
+            format!(
+                "/usr read-only: {}, /etc/shadow {}",
+                fact("usr_ro"),
+                fact("shadow")
+            ),
+        ));
+        checks.push(check(
+            "fresh tmpfs work dir",
+            fact("workfs") == "tmpfs" && fact("tmpfs") == "tmpfs",
+            format!("/work on {}, /tmp on {}", fact("workfs"), fact("tmpfs")),
+        ));
+        checks.push(check(
+            "minimal /dev",
+            !fact("devs").contains("sda") && !fact("devs").contains("mem,"),
+            fact("devs").trim_end_matches(',').to_owned(),
+        ));
+        let cg = &host.cgroups;
+        let cg_detail = |ok: bool, what: &str| {
+            if ok {
+                format!("cgroup {} {what}", cg.version())
+            } else {
+                format!("missing ({})", cg.notes.join("; "))
+            }
+        };
+        checks.push(check(
+            "memory limit",
+            cg.has_memory(),
+            cg_detail(cg.has_memory(), "memory controller; peak memory measured"),
+        ));
+        checks.push(check(
+            "process limit",
+            cg.has_pids(),
+            cg_detail(cg.has_pids(), "pids controller"),
+        ));
+        checks.push(check(
+            "cpu limit",
+            cg.has_cpu(),
+            cg_detail(cg.has_cpu(), "cpu quota and CPU time accounting"),
+        ));
+        checks.push(check(
+            "rlimits",
+            true,
+            "CPU, file size, stack, open files, no core dumps",
+        ));
+        checks
+    }
+
+    /// Runs every language's `hello` program (or only checks its paths if it has none).
+    pub async fn check_languages(&self) -> Vec<Check> {
+        let mut checks = Vec::new();
+        for lang in self.config().languages.iter() {
+            let missing = lang.missing();
+            if !missing.is_empty() {
+                let paths: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+                checks.push(check(
+                    &lang.name,
+                    false,
+                    format!("missing {}", paths.join(", ")),
+                ));
+                continue;
+            }
+            let Some(hello) = &lang.hello else {
+                checks.push(check(
+                    &lang.name,
+                    true,
+                    "toolchain present (no hello program to run)",
+                ));
+                continue;
+            };
+            let request = RunRequest {
+                language: lang.name.clone(),
+                source: hello.as_bytes().to_vec(),
+                ..RunRequest::default()
+            };
+            let result = match self.run(request) {
+                Ok(h) => h.outcome().await,
+                Err(e) => Err(e),
+            };
+            checks.push(match result {
+                Ok(o) if o.verdict == Verdict::Ok && o.stdout.trim() == "hello" => check(
+                    &lang.name,
+                    true,
+                    format!("{} ({} ms)", lang.run.join(" "), o.wall_ms),
+                ),
+                Ok(o) => {
+                    let mut why = o.compile_output.clone().unwrap_or_default();
+                    why.push_str(&o.stderr);
+                    why.truncate(300);
+                    check(
+                        &lang.name,
+                        false,
+                        format!("hello program: {} {}", o.verdict, why.trim()),
+                    )
+                }
+                Err(e) => check(&lang.name, false, e.to_string()),
+            });
+        }
+        checks
+    }
+}

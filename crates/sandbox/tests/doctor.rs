@@ -1,0 +1,43 @@
+//! The self-checks `peercode doctor` prints: on this machine kind (root, cgroup v1
+//! with memory/pids/cpu) every protection and every built-in language must work.
+
+mod common;
+
+#[tokio::test]
+async fn every_protection_holds_and_every_language_works() {
+    let sb = common::sandbox(2_400_000, 2);
+    let protections = sb.check_protections().await;
+    let names: Vec<&str> = protections.iter().map(|c| c.name.as_str()).collect();
+    for want in [
+        "namespaces",
+        "unprivileged uid",
+        "no capabilities",
+        "no_new_privs",
+        "seccomp",
+        "pid isolation",
+        "no network",
+        "read-only system",
+        "fresh tmpfs work dir",
+        "memory limit",
+        "process limit",
+        "cpu limit",
+    ] {
+        assert!(names.contains(&want), "no check named {want}: {names:?}");
+    }
+    let failed: Vec<_> = protections.iter().filter(|c| !c.ok).collect();
+    assert!(failed.is_empty(), "protections missing: {failed:#?}");
+    let uid = protections
+        .iter()
+        .find(|c| c.name == "unprivileged uid")
+        .map(|c| c.detail.clone())
+        .unwrap_or_default();
+    assert!(
+        uid.ends_with("uid 2400000") || uid.ends_with("uid 2400001"),
+        "{uid}"
+    );
+
+    let languages = sb.check_languages().await;
+    let failed: Vec<_> = languages.iter().filter(|c| !c.ok).collect();
+    assert!(failed.is_empty(), "languages not working: {failed:#?}");
+    assert_eq!(languages.len(), 4);
+}
