@@ -38,15 +38,38 @@ export function sortedPaths(doc: Y.Doc): string[] {
 }
 
 /**
+ * The default content of a new room as one Yjs update, made by a fixed client id. Every
+ * client that fills an empty room applies these same bytes, so two clients doing it at the
+ * same time create the very same items: Yjs merges them into one `main.py`, and text typed
+ * into it by either survives (two independently created Y.Texts would compete for the map
+ * entry and one would be dropped).
+ */
+const DEFAULT_ROOM_UPDATE: Uint8Array = (() => {
+  const seed = new Y.Doc();
+  seed.clientID = 0;
+  seed.transact(() => {
+    seed.getMap<Y.Text>('files').set(DEFAULT_ENTRY, new Y.Text());
+    seed.getMap('meta').set('language', DEFAULT_LANGUAGE);
+    seed.getMap('meta').set('entry', DEFAULT_ENTRY);
+  });
+  const update = Y.encodeStateAsUpdate(seed);
+  seed.destroy();
+  return update;
+})();
+
+/**
  * Gives a room that is empty after its first sync the default `main.py` (the server does
  * this for new rooms; this covers a room that was emptied or a server that does not).
- * Only missing keys are written, so two clients doing it at once write the same values:
- * whichever `main.py` Y.Text wins the map entry, both were empty, so no text is lost.
+ * Only missing keys are written.
  */
 export function ensureDefaults(doc: Y.Doc): void {
   const files = filesOf(doc);
   const meta = metaOf(doc);
   if (files.size > 0 && meta.has('language') && meta.has('entry')) return;
+  if (files.size === 0 && !meta.has('language') && !meta.has('entry')) {
+    Y.applyUpdate(doc, DEFAULT_ROOM_UPDATE, 'peercode:defaults');
+    return;
+  }
   doc.transact(() => {
     if (files.size === 0) files.set(DEFAULT_ENTRY, new Y.Text());
     if (!meta.has('entry')) meta.set('entry', sortedPaths(doc)[0] ?? DEFAULT_ENTRY);

@@ -11,7 +11,11 @@ function current(): Theme {
 }
 
 export function setTheme(theme: Theme): void {
-  document.documentElement.dataset.theme = theme;
+  // Switch at once, not with every button fading through its hover transition.
+  const root = document.documentElement;
+  root.classList.add('theme-switching');
+  root.dataset.theme = theme;
+  requestAnimationFrame(() => requestAnimationFrame(() => root.classList.remove('theme-switching')));
   save(KEY, theme);
   listeners.forEach((l) => l());
 }

@@ -4,7 +4,7 @@
 // when it has one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, launchBrowser, openClient, screenshot, sleep, startServer, typeAtEnd, waitForRoom } from './harness.mjs';
+import { assertNoConsoleErrors, assertServesThisBuild, launchBrowser, openClient, screenshot, sleep, startServer, typeAtEnd, waitForRoom } from './harness.mjs';
 
 const CODE = [
   'def two_sum(nums, target):',
@@ -44,6 +44,7 @@ describe('complexity panel', { timeout: 180_000 }, () => {
 
   before(async () => {
     server = await startServer();
+    await assertServesThisBuild(server.url);
     browser = await launchBrowser();
   });
   after(async () => {

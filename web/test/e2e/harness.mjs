@@ -2,7 +2,7 @@
 // free port with a fresh data dir, drives Debian's Chromium through playwright-core, collects
 // console errors, and keeps screenshots in web/test-artifacts/.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
+export const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Starts `peercode serve`; `listen` reuses an address (for restart tests). */
@@ -67,6 +68,26 @@ export async function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The server must serve the app that was just built: a debug binary reads web/dist from
+ * disk, a release binary embeds whatever web/dist held when it was compiled.
+ */
+export async function assertServesThisBuild(url) {
+  const built = readFileSync(join(DIST, 'index.html'), 'utf8');
+  const served = await (await fetch(`${url}/`)).text();
+  assert.equal(
+    served,
+    built,
+    `${url}/ is not web/dist/index.html: build the app (npm run build) before building the peercode binary`,
+  );
+  // A client-side route gets the app too (SPA fallback), and the assets it names are there.
+  assert.equal(await (await fetch(`${url}/r/some-room`)).text(), built);
+  for (const [, asset] of built.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)) {
+    const res = await fetch(`${url}${asset}`);
+    assert.equal(res.status, 200, `${asset} is served`);
+  }
 }
 
 export async function launchBrowser() {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertNoConsoleErrors,
+  assertServesThisBuild,
   editorText,
   launchBrowser,
   openClient,
@@ -27,12 +28,7 @@ describe('PeerCode in the browser', { timeout: 240_000 }, () => {
 
   before(async () => {
     server = await startServer();
-    const index = await (await fetch(`${server.url}/`)).text();
-    assert.match(
-      index,
-      /<meta name="application-name" content="peercode"/,
-      'the binary does not serve web/dist: build the app (npm run build) before the binary',
-    );
+    await assertServesThisBuild(server.url);
     browser = await launchBrowser();
   });
 
