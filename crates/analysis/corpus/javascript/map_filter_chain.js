@@ -1,0 +1,2 @@
+// expect: evensSquared O(n)
+const evensSquared = (xs) => xs.filter((x) => x % 2 === 0).map((x) => x * x);

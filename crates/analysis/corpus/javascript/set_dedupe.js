@@ -1,0 +1,4 @@
+// expect: dedupe O(n)
+function dedupe(xs) {
+  return [...new Set(xs)];
+}

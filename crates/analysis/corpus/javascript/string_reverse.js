@@ -1,0 +1,4 @@
+// expect: reverse O(n)
+function reverse(s) {
+  return s.split("").reverse().join("");
+}

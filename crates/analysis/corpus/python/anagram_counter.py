@@ -1,0 +1,6 @@
+# expect: is_anagram O(n + m)
+from collections import Counter
+
+
+def is_anagram(s, t):
+    return Counter(s) == Counter(t)

@@ -1,0 +1,5 @@
+# expect: fib O(2^n)
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)

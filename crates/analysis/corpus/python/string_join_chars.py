@@ -1,0 +1,6 @@
+# expect: swap_case O(n)
+def swap_case(s):
+    out = []
+    for ch in s:
+        out.append(ch.lower() if ch.isupper() else ch.upper())
+    return "".join(out)

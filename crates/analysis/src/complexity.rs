@@ -1,0 +1,373 @@
+//! Big-O expressions over named size variables, and their one canonical notation.
+//!
+//! A [`Cost`] is a sum of [`Term`]s with every dominated term dropped; a term is a product
+//! of per-variable factors `n^a · log^b n · c^n · n!`. Notation (what the corpus compares):
+//! `O(1)`, `O(log n)`, `O(n)`, `O(n log n)`, `O(n^2)`, `O(n^2 log n)`, `O(log^2 n)`,
+//! `O(n·m)`, `O(n + m)`, `O(2^n)`, `O(n·2^n)`, `O(n!)`, `O(n·n!)`. Within one variable the
+//! power comes first, then the log (joined by a space), then the exponential, then the
+//! factorial (joined by `·`); variables are joined by `·` in naming order (n, m, k, …);
+//! terms of a sum are joined by ` + `, biggest first.
+
+use std::collections::BTreeMap;
+
+/// Identifies a size variable in [`crate::analyze::Symbols`].
+pub(crate) type Var = usize;
+
+/// The growth of one term in one variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub(crate) struct Factor {
+    /// `n!` (compared first: it grows fastest).
+    pub fact: u32,
+    /// `base^n`, 0 when absent.
+    pub exp_base: u32,
+    pub pow: u32,
+    pub log: u32,
+}
+
+impl Factor {
+    fn is_one(&self) -> bool {
+        *self == Factor::default()
+    }
+
+    fn mul(self, o: Factor) -> Factor {
+        Factor {
+            fact: self.fact + o.fact,
+            exp_base: match (self.exp_base, o.exp_base) {
+                (0, b) | (b, 0) => b,
+                (a, b) => a.saturating_mul(b),
+            },
+            pow: self.pow + o.pow,
+            log: self.log + o.log,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub(crate) struct Term(pub BTreeMap<Var, Factor>);
+
+impl Term {
+    pub fn var(v: Var) -> Term {
+        Term::single(
+            v,
+            Factor {
+                pow: 1,
+                ..Default::default()
+            },
+        )
+    }
+
+    pub fn single(v: Var, f: Factor) -> Term {
+        let mut m = BTreeMap::new();
+        if !f.is_one() {
+            m.insert(v, f);
+        }
+        Term(m)
+    }
+
+    fn mul(&self, o: &Term) -> Term {
+        let mut m = self.0.clone();
+        for (v, f) in &o.0 {
+            let e = m.entry(*v).or_default();
+            *e = e.mul(*f);
+        }
+        m.retain(|_, f| !f.is_one());
+        Term(m)
+    }
+
+    /// `self` grows at least as fast as `o` in every variable.
+    fn dominates(&self, o: &Term) -> bool {
+        o.0.iter()
+            .all(|(v, f)| self.0.get(v).is_some_and(|g| g >= f))
+    }
+}
+
+/// A sum of terms; the empty sum is not used: `O(1)` is the sum of the empty term.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Cost(pub Vec<Term>);
+
+impl Cost {
+    pub fn one() -> Cost {
+        Cost(vec![Term::default()])
+    }
+
+    pub fn var(v: Var) -> Cost {
+        Cost(vec![Term::var(v)])
+    }
+
+    pub fn single(v: Var, f: Factor) -> Cost {
+        Cost(vec![Term::single(v, f)])
+    }
+
+    pub fn is_one(&self) -> bool {
+        self.0.iter().all(|t| t.0.is_empty())
+    }
+
+    fn normalize(mut terms: Vec<Term>) -> Cost {
+        terms.sort();
+        terms.dedup();
+        let mut keep: Vec<Term> = Vec::new();
+        for (i, t) in terms.iter().enumerate() {
+            let dominated = terms
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && o != t && o.dominates(t));
+            if !dominated {
+                keep.push(t.clone());
+            }
+        }
+        if keep.is_empty() {
+            keep.push(Term::default());
+        }
+        Cost(keep)
+    }
+
+    pub fn add(&self, o: &Cost) -> Cost {
+        let mut v = self.0.clone();
+        v.extend(o.0.iter().cloned());
+        Cost::normalize(v)
+    }
+
+    pub fn mul(&self, o: &Cost) -> Cost {
+        let mut v = Vec::new();
+        for a in &self.0 {
+            for b in &o.0 {
+                v.push(a.mul(b));
+            }
+        }
+        Cost::normalize(v)
+    }
+
+    pub fn pow(&self, k: u32) -> Cost {
+        let mut r = Cost::one();
+        for _ in 0..k {
+            r = r.mul(self);
+        }
+        r
+    }
+
+    /// `log` of this size: `log(n^2·m) = log n + log m`; `log(2^n) = n`.
+    pub fn log(&self) -> Cost {
+        let mut v = Vec::new();
+        for t in &self.0 {
+            for (var, f) in &t.0 {
+                if f.exp_base > 0 || f.fact > 0 {
+                    v.push(Term::single(
+                        *var,
+                        Factor {
+                            pow: 1,
+                            log: u32::from(f.fact > 0),
+                            ..Default::default()
+                        },
+                    ));
+                } else if f.pow > 0 {
+                    v.push(Term::single(
+                        *var,
+                        Factor {
+                            log: 1,
+                            ..Default::default()
+                        },
+                    ));
+                } else if f.log > 0 {
+                    // log log n: too small to matter next to anything else.
+                }
+            }
+        }
+        Cost::normalize(v)
+    }
+
+    /// `base^self`, for a size that is one variable to the first power; `None` otherwise.
+    pub fn exp(&self, base: u32) -> Option<Cost> {
+        let mut out = Cost::one();
+        for t in &self.0 {
+            for (v, f) in &t.0 {
+                if f.pow != 1 || f.log != 0 || f.exp_base != 0 || f.fact != 0 {
+                    return None;
+                }
+                out = out.mul(&Cost::single(
+                    *v,
+                    Factor {
+                        exp_base: base,
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
+        Some(out)
+    }
+
+    /// `self!`, for a single variable.
+    pub fn factorial(&self) -> Option<Cost> {
+        let mut out = Cost::one();
+        for t in &self.0 {
+            for (v, f) in &t.0 {
+                if f.pow != 1 || f.log != 0 || f.exp_base != 0 || f.fact != 0 {
+                    return None;
+                }
+                out = out.mul(&Cost::single(
+                    *v,
+                    Factor {
+                        fact: 1,
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
+        Some(out)
+    }
+
+    /// The variables this cost mentions.
+    pub fn vars(&self) -> Vec<Var> {
+        let mut v: Vec<Var> = self.0.iter().flat_map(|t| t.0.keys().copied()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The largest power of `n` in any term, and the logs beside it (for the master theorem).
+    pub fn degree(&self) -> (u32, u32) {
+        let mut best = (0, 0);
+        for t in &self.0 {
+            let p: u32 = t.0.values().map(|f| f.pow).sum();
+            let l: u32 = t.0.values().map(|f| f.log).sum();
+            if (p, l) > best {
+                best = (p, l);
+            }
+        }
+        best
+    }
+
+    pub fn has_exp(&self) -> bool {
+        self.0
+            .iter()
+            .any(|t| t.0.values().any(|f| f.exp_base > 0 || f.fact > 0))
+    }
+
+    /// Replaces each variable by a cost (`None` keeps it).
+    pub fn subst(&self, f: &dyn Fn(Var) -> Option<Cost>) -> Result<Cost, Var> {
+        let mut total: Option<Cost> = None;
+        for t in &self.0 {
+            let mut prod = Cost::one();
+            for (v, fac) in &t.0 {
+                let Some(c) = f(*v) else {
+                    prod = prod.mul(&Cost::single(*v, *fac));
+                    continue;
+                };
+                let mut part = c.pow(fac.pow);
+                for _ in 0..fac.log {
+                    part = part.mul(&c.log());
+                }
+                if fac.exp_base > 0 {
+                    if c.is_one() {
+                        // base^constant is a constant.
+                    } else {
+                        part = part.mul(&c.exp(fac.exp_base).ok_or(*v)?);
+                    }
+                }
+                if fac.fact > 0 && !c.is_one() {
+                    part = part.mul(&c.factorial().ok_or(*v)?);
+                }
+                prod = prod.mul(&part);
+            }
+            total = Some(match total {
+                None => prod,
+                Some(t) => t.add(&prod),
+            });
+        }
+        Ok(total.unwrap_or_else(Cost::one))
+    }
+
+    /// `O(...)` with the given variable names.
+    pub fn render(&self, name: &dyn Fn(Var) -> String, order: &dyn Fn(Var) -> usize) -> String {
+        let mut terms: Vec<(Vec<u32>, String)> = Vec::new();
+        for t in &self.0 {
+            let mut vars: Vec<(&Var, &Factor)> = t.0.iter().collect();
+            vars.sort_by_key(|(v, _)| order(**v));
+            let mut parts = Vec::new();
+            for (v, f) in vars {
+                let n = name(*v);
+                let mut s = String::new();
+                match f.pow {
+                    0 => {}
+                    1 => s.push_str(&n),
+                    p => s.push_str(&format!("{n}^{p}")),
+                }
+                match f.log {
+                    0 => {}
+                    l => {
+                        if !s.is_empty() {
+                            s.push(' ');
+                        }
+                        if l == 1 {
+                            s.push_str(&format!("log {n}"));
+                        } else {
+                            s.push_str(&format!("log^{l} {n}"));
+                        }
+                    }
+                }
+                let mut sub = Vec::new();
+                if !s.is_empty() {
+                    sub.push(s);
+                }
+                if f.exp_base > 0 {
+                    sub.push(format!("{}^{n}", f.exp_base));
+                }
+                if f.fact > 0 {
+                    sub.push(format!("{n}!"));
+                }
+                parts.push(sub.join("·"));
+            }
+            let key = {
+                let mut k: Vec<u32> =
+                    t.0.values()
+                        .map(|f| f.fact * 1_000_000 + f.exp_base * 10_000 + f.pow * 100 + f.log)
+                        .collect();
+                k.sort_unstable_by(|a, b| b.cmp(a));
+                // Ties go by naming order (n before m).
+                let first = t.0.keys().map(|v| order(*v)).min().unwrap_or(0);
+                k.push(u32::MAX - u32::try_from(first).unwrap_or(u32::MAX));
+                k
+            };
+            let s = if parts.is_empty() {
+                "1".to_string()
+            } else {
+                parts.join("·")
+            };
+            terms.push((key, s));
+        }
+        terms.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        terms.dedup_by(|a, b| a.1 == b.1);
+        let body: Vec<String> = terms.into_iter().map(|(_, s)| s).collect();
+        format!("O({})", body.join(" + "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(c: &Cost) -> String {
+        let names = ["n", "m", "k"];
+        c.render(&|v| names[v].to_string(), &|v| v)
+    }
+
+    #[test]
+    fn notation() {
+        let n = Cost::var(0);
+        let m = Cost::var(1);
+        assert_eq!(show(&Cost::one()), "O(1)");
+        assert_eq!(show(&n), "O(n)");
+        assert_eq!(show(&n.log()), "O(log n)");
+        assert_eq!(show(&n.mul(&n.log())), "O(n log n)");
+        assert_eq!(show(&n.mul(&n)), "O(n^2)");
+        assert_eq!(show(&n.mul(&m)), "O(n·m)");
+        assert_eq!(show(&n.add(&m)), "O(n + m)");
+        assert_eq!(show(&n.add(&n.mul(&n))), "O(n^2)");
+        assert_eq!(show(&n.exp(2).unwrap_or_else(Cost::one)), "O(2^n)");
+        assert_eq!(
+            show(&n.factorial().unwrap_or_else(Cost::one).mul(&n)),
+            "O(n·n!)"
+        );
+        assert_eq!(show(&m.mul(&n.log())), "O(log n·m)");
+        assert_eq!(show(&n.add(&Cost::one())), "O(n)");
+    }
+}
