@@ -77,7 +77,11 @@ function FunctionRow({ f, onReveal, topLevel }: { f: FunctionReport; onReveal: (
           {f.complexity}
         </span>
       </div>
-      {f.unknown_reason && <p className="cx-unknown">{f.unknown_reason}</p>}
+      {f.unknown_reason && (
+        <p className="cx-unknown">
+          <Prose text={f.unknown_reason} />
+        </p>
+      )}
       {f.reasons.length > 0 && (
         <ul className="cx-reasons">
           {f.reasons.map((r, i) => (
@@ -85,11 +89,23 @@ function FunctionRow({ f, onReveal, topLevel }: { f: FunctionReport; onReveal: (
               <button type="button" className="linkish cx-line" onClick={() => onReveal(r.line_start)}>
                 L{r.line_start}
               </button>
-              <span>{r.text}</span>
+              <span>
+                <Prose text={r.text} />
+              </span>
             </li>
           ))}
         </ul>
       )}
     </li>
+  );
+}
+
+/** The analyser's sentences mark code with backticks: show those as code. */
+function Prose({ text }: { text: string }) {
+  const parts = text.split(/`([^`]+)`/);
+  return (
+    <>
+      {parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : part))}
+    </>
   );
 }

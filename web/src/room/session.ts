@@ -42,7 +42,10 @@ export function useSession(room: string, identity: Identity | null): Session | n
     const identity = identityRef.current;
     if (identity === null) return;
     const doc = new Y.Doc();
-    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500 });
+    // Connect on the next task: a mount that is undone at once (React's StrictMode in
+    // development) then never opens a socket only to close it while connecting.
+    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false });
+    const connectTimer = setTimeout(() => provider.connect(), 0);
     const awareness = provider.awareness;
     const user: PresenceUser = {
       name: identity.name,
@@ -60,6 +63,7 @@ export function useSession(room: string, identity: Identity | null): Session | n
     window.addEventListener('pagehide', onPageHide);
     setSession({ doc, provider, awareness });
     return () => {
+      clearTimeout(connectTimer);
       window.removeEventListener('pagehide', onPageHide);
       provider.off('sync', onSync);
       awareness.setLocalState(null);

@@ -68,7 +68,9 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     const fn = panel.locator('.cx-fn[data-function="two_sum"]');
     await fn.waitFor({ timeout: 10000 });
     assert.equal(await fn.locator('.cx-badge').textContent(), 'O(n^2)');
-    await fn.getByText('nested loop over `range(len(nums))`: O(n)').waitFor();
+    const reason = fn.locator('.cx-reasons li', { hasText: 'nested loop over range(len(nums)): O(n)' });
+    await reason.waitFor();
+    assert.equal(await reason.locator('code').textContent(), 'range(len(nums))', 'backticked code is shown as code');
     assert.equal(await panel.locator('.cx-fn[data-function="<module>"] .cx-badge').textContent(), 'O(1)');
     // Markers in the editor: the estimate after the function's first line, a glyph per reason line.
     await page.locator('.editor-host .cx-inline', { hasText: 'O(n^2)' }).waitFor();
