@@ -3,7 +3,7 @@
  * cursors and the complexity markers. One editor instance; switching files swaps its model.
  */
 import { useEffect, useRef } from 'react';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { MonacoBinding } from 'y-monaco';
 import { monaco } from './monaco';
@@ -39,6 +39,7 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   const decorationsRef = useRef<monaco.editor.IEditorDecorationsCollection | null>(null);
   /** Unbinds the open file (y-monaco binding, model, our observers). */
   const detachRef = useRef<(() => void) | null>(null);
+  const undoRef = useRef<Y.UndoManager | null>(null);
   const languageRef = useRef(monacoLanguage);
   languageRef.current = monacoLanguage;
 
@@ -62,6 +63,10 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
       ariaLabel: 'Code editor',
     });
     editorRef.current = editor;
+    const { KeyMod, KeyCode } = monaco;
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => undoRef.current?.undo());
+    editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => undoRef.current?.redo());
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, () => undoRef.current?.redo());
     cursorsRef.current = new RemoteCursors(editor, awareness, doc);
     decorationsRef.current = editor.createDecorationsCollection();
     onReady?.({
@@ -93,6 +98,10 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     model.setEOL(monaco.editor.EndOfLineSequence.LF);
     editor.setModel(model);
     const binding = new MonacoBinding(text, model, new Set([editor]), awareness);
+    // Undo and redo your own edits only (y-monaco's transactions have the binding as origin);
+    // Monaco's own stack would also undo what others typed.
+    const undo = new Y.UndoManager(text, { trackedOrigins: new Set([binding]), captureTimeout: 500 });
+    undoRef.current = undo;
     const cursors = cursorsRef.current;
     if (cursors) {
       cursors.text = text;
@@ -112,6 +121,8 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
       if (cursors) cursors.text = null;
       // Our caret was in this file: others must stop drawing it there.
       if (awareness.getLocalState() !== null) awareness.setLocalStateField('selection', null);
+      if (undoRef.current === undo) undoRef.current = null;
+      undo.destroy();
       binding.destroy();
       editor.setModel(null);
       model.dispose();

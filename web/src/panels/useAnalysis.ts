@@ -42,6 +42,10 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
         setState({ kind: 'empty' });
         return;
       }
+      if (!navigator.onLine) {
+        setState({ kind: 'error', message: 'You are offline: the estimate updates when the connection is back.', report: null });
+        return;
+      }
       setState({ kind: 'loading', report: last });
       try {
         const report = await analyze(language.id, code, mine.signal);
@@ -57,8 +61,11 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
     };
     const later = debounce(() => void run(), ANALYZE_DEBOUNCE_MS);
     text.observe(later);
+    const onOnline = () => void run();
+    window.addEventListener('online', onOnline);
     void run();
     return () => {
+      window.removeEventListener('online', onOnline);
       later.cancel();
       text.unobserve(later);
       controller?.abort();
