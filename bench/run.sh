@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Collaboration-server benchmark: PeerCode and the reference server (the Node server bundled in
+# y-websocket 2.x) under the same loads, side by side, in one run. Prints a Markdown table.
+#
+#   bench/run.sh                         # everything, default sizes (a few minutes)
+#   bench/run.sh --load-secs 5 --scenarios load,trace   # any peercode-bench flag passes through
+#
+# PEERCODE_BIN: the peercode binary to measure (default: build target/release/peercode).
+# Results: the table on stdout and in bench/out/table.md, raw figures in bench/out/results.json,
+# server logs in bench/out/*.log.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+target="${CARGO_TARGET_DIR:-$root/target}"
+
+echo "== building peercode-bench (release)" >&2
+cargo build --release --quiet -p peercode-bench
+if [[ -z "${PEERCODE_BIN:-}" ]]; then
+  echo "== building peercode (release)" >&2
+  cargo build --release --quiet --bin peercode
+  PEERCODE_BIN="$target/release/peercode"
+fi
+
+echo "== installing the reference server (y-websocket 2.x) into bench/node" >&2
+(cd bench/node && npm ci --omit=optional --no-audit --no-fund --loglevel=error)
+
+mkdir -p bench/out
+cmd=("$target/release/peercode-bench"
+  --peercode-bin "$PEERCODE_BIN"
+  --reference-server "$root/bench/node/node_modules/y-websocket/bin/server.cjs"
+  --traces-dir "$root/../shared/traces"
+  --out-dir "$root/bench/out"
+  "$@")
+echo "== running: ${cmd[*]}" >&2
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"${cmd[@]}" | tee bench/out/table.md
+echo "== table also in bench/out/table.md; reproduce with: bench/run.sh $*" >&2

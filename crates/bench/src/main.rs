@@ -1,0 +1,381 @@
+//! `peercode-bench`: the collaboration server's benchmarks, run side by side against PeerCode
+//! and the y-websocket reference server in one go (see `bench/run.sh` and BENCHMARKS.md).
+//!
+//! Every scenario starts each server afresh, so one scenario's leftovers never weigh on the
+//! next, and the servers alternate so background noise falls on both alike.
+
+mod bigsync;
+mod client;
+mod idle;
+mod load;
+mod report;
+mod server;
+mod stats;
+mod trace;
+mod wire;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use report::{Cell, Report};
+use server::{Kind, Server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "peercode-bench",
+    about = "Collaboration-server benchmarks, PeerCode vs the y-websocket reference server"
+)]
+struct Config {
+    /// The `peercode` binary to benchmark.
+    #[arg(long, env = "PEERCODE_BIN")]
+    peercode_bin: Option<PathBuf>,
+    /// The reference server: `node_modules/y-websocket/bin/server.cjs` of y-websocket 2.x.
+    #[arg(long, env = "PEERCODE_BENCH_REFERENCE")]
+    reference_server: Option<PathBuf>,
+    /// Editing traces (`*.json.gz`); default: `../shared/traces` beside the repo root.
+    #[arg(long, env = "PEERCODE_BENCH_TRACES")]
+    traces_dir: Option<PathBuf>,
+    /// Where server logs and `results.json` go.
+    #[arg(long, env = "PEERCODE_BENCH_OUT", default_value = "bench/out")]
+    out_dir: PathBuf,
+    /// Scenarios to run, comma-separated: load, idle, trace, sync.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_SCENARIOS",
+        default_value = "load,idle,trace,sync",
+        value_delimiter = ','
+    )]
+    scenarios: Vec<String>,
+    #[arg(long, env = "PEERCODE_BENCH_ROOMS", default_value_t = 100)]
+    rooms: usize,
+    #[arg(long, env = "PEERCODE_BENCH_CLIENTS", default_value_t = 10)]
+    clients: usize,
+    /// Keystrokes per second per client, one load run each.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_RATES",
+        default_value = "5,10",
+        value_delimiter = ','
+    )]
+    rates: Vec<f64>,
+    /// Seconds of typing per load run.
+    #[arg(long, env = "PEERCODE_BENCH_LOAD_SECS", default_value_t = 20.0)]
+    load_secs: f64,
+    /// Seconds receivers keep listening after the typing stops; later arrivals count as undelivered.
+    #[arg(long, env = "PEERCODE_BENCH_GRACE_SECS", default_value_t = 2.0)]
+    grace_secs: f64,
+    #[arg(long, env = "PEERCODE_BENCH_IDLE_CONNS", default_value_t = 1000)]
+    idle_conns: usize,
+    #[arg(long, env = "PEERCODE_BENCH_SYNC_KIB", default_value_t = 1024)]
+    sync_kib: usize,
+    #[arg(long, env = "PEERCODE_BENCH_SYNC_REPS", default_value_t = 20)]
+    sync_reps: usize,
+    /// Give up on a trace replay after this many seconds.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_TRACE_TIMEOUT_SECS",
+        default_value_t = 120.0
+    )]
+    trace_timeout_secs: f64,
+    /// Worker threads of the load generator.
+    #[arg(long, env = "PEERCODE_BENCH_THREADS", default_value_t = 2)]
+    threads: usize,
+}
+
+fn main() -> Result<()> {
+    let config = Config::parse();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
+        .enable_all()
+        .build()
+        .context("while starting the runtime")?
+        .block_on(run(config))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+async fn run(config: Config) -> Result<()> {
+    let mut servers = Vec::new();
+    if let Some(bin) = &config.peercode_bin {
+        servers.push(Kind::PeerCode { bin: bin.clone() });
+    }
+    if let Some(script) = &config.reference_server {
+        servers.push(Kind::Reference {
+            script: script.clone(),
+        });
+    }
+    anyhow::ensure!(
+        !servers.is_empty(),
+        "nothing to benchmark: pass --peercode-bin and/or --reference-server"
+    );
+    std::fs::create_dir_all(&config.out_dir)
+        .with_context(|| format!("while creating {}", config.out_dir.display()))?;
+    let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
+    let mut report = Report::new(servers.iter().map(Kind::label).collect());
+    let mut json = serde_json::Map::new();
+    eprintln!("load average at start: {}", loadavg());
+
+    if wants("load") {
+        for &rate in &config.rates {
+            let spec = load::LoadSpec {
+                rooms: config.rooms,
+                clients: config.clients,
+                rate,
+                duration: Duration::from_secs_f64(config.load_secs),
+                grace: Duration::from_secs_f64(config.grace_secs),
+            };
+            let title = format!(
+                "load {} rooms × {} clients × {rate}/s, {} s",
+                spec.rooms, spec.clients, config.load_secs
+            );
+            let target_ms = if rate <= 5.0 {
+                "< 10"
+            } else if rate <= 10.0 {
+                "< 25"
+            } else {
+                ""
+            };
+            let mut cells = Vec::new();
+            for kind in &servers {
+                eprintln!("{title}: {}", kind.label());
+                let r = with_server(kind, &config, &format!("load-{rate}"), |s| {
+                    Box::pin(async move { load::run(s, spec).await })
+                })
+                .await;
+                if let Ok(r) = &r {
+                    json.insert(
+                        format!("{}/load-{rate}", kind.label()),
+                        serde_json::to_value(r)?,
+                    );
+                }
+                cells.push(r);
+            }
+            report.section(&title);
+            report.row(
+                "keystrokes sent /s",
+                "",
+                cells_of(&cells, |r| Cell::num(r.sent_per_sec, 0)),
+            );
+            report.row(
+                "deliveries /s (to the other clients)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.delivered_per_sec, 0)),
+            );
+            report.row(
+                "undelivered at the end",
+                "0",
+                cells_of(&cells, |r| {
+                    Cell::text(format!("{} ({:.2}%)", r.undelivered, r.undelivered_percent))
+                }),
+            );
+            report.row(
+                "delivery latency p50 (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.latency.p50_ms, 2)),
+            );
+            report.row(
+                "delivery latency p99 (ms)",
+                target_ms,
+                cells_of(&cells, |r| Cell::num(r.latency.p99_ms, 2)),
+            );
+            report.row(
+                "delivery latency max (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.latency.max_ms, 1)),
+            );
+            report.row(
+                "server CPU (% of one core)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
+            );
+            report.row(
+                "server RSS at end / peak (MiB)",
+                "",
+                cells_of(&cells, |r| {
+                    Cell::text(format!(
+                        "{:.0} / {:.0}",
+                        r.server_rss_kib as f64 / 1024.0,
+                        r.server_hwm_kib as f64 / 1024.0
+                    ))
+                }),
+            );
+            report.row(
+                "load generator CPU (% of one core)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.generator_cpu_percent, 0)),
+            );
+        }
+    }
+
+    if wants("idle") {
+        let mut cells = Vec::new();
+        for kind in &servers {
+            eprintln!("idle connections: {}", kind.label());
+            let n = config.idle_conns;
+            let per_room = config.clients.max(1);
+            let r = with_server(kind, &config, "idle", |s| {
+                Box::pin(async move { idle::run(s, n, per_room).await })
+            })
+            .await;
+            if let Ok(r) = &r {
+                json.insert(format!("{}/idle", kind.label()), serde_json::to_value(r)?);
+            }
+            cells.push(r);
+        }
+        report.section(&format!(
+            "{} idle connections ({} per room)",
+            config.idle_conns, config.clients
+        ));
+        report.row(
+            "server memory per idle connection (KiB)",
+            "< 64",
+            cells_of(&cells, |r| Cell::num(r.kib_per_connection, 1)),
+        );
+        report.row(
+            "server RSS before / after (MiB)",
+            "",
+            cells_of(&cells, |r| {
+                Cell::text(format!(
+                    "{:.1} / {:.1}",
+                    r.rss_before_kib as f64 / 1024.0,
+                    r.rss_after_kib as f64 / 1024.0
+                ))
+            }),
+        );
+    }
+
+    if wants("trace") {
+        let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("while listing the traces in {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            eprintln!("converting {} into updates", path.display());
+            let trace = tokio::task::spawn_blocking(move || trace::Trace::load(&path)).await??;
+            let trace = std::sync::Arc::new(trace);
+            let timeout = Duration::from_secs_f64(config.trace_timeout_secs);
+            let mut cells = Vec::new();
+            for kind in &servers {
+                eprintln!("trace {}: {}", trace.name, kind.label());
+                let t = trace.clone();
+                let r = with_server(kind, &config, &format!("trace-{}", trace.name), |s| {
+                    Box::pin(async move { trace::replay(s, &t, timeout).await })
+                })
+                .await;
+                if let Ok(r) = &r {
+                    json.insert(
+                        format!("{}/trace-{}", kind.label(), trace.name),
+                        serde_json::to_value(r)?,
+                    );
+                }
+                cells.push(r);
+            }
+            report.section(&format!(
+                "trace replay: {} ({} updates)",
+                trace.name,
+                trace.updates()
+            ));
+            report.row(
+                "updates /s (writer → observer)",
+                "≥ 100000",
+                cells_of(&cells, |r| Cell::num(r.updates_per_sec, 0)),
+            );
+            report.row(
+                "final text matches the trace",
+                "yes",
+                cells_of(&cells, |r| {
+                    Cell::text(if r.verified { "yes" } else { "NO" }.to_string())
+                }),
+            );
+        }
+    }
+
+    if wants("sync") {
+        let mut cells = Vec::new();
+        for kind in &servers {
+            eprintln!("large-document sync: {}", kind.label());
+            let (size, reps) = (config.sync_kib * 1024, config.sync_reps);
+            let r = with_server(kind, &config, "sync", |s| {
+                Box::pin(async move { bigsync::run(s, size, reps).await })
+            })
+            .await;
+            if let Ok(r) = &r {
+                json.insert(format!("{}/sync", kind.label()), serde_json::to_value(r)?);
+            }
+            cells.push(r);
+        }
+        report.section(&format!(
+            "new client syncs a {} KiB document ({} times)",
+            config.sync_kib, config.sync_reps
+        ));
+        report.row(
+            "connect + sync, median (ms)",
+            "< 25",
+            cells_of(&cells, |r| Cell::num(r.median_ms, 2)),
+        );
+        report.row(
+            "connect + sync, max (ms)",
+            "",
+            cells_of(&cells, |r| Cell::num(r.max_ms, 2)),
+        );
+        report.row(
+            "sync step 2 size (KiB)",
+            "",
+            cells_of(&cells, |r| Cell::num(r.step2_bytes as f64 / 1024.0, 0)),
+        );
+    }
+
+    eprintln!("load average at end: {}", loadavg());
+    let path = config.out_dir.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("while writing {}", path.display()))?;
+    println!("{}", report.markdown());
+    Ok(())
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Starts `kind` afresh, runs `f` against it, and stops it again.
+async fn with_server<T>(
+    kind: &Kind,
+    config: &Config,
+    tag: &str,
+    f: impl for<'a> FnOnce(&'a Server) -> BoxFuture<'a, Result<T>>,
+) -> Result<T> {
+    let slug = match kind {
+        Kind::PeerCode { .. } => "peercode",
+        Kind::Reference { .. } => "reference",
+    };
+    let server = Server::start(kind, &config.out_dir, &format!("{slug}-{tag}"))?;
+    let r = f(&server).await;
+    if let Err(e) = &r {
+        eprintln!("  {}: {e:#}", kind.label());
+    }
+    drop(server);
+    r
+}
+
+fn cells_of<T>(results: &[Result<T>], f: impl Fn(&T) -> Cell) -> Vec<Cell> {
+    results
+        .iter()
+        .map(|r| match r {
+            Ok(v) => f(v),
+            Err(e) => Cell::text(format!("failed: {}", e.root_cause())),
+        })
+        .collect()
+}
+
+/// `../shared/traces` relative to the repo root this crate was built from.
+fn default_traces_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
+}

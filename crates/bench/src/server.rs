@@ -1,0 +1,201 @@
+//! The servers under test: started fresh for every scenario on a free loopback port, watched
+//! through `/proc` for CPU time and memory, killed at the end.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// Which server, and how to start it.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    /// `peercode serve`; WebSocket route `/ws/{room}`.
+    PeerCode { bin: PathBuf },
+    /// `node .../y-websocket/bin/server.cjs` (y-websocket 2.x); route `/{room}`.
+    Reference { script: PathBuf },
+}
+
+impl Kind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Kind::PeerCode { .. } => "PeerCode",
+            Kind::Reference { .. } => "y-websocket 2 (Node)",
+        }
+    }
+}
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    /// `ws://127.0.0.1:PORT/ws` or `ws://127.0.0.1:PORT`: append `/{room}`.
+    pub ws_base: String,
+    // Held so the data dir lives as long as the process.
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start(kind: &Kind, log_dir: &Path, tag: &str) -> Result<Server> {
+        let port = free_port()?;
+        let data = tempfile::Builder::new()
+            .prefix("peercode-bench-")
+            .tempdir()
+            .context("while creating a data dir")?;
+        let log = File::create(log_dir.join(format!("{tag}.log")))
+            .with_context(|| format!("while creating the log for {tag}"))?;
+        let mut cmd = match kind {
+            Kind::PeerCode { bin } => {
+                let mut c = Command::new(bin);
+                c.arg("serve")
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg("--data-dir")
+                    .arg(data.path())
+                    .env(
+                        "RUST_LOG",
+                        std::env::var("RUST_LOG").unwrap_or("warn".into()),
+                    );
+                c
+            }
+            Kind::Reference { script } => {
+                let mut c = Command::new("node");
+                c.arg(script)
+                    .env("HOST", "127.0.0.1")
+                    .env("PORT", port.to_string());
+                c
+            }
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("while starting {}", kind.label()))?;
+        let ws_base = match kind {
+            Kind::PeerCode { .. } => format!("ws://127.0.0.1:{port}/ws"),
+            Kind::Reference { .. } => format!("ws://127.0.0.1:{port}"),
+        };
+        let mut server = Server {
+            child,
+            ws_base,
+            _data: data,
+        };
+        server.wait_healthy(port)?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait_healthy(&mut self, port: u16) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("server exited during start-up: {status}");
+            }
+            if healthz(port) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("server not healthy on port {port} within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn usage(&self) -> Result<Usage> {
+        Usage::of(self.pid())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("while finding a free port")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn healthz(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+/// A process's CPU time and memory, read from `/proc`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    /// utime + stime, in clock ticks (USER_HZ, 100 per second on Linux).
+    pub cpu_ticks: u64,
+    pub rss_kib: u64,
+    pub hwm_kib: u64,
+}
+
+/// USER_HZ: the unit of `/proc/PID/stat` times, fixed at 100 in the Linux ABI.
+const TICKS_PER_SEC: f64 = 100.0;
+
+impl Usage {
+    pub fn of(pid: u32) -> Result<Usage> {
+        Self::read(&format!("/proc/{pid}"))
+    }
+
+    pub fn of_self() -> Result<Usage> {
+        Self::read("/proc/self")
+    }
+
+    fn read(dir: &str) -> Result<Usage> {
+        let stat = std::fs::read_to_string(format!("{dir}/stat"))
+            .with_context(|| format!("while reading {dir}/stat"))?;
+        let after = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .context("malformed stat")?;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // After the command name: field 3 (state) is index 0, so utime (14) is 11, stime (15) 12.
+        let tick = |i: usize| -> Result<u64> {
+            fields
+                .get(i)
+                .context("short stat")?
+                .parse::<u64>()
+                .context("stat field")
+        };
+        let cpu_ticks = tick(11)? + tick(12)?;
+        let status = std::fs::read_to_string(format!("{dir}/status"))
+            .with_context(|| format!("while reading {dir}/status"))?;
+        let kib = |key: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(Usage {
+            cpu_ticks,
+            rss_kib: kib("VmRSS:"),
+            hwm_kib: kib("VmHWM:"),
+        })
+    }
+
+    /// CPU use between two readings as a percentage of one core.
+    pub fn cpu_percent(before: Usage, after: Usage, wall: Duration) -> f64 {
+        let secs = after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / TICKS_PER_SEC;
+        100.0 * secs / wall.as_secs_f64().max(1e-9)
+    }
+}
