@@ -1,10 +1,89 @@
-//! `peercode doctor` (being built; see the open issue).
+//! `peercode doctor`: which sandbox protections and language toolchains this host has
+//! (SPEC §2). Each protection is checked from inside a real sandboxed run.
+//!
+//! Exit status: 0 when every protection and language works, 1 otherwise.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use peercode_sandbox::{Check, Sandbox, SandboxConfig};
 
-pub fn main(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`peercode doctor` is not built yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// A TOML language table that adds to or overrides the built-in one.
+    #[arg(long, env = "PEERCODE_LANGUAGES")]
+    pub languages: Option<PathBuf>,
+    /// Programs run as uid/gid from this one up (one per concurrent run); must be unused
+    /// on the host.
+    #[arg(long, env = "PEERCODE_SANDBOX_UID_BASE", default_value_t = 2_000_000)]
+    pub sandbox_uid_base: u32,
+    /// Print one JSON object with the protections and languages.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("while starting the async runtime")?;
+    runtime.block_on(doctor(args))
+}
+
+async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
+    let languages = super::run::language_table(args.languages.as_ref())?;
+    let sandbox = match Sandbox::new(SandboxConfig {
+        languages,
+        uid_base: args.sandbox_uid_base,
+        concurrency: 2,
+        ..SandboxConfig::default()
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("sandbox: NOT AVAILABLE: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let protections = sandbox.check_protections().await;
+    let langs = sandbox.check_languages().await;
+    let all_ok = protections.iter().chain(&langs).all(|c| c.ok);
+    if args.json {
+        let report = serde_json::json!({
+            "ok": all_ok,
+            "cgroup": sandbox.host().cgroups.version(),
+            "notes": sandbox.host().cgroups.notes,
+            "missing": sandbox.host().missing,
+            "protections": protections,
+            "languages": langs,
+        });
+        println!("{report:#}");
+    } else {
+        println!("Sandbox protections");
+        print_checks(&protections);
+        for note in &sandbox.host().cgroups.notes {
+            println!("  · {note}");
+        }
+        println!("\nLanguages");
+        print_checks(&langs);
+        if !sandbox.host().missing.is_empty() {
+            println!("\nMissing on this host:");
+            for m in &sandbox.host().missing {
+                println!("  - {m}");
+            }
+        }
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_checks(checks: &[Check]) {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in checks {
+        let mark = if c.ok { "ok  " } else { "MISSING" };
+        println!("  {:width$}  {mark:7}  {}", c.name, c.detail);
+    }
 }

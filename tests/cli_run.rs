@@ -1,0 +1,234 @@
+//! `peercode run` and `peercode doctor` as a user calls them (SPEC §2).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn peercode() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_peercode"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write test file");
+    p
+}
+
+fn run(args: &[&str], uid_base: u32) -> Output {
+    peercode()
+        .arg("run")
+        .args(args)
+        .env("PEERCODE_SANDBOX_UID_BASE", uid_base.to_string())
+        .output()
+        .expect("peercode runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn run_prints_output_then_verdict_and_usage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "hello.py",
+        "import sys\nprint(input().upper())\nprint('warn', file=sys.stderr)\n",
+    );
+    let input = write(dir.path(), "in.txt", "shout\n");
+    let args = [
+        file.to_str().unwrap_or_default(),
+        "--stdin",
+        input.to_str().unwrap_or_default(),
+    ];
+    let out = run(&args, 2_500_000);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "SHOUT\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("warn\n"), "{err}");
+    assert!(err.contains("--- ok"), "{err}");
+    assert!(
+        err.contains("cpu ") && err.contains("wall ") && err.contains("memory "),
+        "{err}"
+    );
+
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let out = run(&with_json, 2_500_000);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["verdict"], "ok");
+    assert_eq!(v["exit_code"], 0);
+    assert!(v["signal"].is_null());
+    assert_eq!(v["stdout"], "SHOUT\n");
+    assert_eq!(v["stderr"], "warn\n");
+    for field in ["cpu_ms", "wall_ms", "memory_kb"] {
+        assert!(v[field].is_u64(), "{field} missing: {v}");
+    }
+}
+
+#[test]
+fn run_flags_set_the_limits_and_verdicts_set_the_exit_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spin = write(dir.path(), "spin.c", "int main(void){ for(;;); }\n");
+    let out = run(
+        &[spin.to_str().unwrap_or_default(), "--time", "0.3", "--json"],
+        2_500_010,
+    );
+    assert_eq!(json(&out)["verdict"], "time_limit");
+    assert_eq!(out.status.code(), Some(1));
+
+    let hog = write(
+        dir.path(),
+        "hog.js",
+        "const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));\n",
+    );
+    let out = run(
+        &[hog.to_str().unwrap_or_default(), "--memory", "64", "--json"],
+        2_500_010,
+    );
+    assert_eq!(json(&out)["verdict"], "memory_limit", "{:?}", json(&out));
+    assert_eq!(out.status.code(), Some(1));
+
+    let bad = write(dir.path(), "bad.txt", "int main() { return }\n");
+    let out = run(
+        &[bad.to_str().unwrap_or_default(), "--lang", "cpp", "--json"],
+        2_500_010,
+    );
+    let v = json(&out);
+    assert_eq!(v["verdict"], "compile_error");
+    assert!(
+        v["compile_output"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("error"),
+        "{v}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    let unknown = run(&[bad.to_str().unwrap_or_default()], 2_500_010);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("--lang"));
+}
+
+/// Killing `peercode run` with SIGKILL takes its sandbox with it, and the next start
+/// removes the dead run's cgroups.
+#[test]
+fn the_sandbox_dies_with_its_parent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sleeper = write(
+        dir.path(),
+        "sleep.py",
+        "import time\nprint('started', flush=True)\ntime.sleep(1000)\n",
+    );
+    let uid = 2_500_020;
+    let mut child = peercode()
+        .arg("run")
+        .arg(&sleeper)
+        .env("PEERCODE_SANDBOX_UID_BASE", uid.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn peercode run");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    assert_eq!(line, "started\n");
+    assert!(!processes_of(uid).is_empty(), "the program runs");
+    let pid = child.id();
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_of(uid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        processes_of(uid).is_empty(),
+        "left running: {:?}",
+        processes_of(uid)
+    );
+
+    let stale = format!("peercode-run-{pid}-");
+    let hello = write(dir.path(), "hello.py", "print('hi')\n");
+    let out = run(&[hello.to_str().unwrap_or_default()], uid);
+    assert_eq!(out.status.code(), Some(0));
+    let left = find_cgroups(&stale);
+    assert!(left.is_empty(), "stale cgroups not swept: {left:?}");
+}
+
+#[test]
+fn doctor_lists_protections_and_languages() {
+    let out = peercode()
+        .arg("doctor")
+        .env("PEERCODE_SANDBOX_UID_BASE", "2500030")
+        .output()
+        .expect("doctor runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "namespaces",
+        "seccomp",
+        "no_new_privs",
+        "memory limit",
+        "python",
+        "javascript",
+        "cpp",
+    ] {
+        assert!(text.contains(want), "doctor output lacks {want}:\n{text}");
+    }
+    assert_eq!(out.status.code(), Some(0), "{text}");
+
+    let out = peercode()
+        .args(["doctor", "--json"])
+        .env("PEERCODE_SANDBOX_UID_BASE", "2500030")
+        .output()
+        .expect("doctor runs");
+    let v = json(&out);
+    assert_eq!(v["ok"], true);
+    assert!(v["protections"].as_array().is_some_and(|a| a.len() >= 10));
+}
+
+fn processes_of(uid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let owner = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u32>().ok());
+        if owner == Some(uid)
+            && let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn find_cgroups(prefix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name().to_string_lossy().starts_with(prefix) {
+                found.push(e.path());
+            } else {
+                stack.push(e.path());
+            }
+        }
+    }
+    found
+}
