@@ -4,6 +4,7 @@
 //! then stops accepting, closes connections, flushes every pending commit and closes the
 //! store. [`serve_on`] does the same on a given listener with a given shutdown token.
 
+mod analyze;
 mod config;
 mod error;
 mod metrics;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use peercode_collab::Limits;
 use peercode_store::{Durability, Persister, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
@@ -107,6 +108,8 @@ pub async fn serve_on(
 pub fn router(app: Arc<AppShared>) -> Router {
     Router::new()
         .route("/ws/{room}", get(ws::upgrade))
+        .route("/api/analyze", post(analyze::analyze))
+        .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(web::static_file)
@@ -123,6 +126,10 @@ async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiE
             ApiError::Unavailable("the store is not answering".into())
         })?;
     Ok("ok")
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound("no such API endpoint".into())
 }
 
 async fn metrics(State(app): State<Arc<AppShared>>) -> impl IntoResponse {
