@@ -19,6 +19,13 @@ export interface FunctionReport {
   unknown_reason: string | null;
   max_loop_depth: number;
   reasons: Span[];
+  /** What the letters in `complexity` stand for, e.g. `n`: size of `nums` (optional). */
+  variables: Variable[];
+}
+
+export interface Variable {
+  name: string;
+  meaning: string;
 }
 
 export interface AnalysisReport {
@@ -58,8 +65,12 @@ function parseFunction(v: unknown): FunctionReport {
     unknown_reason: typeof v.unknown_reason === 'string' ? v.unknown_reason : null,
     max_loop_depth: typeof v.max_loop_depth === 'number' ? v.max_loop_depth : 0,
     reasons: v.reasons.map(parseSpan),
+    variables: Array.isArray(v.variables) ? v.variables.filter(isVariable) : [],
   };
 }
+
+const isVariable = (v: unknown): v is Variable =>
+  isObj(v) && typeof v.name === 'string' && typeof v.meaning === 'string';
 
 /** Checks a response body against the contract. */
 export function parseReport(data: unknown): AnalysisReport {

@@ -77,6 +77,16 @@ function FunctionRow({ f, onReveal, topLevel }: { f: FunctionReport; onReveal: (
           {f.complexity}
         </span>
       </div>
+      {f.variables.length > 0 && (
+        <p className="cx-vars">
+          {f.variables.map((v, i) => (
+            <span key={v.name}>
+              {i > 0 && ', '}
+              <code>{v.name}</code> = <Prose text={v.meaning} />
+            </span>
+          ))}
+        </p>
+      )}
       {f.unknown_reason && (
         <p className="cx-unknown">
           <Prose text={f.unknown_reason} />

@@ -34,6 +34,15 @@ describe('analysis contract', () => {
     expect(r.parse_errors).toHaveLength(1);
   });
 
+  test('variables are optional and kept when well-formed', () => {
+    expect(parseReport(REPORT).functions[0]?.variables).toEqual([]);
+    const r = parseReport({
+      ...REPORT,
+      functions: [{ ...fn(), variables: [{ name: 'n', meaning: 'size of `nums`' }, { name: 3 }] }],
+    });
+    expect(r.functions[0]?.variables).toEqual([{ name: 'n', meaning: 'size of `nums`' }]);
+  });
+
   test('unknown complexity keeps its reason', () => {
     const r = parseReport({ ...REPORT, functions: [fn({ complexity: 'unknown', unknown_reason: 'Recursion depends on input.' })] });
     expect(r.functions[0]?.unknown_reason).toBe('Recursion depends on input.');
