@@ -232,3 +232,49 @@ fn find_cgroups(prefix: &str) -> Vec<PathBuf> {
     }
     found
 }
+
+/// Not root: the sandbox uses a user namespace, still isolates, and says what it lacks.
+#[test]
+fn without_root_a_user_namespace_sandbox_reports_what_is_missing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let bin = dir.path().join("peercode");
+    std::fs::copy(env!("CARGO_BIN_EXE_peercode"), &bin).expect("copy binary");
+    let prog = write(
+        dir.path(),
+        "who.py",
+        "import os\nprint('uid', os.getuid(), 'pid', os.getpid(), 'ifaces', len(os.listdir('/proc/self/net/dev_snmp6')) if os.path.exists('/proc/self/net/dev_snmp6') else 0)\n",
+    );
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args)
+            .env("TMPDIR", dir.path())
+            .output()
+            .expect("setpriv runs")
+    };
+    let out = as_nobody(&["run", prog.to_str().unwrap_or_default(), "--json"]);
+    let v = json(&out);
+    assert_eq!(v["verdict"], "ok", "{v}");
+    // uid 0 of its own user namespace, pid 2 of its own PID namespace.
+    assert!(
+        v["stdout"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("uid 0 pid 2"),
+        "{v}"
+    );
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(warnings.contains("not root"), "{warnings}");
+    assert!(warnings.contains("no memory cgroup"), "{warnings}");
+
+    let out = as_nobody(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("namespaces            ok"), "{text}");
+    assert!(text.contains("seccomp               ok"), "{text}");
+    assert!(text.contains("memory limit          MISSING"), "{text}");
+}

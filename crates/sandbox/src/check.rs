@@ -138,8 +138,12 @@ impl Sandbox {
         let root_mode = host.mode == Some(crate::host::Mode::Root);
         checks.push(check(
             "unprivileged uid",
-            !root_mode || uid != "0",
-            format!("program runs as uid {uid}"),
+            root_mode && uid != "0" && uid != "?",
+            if root_mode {
+                format!("program runs as uid {uid}")
+            } else {
+                format!("program runs as uid {uid} of a user namespace: the invoking user")
+            },
         ));
         let caps_ok = fact("CapEff").trim_start_matches('0').is_empty()
             && fact("CapBnd").trim_start_matches('0').is_empty();
@@ -200,7 +204,7 @@ impl Sandbox {
             if ok {
                 format!("cgroup {} {what}", cg.version())
             } else {
-                format!("missing ({})", cg.notes.join("; "))
+                "no usable cgroup controller (see the notes below)".to_owned()
             }
         };
         checks.push(check(

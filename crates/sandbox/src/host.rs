@@ -75,7 +75,7 @@ impl HostReport {
             );
         }
         if !cgroups.has_pids() {
-            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only".to_owned());
+            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only (per run: a uid per slot, or a user namespace)".to_owned());
         }
         if !cgroups.has_cpu() {
             missing.push(

@@ -548,7 +548,14 @@ async fn supervise(
     let mem_hit: Vec<bool> = live
         .cgroups
         .iter()
-        .map(|cg| cg.as_ref().is_some_and(StepCgroup::hit_memory_limit))
+        .zip(&usage)
+        .zip(&limits)
+        .map(|((cg, &(_, peak_kb)), lim)| match cg {
+            Some(cg) => cg.hit_memory_limit(),
+            // Without a memory cgroup, RLIMIT_DATA made an allocation fail: judge by
+            // the largest process's peak RSS.
+            None => peak_kb * 10 >= (lim.memory_mb << 10) * 9,
+        })
         .collect();
 
     let [compile_out, stdout, stderr] = outputs;
@@ -1051,10 +1058,6 @@ fn build_plan(
             (libc::RLIMIT_MSGQUEUE as libc::c_int, 0, 0),
             (libc::RLIMIT_MEMLOCK as libc::c_int, 64 << 10, 64 << 10),
         ];
-        if inner.mode == Mode::UserNamespace {
-            // RLIMIT_NPROC counts every process of the invoking user on the host.
-            rlimits.retain(|r| r.0 != libc::RLIMIT_NPROC as libc::c_int);
-        }
         if !has_memory_cg {
             rlimits.push((libc::RLIMIT_DATA as libc::c_int, mem, mem));
         }

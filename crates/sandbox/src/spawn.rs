@@ -274,6 +274,14 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
     // on memory owned by `p`, which the child has a private copy of.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // Before hiding: a non-dumpable process cannot write its own uid_map.
+        if let Some((uid_map, gid_map)) = &p.userns_map
+            && (!write_file(c"/proc/self/setgroups", b"deny")
+                || !write_file(c"/proc/self/uid_map", uid_map.to_bytes())
+                || !write_file(c"/proc/self/gid_map", gid_map.to_bytes()))
+        {
+            fail(st, 0, Stage::UserNs, 0);
+        }
         hide_parent_identity(p.proc_areas);
         reset_signals();
         libc::umask(0);
@@ -282,13 +290,6 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
         }
         close_all_but(&p.keep_fds);
 
-        if let Some((uid_map, gid_map)) = &p.userns_map
-            && (!write_file(c"/proc/self/setgroups", b"deny")
-                || !write_file(c"/proc/self/uid_map", uid_map.to_bytes())
-                || !write_file(c"/proc/self/gid_map", gid_map.to_bytes()))
-        {
-            fail(st, 0, Stage::UserNs, 0);
-        }
         if libc::mount(
             ptr::null(),
             c"/".as_ptr(),
