@@ -20,7 +20,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact};
 
 use crate::client::{self, Ws};
-use crate::server::{Server, Usage};
+use crate::server::{Server, Usage, machine_busy_ticks};
 use crate::stats::Latency;
 use crate::wire::{self, Incoming};
 
@@ -54,6 +54,8 @@ pub struct LoadResult {
     pub server_rss_kib: u64,
     pub server_hwm_kib: u64,
     pub generator_cpu_percent: f64,
+    /// CPU taken by everything else on the machine meanwhile (other engineers' builds...).
+    pub others_cpu_percent: f64,
     pub client_errors: u64,
 }
 
@@ -129,9 +131,9 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
     }
 
     tokio::time::sleep_until(t0.into()).await;
-    let (s0, g0) = (server.usage()?, Usage::of_self()?);
+    let (s0, g0, m0) = (server.usage()?, Usage::of_self()?, machine_busy_ticks()?);
     tokio::time::sleep_until(end_send.into()).await;
-    let (s1, g1) = (server.usage()?, Usage::of_self()?);
+    let (s1, g1, m1) = (server.usage()?, Usage::of_self()?, machine_busy_ticks()?);
 
     let mut total = ClientStats::default();
     let mut samples = Vec::new();
@@ -161,6 +163,18 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
         server_rss_kib: s1.rss_kib,
         server_hwm_kib: s1.hwm_kib,
         generator_cpu_percent: Usage::cpu_percent(g0, g1, spec.duration),
+        others_cpu_percent: {
+            let all = Usage {
+                cpu_ticks: m1.saturating_sub(m0),
+                ..Usage::default()
+            };
+            let mine = Usage {
+                cpu_ticks: s1.cpu_ticks.saturating_sub(s0.cpu_ticks)
+                    + g1.cpu_ticks.saturating_sub(g0.cpu_ticks),
+                ..Usage::default()
+            };
+            (Usage::cpu_percent(mine, all, spec.duration)).max(0.0)
+        },
         client_errors: total.errors,
     })
 }

@@ -211,6 +211,11 @@ async fn run(config: Config) -> Result<()> {
                 "",
                 cells_of(&cells, |r| Cell::num(r.generator_cpu_percent, 0)),
             );
+            report.row(
+                "other processes' CPU meanwhile (% of one core)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.others_cpu_percent, 0)),
+            );
         }
     }
 

@@ -199,3 +199,17 @@ impl Usage {
         100.0 * secs / wall.as_secs_f64().max(1e-9)
     }
 }
+
+/// Busy CPU time of the whole machine so far, in clock ticks (from `/proc/stat`): used to tell
+/// how much of the machine other processes took during a measurement.
+pub fn machine_busy_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("while reading /proc/stat")?;
+    let line = stat.lines().next().context("empty /proc/stat")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user)
+    Ok([0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum())
+}
