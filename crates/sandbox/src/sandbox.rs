@@ -94,6 +94,16 @@ impl Sandbox {
         crate::cgroup::sweep_stale(&host.cgroups);
         std::fs::create_dir_all(&config.root_dir)
             .map_err(|e| SandboxError::io(format!("creating {}", config.root_dir.display()), e))?;
+        // The mount point must be a plain directory of ours, not a symlink planted by
+        // another user of a shared temp dir.
+        let meta = std::fs::symlink_metadata(&config.root_dir)
+            .map_err(|e| SandboxError::io(format!("checking {}", config.root_dir.display()), e))?;
+        if !meta.is_dir() || std::os::unix::fs::MetadataExt::uid(&meta) != spawn::euid_egid().0 {
+            return Err(SandboxError::Unsupported(format!(
+                "{} must be a directory owned by this user",
+                config.root_dir.display()
+            )));
+        }
         let seccomp = seccomp::filters()?;
         let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
         std::thread::Builder::new()
