@@ -6,7 +6,7 @@
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { monaco } from './monaco';
-import { withAlpha } from '../lib/identity';
+import { textOn, withAlpha } from '../lib/identity';
 
 interface Label {
   widget: monaco.editor.IContentWidget;
@@ -95,11 +95,13 @@ export class RemoteCursors {
       this.labels.set(clientId, l);
       dom.textContent = name;
       dom.style.backgroundColor = color;
+      dom.style.color = textOn(color);
       this.editor.addContentWidget(l.widget);
       return;
     }
     if (label.dom.textContent !== name) label.dom.textContent = name;
     label.dom.style.backgroundColor = color;
+    label.dom.style.color = textOn(color);
     label.position = position;
     this.editor.layoutContentWidget(label.widget);
   }

@@ -1,4 +1,4 @@
-import { initials } from '../lib/identity';
+import { initials, textOn } from '../lib/identity';
 import type { Participant } from './session';
 
 interface Props {
@@ -16,7 +16,7 @@ export function Participants({ participants, onRenameSelf }: Props) {
       <ul className="participants" aria-label="Participants">
         {participants.map((p) => (
           <li key={p.clientId} className="participant" data-client-id={p.clientId} data-self={p.self || undefined}>
-            <span className="avatar" style={{ backgroundColor: p.color }} aria-hidden="true">
+            <span className="avatar" style={{ backgroundColor: p.color, color: textOn(p.color) }} aria-hidden="true">
               {initials(p.name)}
             </span>
             <span className="participant-name">{p.name}</span>

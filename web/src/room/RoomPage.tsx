@@ -13,7 +13,7 @@ import { Modal } from '../components/Modal';
 import { ShortcutsDialog } from '../components/ShortcutsDialog';
 import { shortcutFor } from '../components/shortcuts';
 import { IconKeyboard, IconLink, IconMoon, IconSun, Logo } from '../components/icons';
-import { savedColor, savedName, saveName, type Identity } from '../lib/identity';
+import { savedColor, savedName, saveName, textOn, type Identity } from '../lib/identity';
 import { rememberRoom } from '../lib/recentRooms';
 import { inviteLink } from '../lib/roomId';
 import { navigate } from '../lib/router';
@@ -160,12 +160,12 @@ export function RoomPage({ room }: { room: string }) {
         <div className="spacer" />
         <div className="avatars" aria-hidden="true">
           {participants.slice(0, 5).map((p) => (
-            <span key={p.clientId} className="avatar small" style={{ backgroundColor: p.color }} title={p.name}>
+            <span key={p.clientId} className="avatar small" style={{ backgroundColor: p.color, color: textOn(p.color) }} title={p.name}>
               {p.name.slice(0, 1).toUpperCase()}
             </span>
           ))}
         </div>
-        <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)">
+        <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)" aria-label="Copy invite link">
           <IconLink />
           <span className="label">Copy invite link</span>
         </button>

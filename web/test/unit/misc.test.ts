@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { cleanName, initials, withAlpha } from '../../src/lib/identity';
+import { cleanName, initials, PALETTE, textOn, withAlpha } from '../../src/lib/identity';
 import { MAX_RECENT, parseRecent, timeAgo, withVisit } from '../../src/lib/recentRooms';
 import { languageById, languageForPath, LANGUAGES } from '../../src/lib/languages';
 import { shortcutFor, APP_SHORTCUTS } from '../../src/components/shortcuts';
@@ -15,6 +15,13 @@ describe('identity', () => {
     expect(initials('ada lovelace byron')).toBe('AL');
     expect(initials('')).toBe('?');
     expect(withAlpha('#ff0000', 0.25)).toBe('#ff000040');
+  });
+  test('label text is readable on every palette colour', () => {
+    expect(textOn('#000000')).toBe('#ffffff');
+    expect(textOn('#ffffff')).toBe('#000000');
+    expect(textOn('#d6a700')).toBe('#000000');
+    expect(textOn('#6e56cf')).toBe('#ffffff');
+    expect(PALETTE.every((c) => /^#[0-9a-f]{6}$/.test(c))).toBe(true);
   });
 });
 
