@@ -131,6 +131,10 @@ impl Report {
 
 const UNKNOWN: &str = "unknown";
 
+/// Deepest syntax nesting the analysis follows; deeper code (only hostile input is so deep)
+/// is left out rather than risking the stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+
 /// Analyses `source`. Never fails: code that does not parse yields `parse_errors` and an
 /// analysis of what could be parsed.
 pub fn analyze(source: &str, language: Language) -> Report {
@@ -199,29 +203,32 @@ pub fn analyze(source: &str, language: Language) -> Report {
     }
 }
 
-fn collect_errors(n: tree_sitter::Node, out: &mut Vec<Reason>) {
-    if out.len() >= 50 {
-        return;
-    }
-    if n.is_error() || n.is_missing() {
-        let text = if n.is_missing() {
-            format!("syntax error: missing `{}`", n.kind())
-        } else {
-            "syntax error".to_string()
-        };
-        out.push(Reason {
-            line_start: n.start_position().row + 1,
-            line_end: n.end_position().row + 1,
-            text,
-        });
-        return;
-    }
-    if !n.has_error() {
-        return;
-    }
-    let mut c = n.walk();
-    for ch in n.children(&mut c) {
-        collect_errors(ch, out);
+fn collect_errors(root: tree_sitter::Node, out: &mut Vec<Reason>) {
+    // Iterative: hostile input can nest far deeper than the stack allows.
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if out.len() >= 50 {
+            return;
+        }
+        if n.is_error() || n.is_missing() {
+            let text = if n.is_missing() {
+                format!("syntax error: missing `{}`", n.kind())
+            } else {
+                "syntax error".to_string()
+            };
+            out.push(Reason {
+                line_start: n.start_position().row + 1,
+                line_end: n.end_position().row + 1,
+                text,
+            });
+            continue;
+        }
+        if !n.has_error() {
+            continue;
+        }
+        let mut c = n.walk();
+        let children: Vec<_> = n.children(&mut c).collect();
+        stack.extend(children.into_iter().rev());
     }
 }
 

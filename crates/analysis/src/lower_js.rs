@@ -8,6 +8,9 @@ use crate::lower_python::{binop, named_children, span};
 pub(crate) struct Lower<'a> {
     src: &'a [u8],
     pub prog: Program,
+    /// Nesting of the node being lowered: deeper code is cut off, not followed into a stack
+    /// overflow.
+    depth: usize,
 }
 
 fn text<'s>(src: &'s [u8], n: Node) -> &'s str {
@@ -19,6 +22,7 @@ impl<'a> Lower<'a> {
         Lower {
             src,
             prog: Program::default(),
+            depth: 0,
         }
     }
 
@@ -46,6 +50,21 @@ impl<'a> Lower<'a> {
     }
 
     fn stmt(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
+        if self.depth > crate::MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.stmt_inner(n, parent, class, out);
+        self.depth -= 1;
+    }
+
+    fn stmt_inner(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
         match n.kind() {
             "statement_block" | "else_clause" | "finally_clause" | "ERROR" | "switch_body"
             | "export_statement" | "labeled_statement" => {
@@ -434,6 +453,16 @@ impl<'a> Lower<'a> {
     }
 
     pub fn expr(&mut self, n: Node, parent: Option<FuncId>) -> Expr {
+        if self.depth > crate::MAX_DEPTH {
+            return Expr::new(ExprKind::Const, span(n));
+        }
+        self.depth += 1;
+        let e = self.expr_inner(n, parent);
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, n: Node, parent: Option<FuncId>) -> Expr {
         let sp = span(n);
         let kind = match n.kind() {
             "identifier" | "shorthand_property_identifier" | "this" => {

@@ -7,6 +7,9 @@ use crate::ir::*;
 pub(crate) struct Lower<'a> {
     src: &'a [u8],
     pub prog: Program,
+    /// Nesting of the node being lowered: deeper code is cut off, not followed into a stack
+    /// overflow.
+    depth: usize,
 }
 
 pub(crate) fn span(n: Node) -> Span {
@@ -34,6 +37,7 @@ impl<'a> Lower<'a> {
         Lower {
             src,
             prog: Program::default(),
+            depth: 0,
         }
     }
 
@@ -65,6 +69,21 @@ impl<'a> Lower<'a> {
     }
 
     fn stmt(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
+        if self.depth > crate::MAX_DEPTH {
+            return;
+        }
+        self.depth += 1;
+        self.stmt_inner(n, parent, class, out);
+        self.depth -= 1;
+    }
+
+    fn stmt_inner(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
         match n.kind() {
             "expression_statement" => {
                 for c in named_children(n) {
@@ -326,6 +345,16 @@ impl<'a> Lower<'a> {
     }
 
     pub fn expr(&mut self, n: Node) -> Expr {
+        if self.depth > crate::MAX_DEPTH {
+            return Expr::new(ExprKind::Const, span(n));
+        }
+        self.depth += 1;
+        let e = self.expr_inner(n);
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, n: Node) -> Expr {
         let sp = span(n);
         let kind = match n.kind() {
             "identifier" => ExprKind::Name(text(self.src, n).to_string()),
