@@ -63,6 +63,20 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
       ariaLabel: 'Code editor',
     });
     editorRef.current = editor;
+    // Narrow screens: wrap long lines and give the gutter's width to the code.
+    let narrow: boolean | null = null;
+    const fit = (width: number) => {
+      const isNarrow = width < 560;
+      if (isNarrow === narrow) return;
+      narrow = isNarrow;
+      editor.updateOptions(
+        isNarrow
+          ? { wordWrap: 'on', folding: false, lineNumbersMinChars: 2, lineDecorationsWidth: 6, fontSize: 13 }
+          : { wordWrap: 'off', folding: true, lineNumbersMinChars: 5, lineDecorationsWidth: 10, fontSize: 14 },
+      );
+    };
+    fit(editor.getLayoutInfo().width);
+    editor.onDidLayoutChange((info) => fit(info.width));
     const { KeyMod, KeyCode } = monaco;
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => undoRef.current?.undo());
     editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => undoRef.current?.redo());
