@@ -22,40 +22,68 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn bare(argv: &[&str], n: usize) -> Duration {
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        let out = Command::new(argv[0])
-            .args(&argv[1..])
-            .current_dir("/tmp")
-            .output()
-            .expect("bare run");
-        assert!(out.status.success());
-        times.push(t.elapsed());
+/// SPEC §3 default limits; `BENCH_CPU_QUOTA=100` measures with a whole CPU instead of
+/// half of one.
+fn limits() -> peercode_sandbox::Limits {
+    let mut l = peercode_sandbox::Limits::default();
+    if let Some(q) = std::env::var("BENCH_CPU_QUOTA")
+        .ok()
+        .and_then(|q| q.parse().ok())
+    {
+        l.cpu_quota_percent = q;
     }
-    median(times)
+    l
 }
 
-async fn sandboxed(sb: &Sandbox, language: &str, source: &str, n: usize) -> Duration {
-    let mut times = Vec::with_capacity(n);
+fn bare_once(argv: &[&str]) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .current_dir("/tmp")
+        .output()
+        .expect("bare run");
+    assert!(out.status.success());
+    t.elapsed()
+}
+
+async fn sandboxed_once(sb: &Sandbox, language: &str, source: &str) -> Duration {
+    let t = Instant::now();
+    let out = sb
+        .run(RunRequest {
+            language: language.into(),
+            source: source.as_bytes().to_vec(),
+            limits: limits(),
+            ..RunRequest::default()
+        })
+        .expect("accepted")
+        .outcome()
+        .await
+        .expect("outcome");
+    let took = t.elapsed();
+    assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+    assert_eq!(out.stdout, "hello\n");
+    took
+}
+
+/// Bare and sandboxed runs alternate, so both see the same background load; the
+/// overhead is the median of the paired differences.
+async fn paired(
+    sb: &Sandbox,
+    argv: &[&str],
+    language: &str,
+    source: &str,
+    n: usize,
+) -> (Duration, Duration, f64) {
+    let (mut bare, mut boxed, mut diff) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n {
-        let t = Instant::now();
-        let out = sb
-            .run(RunRequest {
-                language: language.into(),
-                source: source.as_bytes().to_vec(),
-                ..RunRequest::default()
-            })
-            .expect("accepted")
-            .outcome()
-            .await
-            .expect("outcome");
-        times.push(t.elapsed());
-        assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
-        assert_eq!(out.stdout, "hello\n");
+        let b = bare_once(argv);
+        let s = sandboxed_once(sb, language, source).await;
+        bare.push(b);
+        boxed.push(s);
+        diff.push(ms(s) - ms(b));
     }
-    median(times)
+    diff.sort_by(f64::total_cmp);
+    (median(bare), median(boxed), diff[diff.len() / 2])
 }
 
 async fn throughput(sb: &Sandbox, language: &str, source: &str, total: usize) -> f64 {
@@ -127,37 +155,33 @@ fn main() {
         })
         .expect("sandbox");
         // Warm up page cache and allocator.
-        sandboxed(&one, "python", PY_HELLO, 5).await;
-        sandboxed(&one, "c-prebuilt", "", 5).await;
-        bare(
-            &["/usr/bin/python3", "/tmp/peercode-sandbox-bench/hello.py"],
-            5,
-        );
+        let py = ["/usr/bin/python3", "/tmp/peercode-sandbox-bench/hello.py"];
+        let c = ["/tmp/peercode-sandbox-bench/hello"];
+        paired(&one, &py, "python", PY_HELLO, 5).await;
+        paired(&one, &c, "c-prebuilt", "", 5).await;
 
-        let py_bare = bare(
-            &["/usr/bin/python3", "/tmp/peercode-sandbox-bench/hello.py"],
-            n,
-        );
-        let py_sb = sandboxed(&one, "python", PY_HELLO, n).await;
-        let c_bare = bare(&["/tmp/peercode-sandbox-bench/hello"], n);
-        let c_sb = sandboxed(&one, "c-prebuilt", "", n).await;
-        let c_full = sandboxed(&one, "c", C_HELLO, (n / 5).max(5)).await;
+        let (py_bare, py_sb, py_over) = paired(&one, &py, "python", PY_HELLO, n).await;
+        let (c_bare, c_sb, c_over) = paired(&one, &c, "c-prebuilt", "", n).await;
+        let mut full = Vec::new();
+        for _ in 0..(n / 5).max(5) {
+            full.push(sandboxed_once(&one, "c", C_HELLO).await);
+        }
         println!("median over {n} runs (ms)      bare   sandboxed   overhead");
         println!(
             "Python hello               {:7.2}   {:9.2}   {:8.2}",
             ms(py_bare),
             ms(py_sb),
-            ms(py_sb) - ms(py_bare)
+            py_over
         );
         println!(
             "C hello (prebuilt binary)  {:7.2}   {:9.2}   {:8.2}",
             ms(c_bare),
             ms(c_sb),
-            ms(c_sb) - ms(c_bare)
+            c_over
         );
         println!(
             "C hello incl. gcc compile in the sandbox: {:.1} ms",
-            ms(c_full)
+            ms(median(full))
         );
         for conc in [2usize, 8] {
             let sb = Sandbox::new(SandboxConfig {
