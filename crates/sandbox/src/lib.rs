@@ -9,6 +9,22 @@
 //! capabilities under `no_new_privs` and a seccomp filter, cgroup (v2 or v1) and
 //! rlimit limits; every process of a run is killed when it ends.
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), peercode_sandbox::SandboxError> {
+//! use peercode_sandbox::{RunRequest, Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::new(SandboxConfig::default())?; // once, at start-up
+//! let mut run = sandbox.run(RunRequest {
+//!     language: "python".into(),
+//!     source: b"print('hi')".to_vec(),
+//!     ..RunRequest::default()
+//! })?; // Err(Busy) when the queue is full
+//! while let Some(chunk) = run.next_chunk().await {
+//!     // forward chunk.stream / chunk.data / chunk.at to the room, live
+//! }
+//! let outcome = run.outcome().await?; // verdict, exit code, usage, output
+//! # Ok(()) }
+//! ```
+//!
 //! Architecture invariant: the sandbox knows nothing about rooms, users or the network
 //! protocol. Its callers (`peercode run`, the server's run queue) pass plain requests.
 //!

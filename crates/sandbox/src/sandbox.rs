@@ -638,8 +638,10 @@ async fn supervise(
     let Some(exit) = st.exit else {
         outcome.message = Some("the sandbox ended without reporting the program's status".into());
         if let Some(reason) = killed {
+            // The supervisor killed the whole sandbox: the program died of SIGKILL.
             outcome.verdict = verdict_for_kill(reason);
-            outcome.message = None;
+            outcome.signal = Some(libc::SIGKILL);
+            outcome.message = Some(kill_message(reason, lim));
         }
         return Ok(outcome);
     };
@@ -677,6 +679,15 @@ async fn supervise(
         _ => {}
     }
     Ok(outcome)
+}
+
+fn kill_message(reason: KillReason, lim: &Limits) -> String {
+    match reason {
+        KillReason::WallTime => format!("wall time limit of {} ms", lim.wall_time_ms),
+        KillReason::CpuTime => format!("CPU time limit of {} ms", lim.cpu_time_ms),
+        KillReason::Output => format!("output limit of {} bytes", lim.output_bytes),
+        KillReason::Cancelled => "cancelled".to_owned(),
+    }
 }
 
 fn verdict_for_kill(reason: KillReason) -> Verdict {

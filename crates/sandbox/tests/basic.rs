@@ -195,3 +195,65 @@ async fn language_table_override_runs_pyenv_python() {
     assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
     assert_eq!(out.stdout, "/root/.pyenv/versions/3.11.7\n['.pyenv']\n");
 }
+
+#[tokio::test]
+async fn output_is_cut_at_the_limit() {
+    let sb = common::sandbox(UID_BASE + 80, 1);
+    let out = common::run(
+        &sb,
+        common::req_limits(
+            "python",
+            "import sys\nsys.stderr.write('e' * 10)\nwhile True: print('x' * 99)",
+            Limits {
+                output_bytes: 1000,
+                ..Limits::default()
+            },
+        ),
+    )
+    .await;
+    assert_eq!(out.verdict, Verdict::OutputLimit, "{out:?}");
+    assert_eq!(out.stdout.len(), 1000);
+    assert!(out.stdout.starts_with(&"x".repeat(99)));
+    assert_eq!(out.stderr, "e".repeat(10));
+    assert!(out.truncated);
+    assert_eq!(out.signal, Some(9));
+}
+
+#[tokio::test]
+async fn wall_and_cpu_time_limits_tell_what_happened() {
+    let sb = common::sandbox(UID_BASE + 90, 2);
+    let limits = Limits {
+        cpu_time_ms: 300,
+        wall_time_ms: 600,
+        ..Limits::default()
+    };
+    let sleep = common::run(
+        &sb,
+        common::req_limits("python", "import time\ntime.sleep(30)", limits),
+    );
+    let spin_limits = Limits {
+        wall_time_ms: 5_000,
+        ..limits
+    };
+    let spin = common::run(
+        &sb,
+        common::req_limits("c", "int main(void){for(;;);}", spin_limits),
+    );
+    let (sleep, spin) = tokio::join!(sleep, spin);
+    assert_eq!(sleep.verdict, Verdict::TimeLimit, "{sleep:?}");
+    assert!(
+        sleep
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("wall"),
+        "{sleep:?}"
+    );
+    assert!(sleep.wall_ms >= 600, "{sleep:?}");
+    assert_eq!(spin.verdict, Verdict::TimeLimit, "{spin:?}");
+    assert!(spin.cpu_ms >= 300, "{spin:?}");
+    assert!(
+        spin.message.as_deref().unwrap_or_default().contains("CPU"),
+        "{spin:?}"
+    );
+}
