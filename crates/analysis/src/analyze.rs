@@ -95,6 +95,8 @@ pub(crate) struct Summary {
     pub cost: Result<Cost, String>,
     pub reasons: Vec<RawReason>,
     pub max_depth: usize,
+    /// Memoised (or marking visited state that outlives a call): repeated calls share work.
+    memoised: bool,
     /// Size variable of each parameter.
     params: Vec<Var>,
 }
@@ -143,6 +145,8 @@ struct Frame {
     /// Inside a graph traversal with a visited set: the adjacency collection, whose
     /// per-node loops add up to the edges instead of multiplying.
     graph_loop: Option<String>,
+    /// Locals holding half of something (`mid = len(a) // 2`): cutting there halves.
+    halves: HashSet<String>,
 }
 
 impl Frame {
@@ -163,6 +167,7 @@ impl Frame {
             rec_loop_counts: Vec::new(),
             mids: HashSet::new(),
             graph_loop: None,
+            halves: HashSet::new(),
         }
     }
 
@@ -301,6 +306,7 @@ impl<'p> Analyzer<'p> {
             },
             reasons: f.reasons,
             max_depth: f.max_depth,
+            memoised: false,
             params: Vec::new(),
         }
     }
@@ -329,7 +335,7 @@ impl<'p> Analyzer<'p> {
             let v = self.new_var(p, numeric.contains(p.as_str()));
             params.push(v);
             let mut val = Val::of(Kind::Unknown, Cost::var(v));
-            if matches!(p.as_str(), "memo" | "cache" | "seen" | "visited" | "dp") {
+            if used_as_hash(&func.body, p) || memo_tables(&func.body).contains(p) {
                 val.kind = Kind::Dict;
             }
             env.insert(p.clone(), val);
@@ -338,6 +344,7 @@ impl<'p> Analyzer<'p> {
         let mut f = Frame::new(Some(id), env.clone());
         let body_cost = self.block(&mut f, &func.body);
         let mut cost = body_cost.add(&f.amortized);
+        let mut memoised = false;
         if recursive && !f.rec_calls.is_empty() && f.unknown.is_none() {
             // Second walk: per-call work with loops around recursive calls counted once, and
             // what those loops push (the path of a backtracking search) as deep as they go.
@@ -353,7 +360,8 @@ impl<'p> Analyzer<'p> {
             g.charge_rec_loops = false;
             let local = self.block(&mut g, &func.body).add(&g.amortized);
             match self.solve_recursion(id, &f, &params, &cost, &local, &g.rec_loop_counts) {
-                Ok((c, why)) => {
+                Ok((c, why, memo)) => {
+                    memoised = memo;
                     f.reasons.push(RawReason {
                         span: f.rec_calls[0].span,
                         text: why,
@@ -372,6 +380,7 @@ impl<'p> Analyzer<'p> {
             },
             reasons: f.reasons,
             max_depth: f.max_depth,
+            memoised,
             params,
         }
     }
@@ -579,6 +588,11 @@ impl<'p> Analyzer<'p> {
                         v.mid = true;
                     } else {
                         f.mids.remove(n);
+                    }
+                    if is_half_expr(value) {
+                        f.halves.insert(n.clone());
+                    } else {
+                        f.halves.remove(n);
                     }
                     // A fresh size read from input takes the name it is stored under.
                     if let Some(var) = v.size.as_ref().and_then(Self::single_var)
@@ -957,9 +971,11 @@ impl<'p> Analyzer<'p> {
                     }
                 });
                 for name in names {
-                    if !clean(&name, &|u| *u == Update::Scale || u.is_step())
-                        || !any(&name, &|u| *u == Update::Scale)
-                    {
+                    let down = clean(&name, &|u| *u == Update::Scale || u.is_step())
+                        && any(&name, &|u| *u == Update::Scale);
+                    let up = clean(&name, &|u| *u == Update::Grow || u.is_step())
+                        && any(&name, &|u| *u == Update::Grow);
+                    if !down && !up {
                         continue;
                     }
                     let ov = self.expr(f, other).0;
@@ -993,6 +1009,28 @@ impl<'p> Analyzer<'p> {
                 return Some((c, format!("`{name}` is divided each time"), false, vec![]));
             }
         }
+        // A graph worklist: items pushed inside the loop behind a visited check.
+        for t in truthy
+            .iter()
+            .copied()
+            .chain(cmps.iter().flat_map(|(l, r)| [*l, *r]))
+        {
+            let Some(name) = worklist_name(t) else {
+                continue;
+            };
+            if updates
+                .get(&name)
+                .is_some_and(|u| u.contains(&Update::Push))
+                && let Some(g) = self.graph_size(f, body)
+            {
+                return Some((
+                    g,
+                    format!("each node enters `{name}` once (visited set)"),
+                    false,
+                    vec![],
+                ));
+            }
+        }
         // An inner loop advancing a pointer kept across the outer loop (sliding window):
         // it runs as often as the pointer can move, in total.
         if in_outer_loop {
@@ -1023,7 +1061,9 @@ impl<'p> Analyzer<'p> {
                 ));
             }
         }
-        // Two pointers closing in / a counter stepping to a bound.
+        // Two pointers closing in / counters stepping to bounds. With several conditions
+        // (`i < len(a) and j < len(b)`) each step moves one of them: the sizes add up.
+        let mut found: Option<(Cost, String, Vec<String>)> = None;
         for (l, r) in &cmps {
             let steps = |e: &'_ Expr| -> Option<String> {
                 e.name()
@@ -1053,7 +1093,6 @@ impl<'p> Analyzer<'p> {
                     let down = any(m, &|u| *u == Update::Dec);
                     let size = match (up, down) {
                         (true, false) => other?,
-                        (false, true) => join_sizes(&[own, other])?,
                         _ => join_sizes(&[own, other])?,
                     };
                     let t = self.text(other_e.span);
@@ -1065,12 +1104,27 @@ impl<'p> Analyzer<'p> {
                 }
                 (None, None) => continue,
             };
+            found = Some(match found {
+                None => (size, text, movers),
+                Some((s0, t0, mut m0)) => {
+                    m0.extend(movers);
+                    (s0.add(&size), t0, m0)
+                }
+            });
+        }
+        if let Some((size, text, movers)) = found {
             let amort = in_outer_loop
                 && movers
                     .iter()
                     .all(|m| !assigned_in_outer(m, f) && f.env.contains_key(m.as_str()))
                 && !size.is_one();
-            return Some((size, text, amort, movers));
+            // Only a counter stepping up to one bound ranges over it; keep the rest as they are.
+            let bind = if movers.len() == 1 {
+                movers
+            } else {
+                Vec::new()
+            };
+            return Some((size, text, amort, bind));
         }
         // A linked structure followed to its end: `while node: node = node.next`.
         for t in truthy.iter().chain(cmps.iter().map(|(l, _)| l)) {
@@ -2221,6 +2275,19 @@ impl<'p> Analyzer<'p> {
                 return (Val::one(Kind::Unknown), cost);
             }
         };
+        if s.memoised && f.depth > 0 && !c.is_one() {
+            // The memo (or visited marks) outlives each call: all calls together do the
+            // work once.
+            let t = self.text(e.span);
+            self.reason(
+                f,
+                e.span,
+                &format!("call `{t}`, memoised: over all calls"),
+                c.clone(),
+            );
+            f.amortized = f.amortized.add(&c);
+            return (self.return_val(id, avals), cost);
+        }
         if !c.is_one() {
             let t = self.text(e.span);
             self.reason(f, e.span, &format!("call `{t}`"), c.clone());
@@ -2268,7 +2335,7 @@ impl<'p> Analyzer<'p> {
         full: &Cost,
         local: &Cost,
         rec_loops: &[(Cost, Option<Expr>, Vec<String>)],
-    ) -> Result<(Cost, String), String> {
+    ) -> Result<(Cost, String, bool), String> {
         let prog = self.prog;
         let func = &prog.funcs[id];
         let name = func.name.clone();
@@ -2316,6 +2383,7 @@ impl<'p> Analyzer<'p> {
             return Ok((
                 states.mul(local),
                 "memoised recursion: each state is computed once".into(),
+                true,
             ));
         }
         let in_loop: Vec<&RecCall> = f.rec_calls.iter().filter(|c| c.in_loop.is_some()).collect();
@@ -2345,7 +2413,7 @@ impl<'p> Analyzer<'p> {
                 let _ = count;
             }
             let total = nodes.mul(local).add(&edges);
-            return Ok((total, "recursion visits each node once".into()));
+            return Ok((total, "recursion visits each node once".into(), false));
         }
         if let Some(call) = in_loop.first() {
             // Backtracking: one call per choice made in a loop.
@@ -2365,7 +2433,7 @@ impl<'p> Analyzer<'p> {
                     "backtracking: one call per ordering",
                 )
             };
-            return Ok((leaves.mul(local), why.into()));
+            return Ok((leaves.mul(local), why.into(), false));
         }
         let Some((shrink, n, _)) = driver else {
             return Err(unknown());
@@ -2377,6 +2445,7 @@ impl<'p> Analyzer<'p> {
                 Ok((
                     n.mul(full),
                     "recursion on parts of the input: worst case depth n".into(),
+                    false,
                 ))
             }
             Shrink::Half => {
@@ -2407,6 +2476,7 @@ impl<'p> Analyzer<'p> {
                 Ok((
                     total,
                     format!("{a} recursive call(s) on half the input (master theorem)"),
+                    false,
                 ))
             }
             Shrink::Step => {
@@ -2414,6 +2484,7 @@ impl<'p> Analyzer<'p> {
                     Ok((
                         n.mul(full),
                         "one recursive call on an input one smaller: depth n".into(),
+                        false,
                     ))
                 } else {
                     let total = n.exp(sites as u32).ok_or_else(unknown)?;
@@ -2425,6 +2496,7 @@ impl<'p> Analyzer<'p> {
                     Ok((
                         total,
                         format!("{sites} recursive calls, each on n minus a constant"),
+                        false,
                     ))
                 }
             }
@@ -2593,7 +2665,9 @@ fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Sh
                                 ..
                             }
                         )
-                    }) || e.name().is_some_and(|n| f.mids.contains(n) || n == "mid")
+                    }) || e
+                        .name()
+                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
                 })
             };
             if halves(lo) || halves(hi) {
@@ -2611,6 +2685,28 @@ fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Sh
             Shrink::Step
         }
         ExprKind::Index { obj, .. } if obj.mentions(p) => Shrink::Struct,
+        // arr.slice(0, mid) / arr.slice(mid) / s.substring(1)
+        ExprKind::Call { func, args } => match &func.kind {
+            ExprKind::Attr { obj, name }
+                if obj.mentions(p) && matches!(name.as_str(), "slice" | "substring" | "substr") =>
+            {
+                let halves = args.iter().any(|e| {
+                    e.any(&|x| {
+                        matches!(
+                            &x.kind,
+                            ExprKind::Bin {
+                                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
+                                ..
+                            }
+                        )
+                    }) || e
+                        .name()
+                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
+                });
+                if halves { Shrink::Half } else { Shrink::Step }
+            }
+            _ => Shrink::Other,
+        },
         _ => Shrink::Other,
     }
 }
@@ -2719,8 +2815,23 @@ fn stmts_call(prog: &Program, body: &[Stmt], id: FuncId) -> bool {
     n > 0
 }
 
+/// A parameter used as a set or map (`visited.add(x)`, `memo.has(k)`, `seen.get(k)`).
+fn used_as_hash(body: &[Stmt], p: &str) -> bool {
+    stmts_any_expr(body, &|e| {
+        matches!(&e.kind, ExprKind::Call { func, .. }
+            if matches!(&func.kind, ExprKind::Attr { obj, name }
+                if obj.name() == Some(p)
+                    && matches!(name.as_str(), "add" | "has" | "get" | "set" | "discard" | "setdefault" | "keys" | "items" | "values")))
+    })
+}
+
 /// A memo table: a name looked up in a condition whose branch returns, and stored into.
 fn has_memo_dict(body: &[Stmt]) -> bool {
+    !memo_tables(body).is_empty()
+}
+
+/// The names used as memo tables in a body.
+fn memo_tables(body: &[Stmt]) -> HashSet<String> {
     let mut lookups: HashSet<String> = HashSet::new();
     let mut stores: HashSet<String> = HashSet::new();
     walk_stmts(body, &mut |s| match s {
@@ -2779,8 +2890,7 @@ fn has_memo_dict(body: &[Stmt]) -> bool {
         }
         _ => {}
     });
-    // `return memo[n] = ...` in JS is an assignment expression we keep as Other; accept a lookup alone then.
-    lookups.iter().any(|l| stores.contains(l))
+    lookups.intersection(&stores).cloned().collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -2789,8 +2899,10 @@ enum Update {
     Inc,
     /// `-= c`, `--`.
     Dec,
-    /// `*= c`, `//= c`, `>>= 1`, `= x // 2`.
+    /// `//= c`, `>>= 1`, `= x // 2`: shrinks geometrically.
     Scale,
+    /// `*= c`, `<<= 1`, `= 2 * x + 1`: grows geometrically.
+    Grow,
     /// Assigned the middle of a range.
     Mid,
     /// `node = node.next`.
@@ -2815,9 +2927,12 @@ struct Derivations {
 }
 
 fn classify_value(n: &str, value: &Expr, d: &Derivations) -> Update {
-    let scale_of = |x: &Expr, v: &str| {
-        matches!(&x.kind, ExprKind::Bin { op: BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Shr | BinOp::Shl, l, r } if l.mentions(v) || r.mentions(v))
+    let shrinks = |x: &Expr, v: &str| {
+        matches!(&x.kind, ExprKind::Bin { op: BinOp::Div | BinOp::FloorDiv | BinOp::Shr, l, .. } if l.mentions(v))
             || matches!(&x.kind, ExprKind::Call { args, .. } if args.first().is_some_and(|a| matches!(&a.kind, ExprKind::Bin { op: BinOp::Div | BinOp::FloorDiv | BinOp::Shr, l, .. } if l.mentions(v))))
+    };
+    let grows = |x: &Expr, v: &str| {
+        matches!(&x.kind, ExprKind::Bin { op: BinOp::Mul | BinOp::Shl, l, r } if l.mentions(v) || r.mentions(v))
             || matches!(&x.kind, ExprKind::Bin { op: BinOp::Add | BinOp::Sub, l, r } if r.num().is_some() && matches!(&l.kind, ExprKind::Bin { op: BinOp::Mul | BinOp::Shl, .. }) && l.mentions(v))
     };
     if value.name().is_some_and(|v| d.mids.contains(v))
@@ -2843,7 +2958,8 @@ fn classify_value(n: &str, value: &Expr, d: &Derivations) -> Update {
             r,
         } if l.name() == Some(n) && r.num().is_some() => Update::Dec,
         ExprKind::Attr { obj, .. } if obj.mentions(n) => Update::Follow,
-        _ if scale_of(value, n) => Update::Scale,
+        _ if shrinks(value, n) => Update::Scale,
+        _ if grows(value, n) => Update::Grow,
         _ => Update::Other,
     }
 }
@@ -2868,9 +2984,8 @@ fn collect_updates(body: &[Stmt], out: &mut HashMap<String, Vec<Update>>, d: &mu
                     let u = match op {
                         Some(BinOp::Add) if value.num().is_some_and(|v| v > 0) => Update::Inc,
                         Some(BinOp::Sub) if value.num().is_some_and(|v| v > 0) => Update::Dec,
-                        Some(
-                            BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Shr | BinOp::Shl,
-                        ) => Update::Scale,
+                        Some(BinOp::Div | BinOp::FloorDiv | BinOp::Shr) => Update::Scale,
+                        Some(BinOp::Mul | BinOp::Shl | BinOp::Pow) => Update::Grow,
                         Some(_) => Update::Other,
                         None => {
                             if is_mid_expr(value) && !value.mentions(n) {
@@ -2946,9 +3061,8 @@ fn collect_calls(e: &Expr, out: &mut HashMap<String, Vec<Update>>) {
                     if let Some(n) = obj.name() {
                         let u = match name.as_str() {
                             "pop" | "popleft" | "shift" | "popitem" => Some(Update::Pop),
-                            "append" | "push" | "appendleft" | "unshift" | "add" | "extend" => {
-                                Some(Update::Push)
-                            }
+                            "append" | "push" | "appendleft" | "unshift" | "add" | "extend"
+                            | "insert" => Some(Update::Push),
                             _ => None,
                         };
                         if let Some(u) = u {
@@ -3052,6 +3166,12 @@ fn is_mid_expr(e: &Expr) -> bool {
         }),
         _ => false,
     }
+}
+
+/// `x // 2`, `x >> 1`, `Math.floor(x / 2)`.
+fn is_half_expr(e: &Expr) -> bool {
+    let halves = |x: &Expr| matches!(&x.kind, ExprKind::Bin { op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr, r, .. } if r.num().is_some_and(|v| v == 2 || v == 1));
+    halves(e) || matches!(&e.kind, ExprKind::Call { args, .. } if args.first().is_some_and(halves))
 }
 
 fn count_names(e: &Expr, n: &mut usize) {

@@ -538,6 +538,14 @@ impl<'a> Lower<'a> {
                     None => ExprKind::Const,
                 }
             }
+            "array_pattern" => ExprKind::Seq {
+                kind: SeqKind::Tuple,
+                items: self.children_exprs(n, parent),
+            },
+            "rest_pattern" => match named_children(n).first() {
+                Some(c) => ExprKind::Spread(Box::new(self.expr(*c, parent))),
+                None => ExprKind::Const,
+            },
             "array" => ExprKind::Seq {
                 kind: SeqKind::List,
                 items: self.children_exprs(n, parent),

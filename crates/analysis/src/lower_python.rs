@@ -476,10 +476,12 @@ impl<'a> Lower<'a> {
                     items,
                 }
             }
-            "list_splat" | "dictionary_splat" => match named_children(n).first() {
-                Some(c) => ExprKind::Spread(Box::new(self.expr(*c))),
-                None => ExprKind::Const,
-            },
+            "list_splat" | "dictionary_splat" | "list_splat_pattern" => {
+                match named_children(n).first() {
+                    Some(c) => ExprKind::Spread(Box::new(self.expr(*c))),
+                    None => ExprKind::Const,
+                }
+            }
             "list_comprehension"
             | "set_comprehension"
             | "dictionary_comprehension"
