@@ -37,6 +37,8 @@ e2e_status=${PIPESTATUS[0]}
 set -e
 count() { sed 's/\x1b\[[0-9;]*m//g' "$e2e_log" | sed -n "s/^ℹ $1 \([0-9]*\)$/\1/p" | tail -1; }
 e2e_pass=$(count pass); e2e_fail=$(count fail); e2e_skip=$(count skipped)
+# A failing before() hook fails the run without counting a failed test: count it.
+if [ "$e2e_status" -ne 0 ] && [ "${e2e_fail:-0}" -eq 0 ]; then e2e_fail=1; fi
 
 echo
 echo "web: screenshots in $(pwd)/test-artifacts/"

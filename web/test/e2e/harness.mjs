@@ -77,10 +77,10 @@ export async function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
 export async function assertServesThisBuild(url) {
   const built = readFileSync(join(DIST, 'index.html'), 'utf8');
   const served = await (await fetch(`${url}/`)).text();
-  assert.equal(
-    served,
-    built,
-    `${url}/ is not web/dist/index.html: build the app (npm run build) before building the peercode binary`,
+  assert.ok(
+    served === built,
+    `${url}/ is not the web/dist/index.html just built: build the app (npm run build) before ` +
+      `building the peercode binary (a release binary embeds web/dist at compile time). It served: ${served.slice(0, 200)}`,
   );
   // A client-side route gets the app too (SPA fallback), and the assets it names are there.
   assert.equal(await (await fetch(`${url}/r/some-room`)).text(), built);
