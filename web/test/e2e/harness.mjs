@@ -2,7 +2,7 @@
 // free port with a fresh data dir, drives Debian's Chromium through playwright-core, collects
 // console errors, and keeps screenshots in web/test-artifacts/.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,10 +59,12 @@ export async function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
     listen: url.replace(/^http:\/\//, ''),
     dataDir: dir,
     logs: () => stderr,
-    /** Graceful stop (SIGTERM), waiting for the process to end. */
+    /** Graceful stop (SIGTERM), waiting for the process to end; its log is kept with the screenshots. */
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await Promise.race([exited, sleep(10000).then(() => child.kill('SIGKILL'))]);
+      mkdirSync(ARTIFACTS, { recursive: true });
+      appendFileSync(join(ARTIFACTS, 'peercode-server.log'), `--- peercode serve on ${url}\n${stderr}\n`);
     },
     removeData() {
       rmSync(dir, { recursive: true, force: true });
