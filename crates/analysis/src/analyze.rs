@@ -552,6 +552,13 @@ impl<'p> Analyzer<'p> {
                         nv.size = grow(&tv.size, &f.loop_mult.mul(&sz));
                         f.env.insert(name.to_string(), nv);
                     }
+                    (Kind::Num | Kind::Unknown, BinOp::Mod) => {
+                        // k %= n: now below n.
+                        let mut nv = tv.clone();
+                        nv.kind = Kind::Num;
+                        nv.size = v.size.clone();
+                        f.env.insert(name.to_string(), nv);
+                    }
                     (
                         Kind::Num | Kind::Unknown,
                         BinOp::Mul | BinOp::Shl | BinOp::Add | BinOp::Sub | BinOp::Pow,
@@ -1078,8 +1085,9 @@ impl<'p> Analyzer<'p> {
             let ls = self.expr(f, l).0.size;
             let rs = self.expr(f, r).0.size;
             let (size, text, movers) = match (a, b) {
+                // `a < b`: they meet within the larger end's range.
                 (Some(a), Some(b)) => (
-                    join_sizes(&[ls, rs])?,
+                    rs.or(ls)?,
                     format!("two pointers `{a}` and `{b}` closing in"),
                     vec![a.to_string(), b.to_string()],
                 ),
@@ -1496,6 +1504,23 @@ impl<'p> Analyzer<'p> {
                 let mut v = Val::of(Kind::List, size.clone().unwrap_or_else(Cost::one));
                 v.size = size;
                 v.elem = list.elem.clone();
+                (v, cost)
+            }
+            BinOp::Pow | BinOp::Shl if l_const_base(e) => {
+                // 1 << n, 2 ** n
+                let base = if op == BinOp::Shl {
+                    2
+                } else {
+                    l_const_base_value(e)
+                };
+                let mut v = Val::of(Kind::Num, Cost::one());
+                v.size = rv.size.as_ref().and_then(|s| {
+                    if s.is_one() {
+                        Some(Cost::one())
+                    } else {
+                        s.exp(base)
+                    }
+                });
                 (v, cost)
             }
             BinOp::Mul | BinOp::Pow | BinOp::Shl => {
@@ -2304,8 +2329,7 @@ impl<'p> Analyzer<'p> {
         let mut returns_param = false;
         walk_stmts(&func.body, &mut |s| {
             if let Stmt::Return(Some(e)) = s
-                && func.params.iter().any(|p| e.mentions(p))
-                && !matches!(e.kind, ExprKind::Num(_))
+                && returns_collection_of(e, &func.params)
             {
                 returns_param = true;
             }
@@ -2480,16 +2504,42 @@ impl<'p> Analyzer<'p> {
                 ))
             }
             Shrink::Step => {
+                // Accumulators that grow by a piece per call (`prefix + "a"`, `path + [x]`)
+                // are at most as long as the recursion is deep.
+                let mut growing: Vec<Var> = Vec::new();
+                for (k, call) in kinds.iter().zip(&f.rec_calls) {
+                    for (i, sh) in k.iter().enumerate() {
+                        let grows = *sh == Shrink::Step
+                            && call.args.get(i).is_some_and(|a| {
+                                matches!(&a.kind, ExprKind::Bin { op: BinOp::Add, .. })
+                            });
+                        if grows
+                            && self.magnitude(f, func, params, i).is_none()
+                            && let Some(v) = params.get(i)
+                        {
+                            growing.push(*v);
+                        }
+                    }
+                }
+                let with_depth = |c: &Cost| {
+                    c.subst(&|v| growing.contains(&v).then(|| n.clone()))
+                        .unwrap_or_else(|_| c.clone())
+                };
+                let full_d = with_depth(full);
                 if sites <= 1 {
                     Ok((
-                        n.mul(full),
+                        n.mul(&full_d),
                         "one recursive call on an input one smaller: depth n".into(),
                         false,
                     ))
                 } else {
                     let total = n.exp(sites as u32).ok_or_else(unknown)?;
+                    // Work that shrinks with the input sums to a constant factor over the levels;
+                    // work on a growing accumulator does not.
                     let total = if full.has_exp() {
                         total.mul(full)
+                    } else if full_d != *full {
+                        total.mul(&full_d)
                     } else {
                         total
                     };
@@ -3096,12 +3146,20 @@ fn split_cond<'e>(c: &'e Expr, cmps: &mut Vec<(&'e Expr, &'e Expr)>, truthy: &mu
             split_cond(l, cmps, truthy);
             split_cond(r, cmps, truthy);
         }
+        // Kept as (smaller side, larger side).
         ExprKind::Cmp {
-            op: CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge | CmpOp::Ne,
+            op: CmpOp::Lt | CmpOp::Le | CmpOp::Ne,
             l,
             r,
         } => {
             cmps.push((l, r));
+        }
+        ExprKind::Cmp {
+            op: CmpOp::Gt | CmpOp::Ge,
+            l,
+            r,
+        } => {
+            cmps.push((r, l));
         }
         ExprKind::Cmp {
             op: CmpOp::Other,
@@ -3110,6 +3168,41 @@ fn split_cond<'e>(c: &'e Expr, cmps: &mut Vec<(&'e Expr, &'e Expr)>, truthy: &mu
         } => truthy.push(l),
         ExprKind::Unary(x) => truthy.push(x),
         _ => truthy.push(c),
+    }
+}
+
+/// Does `e` evaluate to a collection built from a parameter (`a`, `a[1:]`, `merge(l, r)`,
+/// `left + [p] + right`)? A number computed from one (`a[0] + f(a[1:])`) does not.
+fn returns_collection_of(e: &Expr, params: &[String]) -> bool {
+    let is_param = |x: &Expr| x.name().is_some_and(|n| params.iter().any(|p| p == n));
+    match &e.kind {
+        ExprKind::Name(_) => is_param(e),
+        ExprKind::Slice { obj, .. } => obj.mentions_any(params),
+        ExprKind::Call { args, func } => {
+            args.iter().any(|a| a.mentions_any(params))
+                || matches!(&func.kind, ExprKind::Attr { obj, .. } if obj.mentions_any(params))
+        }
+        ExprKind::Seq { items, .. } => items
+            .iter()
+            .any(|i| matches!(&i.kind, ExprKind::Spread(_)) && i.mentions_any(params)),
+        ExprKind::Bin {
+            op: BinOp::Add,
+            l,
+            r,
+        } => {
+            // One side must visibly be a list (a call's result could be a number).
+            let coll = |x: &Expr| {
+                matches!(
+                    x.kind,
+                    ExprKind::Seq { .. } | ExprKind::Comp { .. } | ExprKind::Slice { .. }
+                ) || matches!(&x.kind, ExprKind::Bin { op: BinOp::Add, .. } if returns_collection_of(x, params))
+            };
+            (coll(l) || coll(r)) && e.mentions_any(params)
+        }
+        ExprKind::Cond { a, b, .. } => {
+            returns_collection_of(a, params) || returns_collection_of(b, params)
+        }
+        _ => false,
     }
 }
 
@@ -3270,6 +3363,22 @@ fn is_call_to(e: &Expr, name: &str) -> bool {
     }
 }
 
+/// `1 << n` / `2 ** n`: a constant base.
+fn l_const_base(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Bin { l, .. } if l.num().is_some_and(|v| v >= 1))
+}
+
+fn l_const_base_value(e: &Expr) -> u32 {
+    match &e.kind {
+        ExprKind::Bin { l, .. } => l
+            .num()
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(2)
+            .max(2),
+        _ => 2,
+    }
+}
+
 /// `len(x)` / `x.length` / `x.size`.
 fn is_len_expr(e: &Expr) -> bool {
     match &e.kind {
@@ -3333,7 +3442,17 @@ fn mark_numeric(e: &Expr, out: &mut HashSet<String>) {
         }
         ExprKind::Cmp { op, l, r } if !matches!(op, CmpOp::In | CmpOp::NotIn) => {
             for (x, y) in [(l, r), (r, l)] {
-                if let (Some(n), Some(_)) = (x.name(), y.num()) {
+                let arithmetic = y.num().is_some()
+                    || matches!(
+                        &y.kind,
+                        ExprKind::Bin {
+                            op: BinOp::Mul | BinOp::Add | BinOp::Sub | BinOp::Pow,
+                            ..
+                        }
+                    );
+                if let Some(n) = x.name()
+                    && arithmetic
+                {
                     out.insert(n.to_string());
                 }
             }

@@ -205,6 +205,11 @@ impl Expr {
         self.for_each_child(&mut |c| c.walk(f));
     }
 
+    /// True if any of the names occurs in this expression.
+    pub fn mentions_any(&self, names: &[String]) -> bool {
+        names.iter().any(|n| self.mentions(n))
+    }
+
     /// True if the name `n` occurs in this expression.
     pub fn mentions(&self, n: &str) -> bool {
         self.any(&|e| e.name() == Some(n))

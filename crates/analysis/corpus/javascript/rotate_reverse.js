@@ -1,0 +1,17 @@
+// expect: reverse O(n)
+// expect: rotate O(n)
+function reverse(a, i, j) {
+  while (i < j) {
+    [a[i], a[j]] = [a[j], a[i]];
+    i++;
+    j--;
+  }
+}
+
+function rotate(a, k) {
+  k %= a.length;
+  reverse(a, 0, a.length - 1);
+  reverse(a, 0, k - 1);
+  reverse(a, k, a.length - 1);
+  return a;
+}
