@@ -66,10 +66,26 @@ fn measure(name: &str, src: &str, lang: Language) {
     );
 }
 
+/// A harder shape: 60 functions, each calling the previous one inside a loop, so every
+/// call site substitutes a cost that keeps growing.
+fn chain() -> String {
+    let mut out = String::from("def f0(xs):\n    return len(xs)\n\n");
+    let mut i = 1;
+    while out.lines().count() < LINES {
+        out.push_str(&format!(
+            "def f{i}(xs, k):\n    for x in xs:\n        f{}(xs, k)\n    return sorted(xs)[:k]\n\n",
+            i - 1
+        ));
+        i += 1;
+    }
+    out
+}
+
 fn main() {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let py = build(&corpus.join("python"), "py");
     let js = build(&corpus.join("javascript"), "js");
     measure("python", &py, Language::Python);
     measure("javascript", &js, Language::JavaScript);
+    measure("python call chain", &chain(), Language::Python);
 }
