@@ -66,7 +66,9 @@ export function RoomPage({ room }: { room: string }) {
   useYMap(meta);
   const paths = session ? sortedPaths(session.doc) : [];
   const entry = session ? entryFile(session.doc) : undefined;
-  const language = languageById(session ? roomLanguage(session.doc) : undefined);
+  const languageId = session ? roomLanguage(session.doc) : undefined;
+  // One object per id: the analysis restarts when the language changes, not on every render.
+  const language = useMemo(() => languageById(languageId), [languageId]);
 
   const [active, setActive] = useState<string | undefined>(undefined);
   // Keep an open file: the entry at first, another one when ours is renamed or deleted.
@@ -78,7 +80,8 @@ export function RoomPage({ room }: { room: string }) {
   const editorApi = useRef<EditorApi | null>(null);
   const [lineCount, setLineCount] = useState(1);
   const [analysis, retryAnalysis] = useAnalysis(text, language);
-  const report = analysis.kind === 'ready' ? analysis.report : null;
+  // While a newer report is on its way, the markers of the last one stay (no flicker).
+  const report = analysis.kind === 'ready' || analysis.kind === 'loading' ? analysis.report : null;
   const markers = useMemo(() => (report ? markersFor(report, lineCount) : []), [report, lineCount]);
 
   const copyInvite = useCallback(async () => {
