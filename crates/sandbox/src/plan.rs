@@ -52,6 +52,9 @@ pub(crate) struct StepPlan {
     /// Write end of every `cgroup.procs` file of this step's cgroup(s); the child writes
     /// "0" into each to move itself there before dropping privileges.
     pub cgroup_procs: Vec<RawFd>,
+    /// v2: the step's cgroup directory; init forks the step straight into it with
+    /// `clone3(CLONE_INTO_CGROUP)` (no migration), falling back to `cgroup_procs`.
+    pub cgroup_dir: Option<RawFd>,
     /// `(resource, soft, hard)`.
     pub rlimits: Vec<(libc::c_int, u64, u64)>,
     /// Descriptors init closes once the step is forked, so the host sees EOF when the

@@ -524,14 +524,20 @@ async fn supervise(
         }
     }
     // Every pipe is closed: the init has exited (or is exiting). Reap it.
-    let fd = pid_async.into_inner();
     loop {
-        match spawn::try_reap(&fd) {
+        if !init_exited {
+            // The pidfd becomes readable once the init is a zombie.
+            if let Ok(mut guard) = pid_async.readable().await {
+                guard.clear_ready();
+            }
+        }
+        match spawn::try_reap(pid_async.get_ref()) {
             Ok(true) => break,
-            Ok(false) => tokio::time::sleep(Duration::from_micros(200)).await,
+            Ok(false) => init_exited = false,
             Err(e) => return Err(SandboxError::io("waiting for the sandbox", e)),
         }
     }
+    let fd = pid_async.into_inner();
     drop(fd);
     live.pidfd = None; // reaped: nothing left to kill
     if killed == Some(KillReason::Cancelled) {
@@ -1045,12 +1051,17 @@ fn build_plan(
             [i, o, e] => (*i, *o, *e),
             _ => return Err(SandboxError::Unsupported("bad stdio plan".into())),
         };
-        let cg_fds: Vec<RawFd> = cgroups[i]
+        let mut cg_fds: Vec<RawFd> = cgroups[i]
             .as_ref()
             .map(|c| c.procs.iter().map(AsRawFd::as_raw_fd).collect())
             .unwrap_or_default();
+        let cg_dir = cgroups[i]
+            .as_ref()
+            .and_then(|c| c.dir.as_ref())
+            .map(AsRawFd::as_raw_fd);
         keep.extend(fds.iter().copied());
         keep.extend(cg_fds.iter().copied());
+        keep.extend(cg_dir);
         let cpu_s = lim.cpu_time_ms.div_ceil(1000) + 1;
         let mem = lim.memory_mb << 20;
         let stack = if has_memory_cg {
@@ -1096,8 +1107,12 @@ fn build_plan(
             stdout,
             stderr,
             cgroup_procs: cg_fds.clone(),
+            cgroup_dir: cg_dir,
             rlimits,
-            close_after_fork: fds.iter().copied().chain(cg_fds).collect(),
+            close_after_fork: {
+                cg_fds.extend(cg_dir);
+                fds.iter().copied().chain(cg_fds).collect()
+            },
             resize_tmpfs: (i > 0).then_some(lim.file_bytes),
         });
     }

@@ -333,12 +333,30 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
             {
                 fail(st, i, Stage::ResizeTmpfs, 0);
             }
-            let pid = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0);
+            let mut joined = false;
+            let mut pid = -1;
+            if let Some(dir) = step.cgroup_dir {
+                let args = CloneArgs {
+                    flags: CLONE_INTO_CGROUP,
+                    exit_signal: libc::SIGCHLD as u64,
+                    cgroup: dir as u64,
+                    ..CloneArgs::default()
+                };
+                pid = libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                );
+                joined = pid >= 0;
+            }
+            if pid < 0 {
+                pid = libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0);
+            }
             if pid < 0 {
                 fail(st, i, Stage::Fork, 0);
             }
             if pid == 0 {
-                step_main(p, step, i, &ptrs[i]);
+                step_main(p, step, i, &ptrs[i], joined);
             }
             let pid = pid as libc::pid_t;
             for &fd in &step.close_after_fork {
@@ -402,7 +420,7 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
 ///
 /// # Safety
 /// Only in the child of the init's `clone`. Never allocates.
-unsafe fn step_main(p: &Plan, s: &StepPlan, i: usize, ptrs: &ExecPtrs) -> ! {
+unsafe fn step_main(p: &Plan, s: &StepPlan, i: usize, ptrs: &ExecPtrs, joined: bool) -> ! {
     let st = p.status_fd;
     // SAFETY: system calls on memory owned by the child's private copy of `p`.
     unsafe {
@@ -411,9 +429,11 @@ unsafe fn step_main(p: &Plan, s: &StepPlan, i: usize, ptrs: &ExecPtrs) -> ! {
         {
             fail(st, i, Stage::Stdio, 0);
         }
-        for &fd in &s.cgroup_procs {
-            if libc::write(fd, c"0".as_ptr().cast(), 1) != 1 {
-                fail(st, i, Stage::Cgroup, 0);
+        if !joined {
+            for &fd in &s.cgroup_procs {
+                if libc::write(fd, c"0".as_ptr().cast(), 1) != 1 {
+                    fail(st, i, Stage::Cgroup, 0);
+                }
             }
         }
         if !s.cgroup_procs.is_empty() {
@@ -488,6 +508,26 @@ unsafe fn step_main(p: &Plan, s: &StepPlan, i: usize, ptrs: &ExecPtrs) -> ! {
         libc::execve(s.program.as_ptr(), ptrs.argv.as_ptr(), ptrs.envp.as_ptr());
         fail(st, i, Stage::Exec, 0)
     }
+}
+
+/// `CLONE_INTO_CGROUP` (the libc constant is an `int` too narrow for it).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` of `clone3(2)` (version 2, with `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
 #[repr(C)]
