@@ -81,6 +81,10 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     assert.match(last.body.code, /^def two_sum\(nums, target\):/);
     assert.match(last.body.code, /print\(two_sum\(\[2, 7, 11, 15\], 9\)\)$/);
     await screenshot(page, 'complexity-1280x720-dark');
+    // A reason's line number jumps there in the editor.
+    await reason.getByRole('button', { name: 'L3' }).click();
+    await page.locator('.editor-host .line-numbers.active-line-number', { hasText: /^3$/ }).waitFor({ timeout: 5000 });
+    await typeAtEnd(page, '');
 
     // Several quick edits make one request, about 500 ms after the last one.
     await sleep(800);
