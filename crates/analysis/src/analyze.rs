@@ -145,6 +145,8 @@ struct Frame {
     /// Inside a graph traversal with a visited set: the adjacency collection, whose
     /// per-node loops add up to the edges instead of multiplying.
     graph_loop: Option<String>,
+    /// Collections trimmed to a bound inside a loop (a heap of the k best).
+    caps: HashMap<String, Cost>,
     /// Locals holding half of something (`mid = len(a) // 2`): cutting there halves.
     halves: HashSet<String>,
 }
@@ -168,6 +170,7 @@ impl Frame {
             mids: HashSet::new(),
             graph_loop: None,
             halves: HashSet::new(),
+            caps: HashMap::new(),
         }
     }
 
@@ -716,6 +719,7 @@ impl<'p> Analyzer<'p> {
         }
         let one = Cost::one();
         f.loop_mult = f.loop_mult.mul(if charge { count } else { &one });
+        self.find_caps(f, body);
         // Collections pushed to in the body are as big as the loop makes them, even when the
         // body reads them before the push (`if x in seen: ...; seen.append(x)`).
         let mut ups = HashMap::new();
@@ -1872,8 +1876,47 @@ impl<'p> Analyzer<'p> {
     fn grow(&mut self, f: &mut Frame, name: &str) {
         if let Some(cur) = f.env.get(name).cloned() {
             let mut nv = cur.clone();
-            nv.size = grow(&cur.size, &f.loop_mult);
+            nv.size = match f.caps.get(name) {
+                // Trimmed back whenever it passes the cap (`if len(heap) > k: heappop(heap)`).
+                Some(cap) => Some(cap.clone()),
+                None => grow(&cur.size, &f.loop_mult),
+            };
             f.env.insert(name.to_string(), nv);
+        }
+    }
+
+    /// Collections a loop body trims back to a bound: `if len(h) > k: heappop(h)`.
+    fn find_caps(&mut self, f: &mut Frame, body: &[Stmt]) {
+        let mut found: Vec<(String, Expr)> = Vec::new();
+        walk_stmts(body, &mut |s| {
+            let Stmt::If { cond, then, .. } = s else {
+                return;
+            };
+            let ExprKind::Cmp { op, l, r } = &cond.kind else {
+                return;
+            };
+            let (size_side, bound) = match op {
+                CmpOp::Gt | CmpOp::Ge => (l, r),
+                CmpOp::Lt | CmpOp::Le => (r, l),
+                _ => return,
+            };
+            let Some(name) = worklist_name(size_side) else {
+                return;
+            };
+            if matches!(size_side.kind, ExprKind::Name(_)) {
+                return;
+            }
+            let mut ups = HashMap::new();
+            collect_updates(then, &mut ups, &mut Derivations::default());
+            if ups.get(&name).is_some_and(|u| u.contains(&Update::Pop)) {
+                found.push((name, (**bound).clone()));
+            }
+        });
+        for (name, bound) in found {
+            let (bv, _) = self.expr(f, &bound);
+            if let Some(sz) = bv.size {
+                f.caps.insert(name, sz);
+            }
         }
     }
 
@@ -3107,6 +3150,18 @@ fn collect_calls(e: &Expr, out: &mut HashMap<String, Vec<Update>>) {
         }
         if let ExprKind::Call { func, args, .. } = &x.kind {
             match &func.kind {
+                ExprKind::Attr { obj, name }
+                    if obj.name() == Some("heapq") && (name == "heappop" || name == "heappush") =>
+                {
+                    if let Some(h) = args.first().and_then(|a| a.name()) {
+                        let u = if name == "heappop" {
+                            Update::Pop
+                        } else {
+                            Update::Push
+                        };
+                        out.entry(h.to_string()).or_default().push(u);
+                    }
+                }
                 ExprKind::Attr { obj, name } => {
                     if let Some(n) = obj.name() {
                         let u = match name.as_str() {
@@ -3443,6 +3498,7 @@ fn mark_numeric(e: &Expr, out: &mut HashSet<String>) {
         ExprKind::Cmp { op, l, r } if !matches!(op, CmpOp::In | CmpOp::NotIn) => {
             for (x, y) in [(l, r), (r, l)] {
                 let arithmetic = y.num().is_some()
+                    || is_len_expr(y)
                     || matches!(
                         &y.kind,
                         ExprKind::Bin {

@@ -3,10 +3,11 @@
 //! A [`Cost`] is a sum of [`Term`]s with every dominated term dropped; a term is a product
 //! of per-variable factors `n^a · log^b n · c^n · n!`. Notation (what the corpus compares):
 //! `O(1)`, `O(log n)`, `O(n)`, `O(n log n)`, `O(n^2)`, `O(n^2 log n)`, `O(log^2 n)`,
-//! `O(n·m)`, `O(n + m)`, `O(2^n)`, `O(n·2^n)`, `O(n!)`, `O(n·n!)`. Within one variable the
-//! power comes first, then the log (joined by a space), then the exponential, then the
-//! factorial (joined by `·`); variables are joined by `·` in naming order (n, m, k, …);
-//! terms of a sum are joined by ` + `, biggest first.
+//! `O(n·m)`, `O(n + m)`, `O(n log k)`, `O(n·m log m)`, `O(2^n)`, `O(n·2^n)`, `O(n!)`,
+//! `O(n·n!)`. Within one variable the power comes first, then its log (joined by a space),
+//! then the exponential, then the factorial (joined by `·`); variables are joined by `·` in
+//! naming order (n, m, k, …), except that a variable present only as a log goes last after a
+//! space (`n log k`); terms of a sum are joined by ` + `, biggest first, ties in naming order.
 
 use std::collections::BTreeMap;
 
@@ -282,7 +283,10 @@ impl Cost {
         for t in &self.0 {
             let mut vars: Vec<(&Var, &Factor)> = t.0.iter().collect();
             vars.sort_by_key(|(v, _)| order(**v));
+            // Polynomial, exponential and factorial parts first, joined by `·`; factors that
+            // are only a log go last, after a space: `n log k`, `m log n`.
             let mut parts = Vec::new();
+            let mut logs = Vec::new();
             for (v, f) in vars {
                 let n = name(*v);
                 let mut s = String::new();
@@ -291,18 +295,19 @@ impl Cost {
                     1 => s.push_str(&n),
                     p => s.push_str(&format!("{n}^{p}")),
                 }
-                match f.log {
-                    0 => {}
-                    l => {
-                        if !s.is_empty() {
-                            s.push(' ');
-                        }
-                        if l == 1 {
-                            s.push_str(&format!("log {n}"));
-                        } else {
-                            s.push_str(&format!("log^{l} {n}"));
-                        }
-                    }
+                let log = match f.log {
+                    0 => String::new(),
+                    1 => format!("log {n}"),
+                    l => format!("log^{l} {n}"),
+                };
+                let only_log = f.pow == 0 && f.exp_base == 0 && f.fact == 0;
+                if only_log {
+                    logs.push(log);
+                    continue;
+                }
+                if !log.is_empty() {
+                    s.push(' ');
+                    s.push_str(&log);
                 }
                 let mut sub = Vec::new();
                 if !s.is_empty() {
@@ -327,11 +332,16 @@ impl Cost {
                 k.push(u32::MAX - u32::try_from(first).unwrap_or(u32::MAX));
                 k
             };
-            let s = if parts.is_empty() {
-                "1".to_string()
-            } else {
-                parts.join("·")
-            };
+            let mut s = parts.join("·");
+            for l in logs {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(&l);
+            }
+            if s.is_empty() {
+                s.push('1');
+            }
             terms.push((key, s));
         }
         terms.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -367,7 +377,9 @@ mod tests {
             show(&n.factorial().unwrap_or_else(Cost::one).mul(&n)),
             "O(n·n!)"
         );
-        assert_eq!(show(&m.mul(&n.log())), "O(log n·m)");
+        assert_eq!(show(&m.mul(&n.log())), "O(m log n)");
+        assert_eq!(show(&n.mul(&m).mul(&m.log())), "O(n·m log m)");
+        assert_eq!(show(&n.log().mul(&m.log())), "O(log n log m)");
         assert_eq!(show(&n.add(&Cost::one())), "O(n)");
     }
 }

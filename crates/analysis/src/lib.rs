@@ -286,7 +286,11 @@ fn render(
         .iter()
         .map(|v| Variable {
             name: name_of(*v),
-            meaning: meaning(&an.syms[*v].origin, an.syms[*v].is_number),
+            meaning: meaning(
+                &an.syms[*v].origin,
+                an.syms[*v].is_number,
+                an.syms[*v].graph,
+            ),
         })
         .collect();
     variables.dedup();
@@ -302,7 +306,14 @@ fn render(
     }
 }
 
-fn meaning(origin: &str, is_number: bool) -> String {
+fn meaning(origin: &str, is_number: bool, graph: Option<&str>) -> String {
+    match (graph, origin.strip_suffix("[*]")) {
+        (Some("E"), Some(base)) => {
+            return format!("number of edges (all neighbour lists of `{base}`)");
+        }
+        (Some("V"), _) => return format!("number of nodes in `{origin}`"),
+        _ => {}
+    }
     if let Some(base) = origin.strip_suffix("[*]") {
         return format!("size of each element of `{base}`");
     }
