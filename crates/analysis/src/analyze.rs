@@ -802,6 +802,17 @@ impl<'p> Analyzer<'p> {
         let enumerate = is_call_to(iter, "enumerate") || is_call_to(iter, "entries");
         let from_param = is_call_to(iter, "range")
             && matches!(&iter.kind, ExprKind::Call { args, .. } if args.len() >= 2 && args[0].name().is_some_and(|a| self.is_param(f, a)));
+        // `for dr, dc in pairs`: each name is a part of the element, not the element.
+        let destructures = targets.len() > 1
+            && !enumerate
+            && !["zip", "items", "entries"]
+                .iter()
+                .any(|n| is_call_to(iter, n));
+        let part = if destructures {
+            self.elem_of(&elem)
+        } else {
+            elem.clone()
+        };
         let (total, _) = self.loop_body(
             f,
             &count,
@@ -817,7 +828,7 @@ impl<'p> Analyzer<'p> {
                     let v = if enumerate && i == 0 {
                         idx_val.clone()
                     } else {
-                        elem.clone()
+                        part.clone()
                     };
                     f.env.insert(name.clone(), v);
                 }
@@ -1182,6 +1193,14 @@ impl<'p> Analyzer<'p> {
                         vec![],
                     ));
                 }
+                if let Some(sz) = self.state_space(f, body) {
+                    return Some((
+                        sz,
+                        format!("each state enters `{name}` once (visited check within bounds)"),
+                        false,
+                        vec![],
+                    ));
+                }
                 return None;
             }
             if !ups.contains(&Update::Pop) {
@@ -1248,6 +1267,57 @@ impl<'p> Analyzer<'p> {
         // The inner loop over neighbours runs E times in total, not E per node.
         f.graph_loop = Some(g);
         Some(Cost::var(v))
+    }
+
+    /// A search over bounded states (`0 <= r < rows and 0 <= c < cols and (r, c) not in
+    /// seen`): at most the product of the bounds of the states it may push.
+    fn state_space(&mut self, f: &mut Frame, body: &[Stmt]) -> Option<Cost> {
+        let mut bounds: Vec<Expr> = Vec::new();
+        let mut guarded = false;
+        walk_stmts(body, &mut |s| {
+            let Stmt::If { cond, then, .. } = s else {
+                return;
+            };
+            let mut ups = HashMap::new();
+            collect_updates(then, &mut ups, &mut Derivations::default());
+            if !ups.values().any(|u| u.contains(&Update::Push)) {
+                return;
+            }
+            let mut cmps = Vec::new();
+            let mut truthy = Vec::new();
+            split_cond(cond, &mut cmps, &mut truthy);
+            if cond.any(&|e| {
+                matches!(
+                    &e.kind,
+                    ExprKind::Cmp {
+                        op: CmpOp::NotIn,
+                        ..
+                    }
+                )
+            }) || cond.any(&|e| is_method_call(e, "has"))
+            {
+                guarded = true;
+            }
+            let mut seen_names: Vec<String> = Vec::new();
+            for (small, large) in cmps {
+                if let Some(n) = small.name()
+                    && !large.mentions(n)
+                    && !seen_names.iter().any(|x| x == n)
+                {
+                    seen_names.push(n.to_string());
+                    bounds.push(large.clone());
+                }
+            }
+        });
+        if !guarded || bounds.is_empty() {
+            return None;
+        }
+        let mut states = Cost::one();
+        for b in bounds {
+            let size = self.expr(f, &b).0.size?;
+            states = states.mul(&size);
+        }
+        (!states.is_one()).then_some(states)
     }
 
     fn tree_size(&mut self, f: &mut Frame, body: &[Stmt], qv: &Val) -> Option<Cost> {
@@ -1459,14 +1529,19 @@ impl<'p> Analyzer<'p> {
         let coll = |k: Kind| matches!(k, Kind::List | Kind::Str);
         match op {
             BinOp::Add if coll(lv.kind) || coll(rv.kind) => {
-                let size = join_sizes(&[lv.size.clone(), rv.size.clone()]).map(|s| {
-                    lv.size
-                        .clone()
-                        .unwrap_or_else(Cost::one)
-                        .add(&rv.size.clone().unwrap_or(s))
-                });
+                // A number turned into text is a few characters: it adds no length.
+                let part = |v: &Val| -> Option<Cost> {
+                    if v.kind == Kind::Num {
+                        Some(Cost::one())
+                    } else {
+                        v.size.clone()
+                    }
+                };
+                let size = join_sizes(&[part(&lv), part(&rv)]);
+                // JavaScript strings concatenate in O(1) (ropes); Python copies both.
+                let is_str = lv.kind == Kind::Str || rv.kind == Kind::Str;
                 match &size {
-                    Some(s) if !s.is_one() && (lv.kind != Kind::Str || self.is_python()) => {
+                    Some(s) if !s.is_one() && (!is_str || self.is_python()) => {
                         cost = cost.add(s);
                         let t = self.text(e.span);
                         self.reason(f, e.span, &format!("`{t}` builds a new copy"), s.clone());
@@ -1583,11 +1658,21 @@ impl<'p> Analyzer<'p> {
                 }
             };
             let enumerate = is_call_to(&g.iter, "enumerate");
+            let destructures = g.targets.len() > 1
+                && !enumerate
+                && !["zip", "items", "entries"]
+                    .iter()
+                    .any(|n| is_call_to(&g.iter, n));
+            let part = if destructures {
+                self.elem_of(&el)
+            } else {
+                el.clone()
+            };
             for (i, t) in g.targets.iter().enumerate() {
                 let v = if enumerate && i == 0 {
                     Val::of(Kind::Num, c.clone())
                 } else {
-                    el.clone()
+                    part.clone()
                 };
                 f.env.insert(t.clone(), v);
             }
@@ -2170,6 +2255,11 @@ impl<'p> Analyzer<'p> {
             "sort" => {
                 let c = osize.as_ref().map(|s| s.mul(&s.log()));
                 (ov.clone(), c, "sorting")
+            }
+            "readFileSync" | "readline" | "readlines" | "read" => {
+                // Input: its size is a variable of its own.
+                let var = self.new_var("input", false);
+                (Val::of(Kind::Str, Cost::var(var)), Some(Cost::one()), "")
             }
             "repeat" => (
                 Val::of(Kind::Str, arg_size(0).unwrap_or_else(Cost::one)),
