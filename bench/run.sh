@@ -22,7 +22,7 @@ if [[ -z "${PEERCODE_BIN:-}" ]]; then
 fi
 
 echo "== installing the reference server (y-websocket 2.x) into bench/node" >&2
-(cd bench/node && npm ci --omit=optional --no-audit --no-fund --loglevel=error)
+(cd bench/node && npm ci --omit=optional --no-audit --no-fund --loglevel=error) >&2
 
 mkdir -p bench/out
 cmd=("$target/release/peercode-bench"

@@ -129,40 +129,64 @@ pub async fn replay(server: &Server, trace: &Trace, timeout: Duration) -> Result
     client::handshake(&mut observer, Duration::from_secs(30)).await?;
 
     let (mut sink, mut echoes) = writer.split();
-    // The server echoes every update to the writer too: keep its socket drained.
-    let drain = tokio::spawn(async move { while let Some(Ok(_)) = echoes.next().await {} });
+    // The server echoes every update to the writer too: keep its socket drained, and keep
+    // the reason if the server closes it.
+    let drain = tokio::spawn(async move {
+        while let Some(msg) = echoes.next().await {
+            match msg {
+                Ok(Message::Close(frame)) => return close_reason("writer", frame),
+                Ok(_) => {}
+                Err(e) => return format!("the writer's connection failed: {e}"),
+            }
+        }
+        "the server closed the writer's connection".to_string()
+    });
     let marker_clock = trace.marker_clock;
     let watch = tokio::spawn(async move {
         while let Some(msg) = observer.next().await {
-            let Ok(Message::Binary(frame)) = msg else {
-                if msg.is_err() {
-                    break;
-                }
-                continue;
+            let frame = match msg {
+                Ok(Message::Binary(frame)) => frame,
+                Ok(Message::Close(frame)) => return Err(close_reason("observer", frame)),
+                Ok(_) => continue,
+                Err(e) => return Err(format!("the observer's connection failed: {e}")),
             };
             if let Incoming::Update(u) = wire::parse(&frame) {
                 let done = wire::id_ranges(u)
                     .iter()
                     .any(|(c, _, hi)| *c == WRITER && *hi > marker_clock);
                 if done {
-                    return Some(Instant::now());
+                    return Ok(Instant::now());
                 }
             }
         }
-        None
+        Err("the server closed the observer's connection".to_string())
     });
 
     let start = Instant::now();
-    for f in &trace.frames {
-        sink.feed(Message::Binary(f.clone())).await?;
+    let sent: Result<()> = async {
+        for f in &trace.frames {
+            sink.feed(Message::Binary(f.clone())).await?;
+        }
+        sink.feed(Message::Binary(trace.marker.clone())).await?;
+        sink.flush().await?;
+        Ok(())
     }
-    sink.feed(Message::Binary(trace.marker.clone())).await?;
-    sink.flush().await?;
+    .await;
+    if let Err(e) = sent {
+        let why = tokio::time::timeout(Duration::from_secs(2), drain)
+            .await
+            .map(|r| r.unwrap_or_default())
+            .unwrap_or_default();
+        bail!(
+            "sending failed after {:.1} s ({e}); {why}",
+            start.elapsed().as_secs_f64()
+        );
+    }
     let arrived = tokio::time::timeout(timeout, watch)
         .await
         .context("the observer did not see the whole trace in time")?
         .context("observer task")?
-        .context("the observer's connection closed before the whole trace arrived")?;
+        .map_err(|why| anyhow::anyhow!("{why}"))?;
     let secs = arrived.duration_since(start).as_secs_f64();
     drain.abort();
     drop(sink);
@@ -175,6 +199,20 @@ pub async fn replay(server: &Server, trace: &Trace, timeout: Duration) -> Result
         updates_per_sec: trace.frames.len() as f64 / secs,
         verified,
     })
+}
+
+fn close_reason(
+    who: &str,
+    frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>,
+) -> String {
+    match frame {
+        Some(f) => format!(
+            "the server closed the {who}: {} \"{}\"",
+            u16::from(f.code),
+            f.reason
+        ),
+        None => format!("the server closed the {who}"),
+    }
 }
 
 /// The text `t` of a room as a fresh client receives it.
