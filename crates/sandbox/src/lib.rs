@@ -44,6 +44,7 @@ mod host;
 mod language;
 mod outcome;
 mod plan;
+mod rootfs;
 mod sandbox;
 mod seccomp;
 mod spawn;
