@@ -127,6 +127,8 @@ struct Frame {
     loop_mult: Cost,
     /// Names plainly assigned inside each enclosing loop body (outermost first).
     loop_assigned: Vec<HashSet<String>>,
+    /// Plain copies `a = b` in each enclosing loop body (outermost first).
+    loop_copies: Vec<Vec<(String, String)>>,
     loops: Vec<LoopInfo>,
     depth: usize,
     max_depth: usize,
@@ -158,6 +160,7 @@ impl Frame {
             env,
             loop_mult: Cost::one(),
             loop_assigned: Vec::new(),
+            loop_copies: Vec::new(),
             loops: Vec::new(),
             depth: 0,
             max_depth: 0,
@@ -730,6 +733,7 @@ impl<'p> Analyzer<'p> {
             }
         }
         f.loop_assigned.push(assigned_names(body));
+        f.loop_copies.push(copies_in(body));
         f.loops.push(info);
         f.depth += 1;
         f.max_depth = f.max_depth.max(f.depth);
@@ -739,6 +743,7 @@ impl<'p> Analyzer<'p> {
         f.depth -= 1;
         f.loops.pop();
         f.loop_assigned.pop();
+        f.loop_copies.pop();
         f.loop_mult = saved_mult;
         let total = if charge {
             count.mul(&body_cost)
@@ -945,7 +950,7 @@ impl<'p> Analyzer<'p> {
         let mut updates: HashMap<String, Vec<Update>> = HashMap::new();
         let mut derivs = Derivations {
             mids: f.mids.clone(),
-            from: HashMap::new(),
+            ..Default::default()
         };
         collect_updates(body, &mut updates, &mut derivs);
         collect_calls(cond, &mut updates);
@@ -1136,10 +1141,18 @@ impl<'p> Analyzer<'p> {
             });
         }
         if let Some((size, text, movers)) = found {
+            // The enclosing loop's counter jumps to where this one stopped (`j = i`, scan,
+            // `i = j`): both walk the same range once.
+            let jumps = |m: &str, f: &Frame| {
+                f.loop_copies.last().is_some_and(|c| {
+                    c.iter()
+                        .any(|(a, b)| a == m && c.iter().any(|(x, y)| x == b && y == m))
+                })
+            };
             let amort = in_outer_loop
-                && movers
-                    .iter()
-                    .all(|m| !assigned_in_outer(m, f) && f.env.contains_key(m.as_str()))
+                && movers.iter().all(|m| {
+                    (!assigned_in_outer(m, f) && f.env.contains_key(m.as_str())) || jumps(m, f)
+                })
                 && !size.is_one();
             // Only a counter stepping up to one bound ranges over it; keep the rest as they are.
             let bind = if movers.len() == 1 {
@@ -1879,7 +1892,16 @@ impl<'p> Analyzer<'p> {
                         }
                         (Val::one(Kind::Unknown), size(0), "`insort` shifts the list")
                     }
-                    _ => (Val::one(Kind::Unknown), None, ""),
+                    "print" | "ord" | "chr" | "isinstance" | "hash" | "id" | "type" | "bool"
+                    | "divmod" | "pow" | "hex" | "bin" | "callable" | "setattr" | "getattr"
+                    | "hasattr" | "next" | "Boolean" | "isNaN" | "isFinite" | "require" | "min"
+                    | "max" | "super" | "object" | "Symbol" | "Error" | "TypeError"
+                    | "ValueError" | "KeyError" | "IndexError" | "Exception" | "RangeError" => {
+                        (Val::one(Kind::Unknown), None, "")
+                    }
+                    // A function neither in the file nor in the cost table: what it returns
+                    // has no known size (its own cost is taken as constant).
+                    _ => (Val::unknown(), None, ""),
                 };
                 self.charge(f, e, v, c, why, cost)
             }
@@ -2269,7 +2291,7 @@ impl<'p> Analyzer<'p> {
             "clear" | "sqrt" | "floor" | "format" | "toFixed" => {
                 (Val::one(Kind::Num), Some(Cost::one()), "")
             }
-            _ => (Val::one(Kind::Unknown), Some(Cost::one()), ""),
+            _ => (Val::unknown(), Some(Cost::one()), ""),
         };
         self.charge(f, e, v, c, why, cost)
     }
@@ -3107,6 +3129,8 @@ impl Update {
 struct Derivations {
     mids: HashSet<String>,
     from: HashMap<String, (String, Update)>,
+    /// `j = i`: j started as a copy of i.
+    copies: HashMap<String, String>,
 }
 
 fn classify_value(n: &str, value: &Expr, d: &Derivations) -> Update {
@@ -3156,9 +3180,19 @@ fn collect_updates(body: &[Stmt], out: &mut HashMap<String, Vec<Update>>, d: &mu
                 for t in targets {
                     let Some(n) = t.name() else {
                         if let ExprKind::Seq { items, .. } = &t.kind {
-                            for i in items {
+                            let values: Vec<Option<&Expr>> = match &value.kind {
+                                ExprKind::Seq { items: vs, .. } => vs.iter().map(Some).collect(),
+                                _ => Vec::new(),
+                            };
+                            for (k, i) in items.iter().enumerate() {
                                 if let Some(n) = i.name() {
-                                    out.entry(n.to_string()).or_default().push(Update::Other);
+                                    // `a, b = b, a % b`: b becomes a remainder modulo itself,
+                                    // which halves at least every two steps (Euclid).
+                                    let euclid = values.get(k).copied().flatten().is_some_and(|v| {
+                                        matches!(&v.kind, ExprKind::Bin { op: BinOp::Mod, r, .. } if r.name() == Some(n))
+                                    });
+                                    let u = if euclid { Update::Scale } else { Update::Other };
+                                    out.entry(n.to_string()).or_default().push(u);
                                 }
                             }
                         }
@@ -3175,6 +3209,25 @@ fn collect_updates(body: &[Stmt], out: &mut HashMap<String, Vec<Update>>, d: &mu
                                 d.mids.insert(n.to_string());
                                 d.from.remove(n);
                                 continue;
+                            }
+                            if let Some(v) = value.name()
+                                && v != n
+                            {
+                                // `i = j` after `j = i` and `j += 1`s: i jumps forward.
+                                let j_only_up = out.get(v).is_some_and(|u| {
+                                    !u.is_empty() && u.iter().all(|x| *x == Update::Inc)
+                                });
+                                if j_only_up && d.copies.get(v).is_some_and(|src| src == n) {
+                                    out.entry(n.to_string()).or_default().push(Update::Inc);
+                                    continue;
+                                }
+                                if !out.contains_key(n)
+                                    && !d.mids.contains(v)
+                                    && !d.from.contains_key(v)
+                                {
+                                    d.copies.insert(n.to_string(), v.to_string());
+                                    continue;
+                                }
                             }
                             let u = classify_value(n, value, d);
                             if u == Update::Other {
@@ -3419,6 +3472,28 @@ fn count_names(e: &Expr, n: &mut usize) {
     e.for_each_child(&mut |c| count_names(c, n));
 }
 
+/// Plain copies `a = b` anywhere in a loop body, as (a, b).
+fn copies_in(body: &[Stmt]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    walk_stmts(body, &mut |s| {
+        if let Stmt::Assign {
+            targets,
+            op: None,
+            value,
+            ..
+        } = s
+            && let Some(v) = value.name()
+        {
+            for t in targets {
+                if let Some(n) = t.name() {
+                    out.push((n.to_string(), v.to_string()));
+                }
+            }
+        }
+    });
+    out
+}
+
 /// Names plainly (re)assigned in a loop body, nested statements included.
 fn assigned_names(body: &[Stmt]) -> HashSet<String> {
     let mut out = HashSet::new();
@@ -3581,6 +3656,12 @@ fn mark_numeric(e: &Expr, out: &mut HashSet<String>) {
         ExprKind::Bin { op, l, r } if !matches!(op, BinOp::And | BinOp::Or) => {
             for (x, y) in [(l, r), (r, l)] {
                 if let (Some(n), Some(_)) = (x.name(), y.num()) {
+                    out.insert(n.to_string());
+                }
+                // `a % b`: both numbers.
+                if *op == BinOp::Mod
+                    && let Some(n) = x.name()
+                {
                     out.insert(n.to_string());
                 }
             }
