@@ -26,4 +26,7 @@ if b"peercode-init" not in cmd and cmd:
 pids = [p for p in os.listdir("/proc") if p.isdigit()]
 if len(pids) > 3:
     print(f"ESCAPED: sees {len(pids)} processes")
+fds = sorted(int(f) for f in os.listdir("/proc/self/fd"))
+if fds[:3] != [0, 1, 2] or len(fds) > 4:
+    print(f"ESCAPED: inherited descriptors {fds}")
 print("nothing to read")

@@ -102,7 +102,7 @@ pub const DENIED_NAMES: &str = "ptrace, process_vm_*, kcmp, pidfd_getfd, mount a
 mount API, pivot_root, chroot, unshare, setns, clone/clone3 with namespace flags, kexec, \
 module loading, bpf, keyctl, perf_event_open, userfaultfd, io_uring, reboot, swap, acct, \
 quotactl, syslog, clock setting, sethostname, open_by_handle_at, fanotify, personality, \
-NUMA policy, iopl/ioperm, x32 ABI";
+NUMA policy, iopl/ioperm, x32 ABI, sockets other than unix/inet/inet6/netlink";
 
 fn arch() -> Result<TargetArch, SandboxError> {
     std::env::consts::ARCH
@@ -148,6 +148,25 @@ pub(crate) fn filters() -> Result<Vec<Bpf>, SandboxError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_clone, clone_rules);
+    // Only the socket families a program can use inside its empty network namespace.
+    // Others are not all namespaced: AF_VSOCK, for one, reaches the hypervisor host.
+    let allowed_families = [
+        libc::AF_UNIX,
+        libc::AF_INET,
+        libc::AF_INET6,
+        libc::AF_NETLINK,
+    ];
+    for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+        let conds = allowed_families
+            .iter()
+            .map(|&family| {
+                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, family as u64)
+                    .map_err(|e| SandboxError::Seccomp(format!("{e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let rule = SeccompRule::new(conds).map_err(|e| SandboxError::Seccomp(format!("{e}")))?;
+        rules.insert(nr, vec![rule]);
+    }
     let deny = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
