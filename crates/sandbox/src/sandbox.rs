@@ -527,8 +527,49 @@ async fn supervise(
         return Err(SandboxError::Cancelled);
     }
 
-    let usage: Vec<(u64, u64)> = live
-        .cgroups
+    Ok(judge(
+        inner,
+        language,
+        &limits,
+        &live.cgroups,
+        Observed {
+            steps,
+            failure,
+            killed,
+            outputs,
+            truncated,
+        },
+    ))
+}
+
+/// What the supervisor saw of a run that was not cancelled.
+struct Observed {
+    steps: Vec<StepState>,
+    /// A setup failure reported by the init or a step before `execve`.
+    failure: Option<Record>,
+    killed: Option<KillReason>,
+    /// Compile output, stdout, stderr (each at most its limit).
+    outputs: [Vec<u8>; 3],
+    truncated: bool,
+}
+
+/// Turns what happened into the outcome: verdict, status, usage, output.
+fn judge(
+    inner: &Inner,
+    language: &Language,
+    limits: &[Limits],
+    cgroups: &[Option<StepCgroup>],
+    seen: Observed,
+) -> RunOutcome {
+    let Observed {
+        steps,
+        failure,
+        killed,
+        outputs,
+        truncated,
+    } = seen;
+    let compiled = language.compile.is_some();
+    let usage: Vec<(u64, u64)> = cgroups
         .iter()
         .zip(&steps)
         .map(|(cg, st)| {
@@ -544,11 +585,10 @@ async fn supervise(
             (cpu / 1000, mem)
         })
         .collect();
-    let mem_hit: Vec<bool> = live
-        .cgroups
+    let mem_hit: Vec<bool> = cgroups
         .iter()
         .zip(&usage)
-        .zip(&limits)
+        .zip(limits)
         .map(|((cg, &(_, peak_kb)), lim)| match cg {
             Some(cg) => cg.hit_memory_limit(),
             // Without a memory cgroup, RLIMIT_DATA made an allocation fail: judge by
@@ -588,7 +628,7 @@ async fn supervise(
             "sandbox setup failed while {stage}{detail}: {errno}"
         ));
         tracing::error!("{}", outcome.message.as_deref().unwrap_or_default());
-        return Ok(outcome);
+        return outcome;
     }
 
     // The compile step decides alone if it failed.
@@ -614,7 +654,7 @@ async fn supervise(
             outcome.cpu_ms = usage[0].0;
             outcome.memory_kb = usage[0].1;
             outcome.wall_ms = wall(st);
-            return Ok(outcome);
+            return outcome;
         }
     }
 
@@ -632,7 +672,7 @@ async fn supervise(
             outcome.signal = Some(libc::SIGKILL);
             outcome.message = Some(kill_message(reason, lim));
         }
-        return Ok(outcome);
+        return outcome;
     };
     fill_status(&mut outcome, exit.value);
     let signal = outcome.signal;
@@ -667,7 +707,7 @@ async fn supervise(
         }
         _ => {}
     }
-    Ok(outcome)
+    outcome
 }
 
 fn kill_message(reason: KillReason, lim: &Limits) -> String {
