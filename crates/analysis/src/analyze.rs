@@ -97,6 +97,8 @@ pub(crate) struct Summary {
     pub max_depth: usize,
     /// Memoised (or marking visited state that outlives a call): repeated calls share work.
     memoised: bool,
+    /// What it returns, sizes in its parameters' variables.
+    ret: Option<Val>,
     /// Size variable of each parameter.
     params: Vec<Var>,
 }
@@ -126,7 +128,7 @@ struct Frame {
     /// Product of the iteration counts of the loops around the current statement.
     loop_mult: Cost,
     /// Names plainly assigned inside each enclosing loop body (outermost first).
-    loop_assigned: Vec<HashSet<String>>,
+    loop_assigned: Vec<HashMap<String, usize>>,
     /// Plain copies `a = b` in each enclosing loop body (outermost first).
     loop_copies: Vec<Vec<(String, String)>>,
     loops: Vec<LoopInfo>,
@@ -147,6 +149,8 @@ struct Frame {
     /// Inside a graph traversal with a visited set: the adjacency collection, whose
     /// per-node loops add up to the edges instead of multiplying.
     graph_loop: Option<String>,
+    /// The value the function returns (sizes in its own variables).
+    ret: Option<Val>,
     /// Collections trimmed to a bound inside a loop (a heap of the k best).
     caps: HashMap<String, Cost>,
     /// Locals holding half of something (`mid = len(a) // 2`): cutting there halves.
@@ -174,6 +178,7 @@ impl Frame {
             graph_loop: None,
             halves: HashSet::new(),
             caps: HashMap::new(),
+            ret: None,
         }
     }
 
@@ -313,6 +318,7 @@ impl<'p> Analyzer<'p> {
             reasons: f.reasons,
             max_depth: f.max_depth,
             memoised: false,
+            ret: None,
             params: Vec::new(),
         }
     }
@@ -387,6 +393,7 @@ impl<'p> Analyzer<'p> {
             reasons: f.reasons,
             max_depth: f.max_depth,
             memoised,
+            ret: f.ret,
             params,
         }
     }
@@ -441,7 +448,23 @@ impl<'p> Analyzer<'p> {
     fn stmt(&mut self, f: &mut Frame, s: &Stmt) -> Cost {
         match s {
             Stmt::Expr(e) => self.expr(f, e).1,
-            Stmt::Return(Some(e)) => self.expr(f, e).1,
+            Stmt::Return(Some(e)) => {
+                let (v, c) = self.expr(f, e);
+                // What the function returns, for callers: the biggest of its returns.
+                f.ret = Some(match f.ret.take() {
+                    None => v,
+                    Some(prev) => {
+                        let mut merged = if prev.kind == Kind::Num && v.kind != Kind::Num {
+                            v.clone()
+                        } else {
+                            prev.clone()
+                        };
+                        merged.size = join_sizes(&[prev.size.clone(), v.size.clone()]);
+                        merged
+                    }
+                });
+                c
+            }
             Stmt::Return(None) | Stmt::Break | Stmt::Continue => Cost::one(),
             Stmt::Del(e) => {
                 let mut cost = Cost::one();
@@ -958,8 +981,14 @@ impl<'p> Analyzer<'p> {
         let mut truthy: Vec<&Expr> = Vec::new();
         split_cond(cond, &mut cmps, &mut truthy);
         let in_outer_loop = f.depth > 0;
-        let assigned_in_outer =
-            |name: &str, f: &Frame| f.loop_assigned.iter().any(|s| s.contains(name));
+        // Reset by the enclosing loop: assigned there other than inside this loop.
+        let inner_assigned = assigned_names(body);
+        let assigned_in_outer = |name: &str, f: &Frame| {
+            let inner = inner_assigned.get(name).copied().unwrap_or(0);
+            f.loop_assigned
+                .iter()
+                .any(|s| s.get(name).copied().unwrap_or(0) > inner)
+        };
         let clean = |n: &str, ok: &dyn Fn(&Update) -> bool| {
             updates
                 .get(n)
@@ -1161,6 +1190,27 @@ impl<'p> Analyzer<'p> {
                 Vec::new()
             };
             return Some((size, text, amort, bind));
+        }
+        // A sequence cut shorter each time until the condition holds (`prefix = prefix[:-1]`).
+        {
+            let mut names = Vec::new();
+            cond.walk(&mut |x| {
+                if let Some(n) = x.name() {
+                    names.push(n.to_string());
+                }
+            });
+            for name in names {
+                if clean(&name, &|u| *u == Update::Shrink) {
+                    let size = f.env.get(&name).and_then(|v| v.size.clone())?;
+                    let amort = in_outer_loop && !assigned_in_outer(&name, f) && !size.is_one();
+                    return Some((
+                        size,
+                        format!("`{name}` gets shorter each time"),
+                        amort,
+                        vec![],
+                    ));
+                }
+            }
         }
         // A linked structure followed to its end: `while node: node = node.next`.
         for t in truthy.iter().chain(cmps.iter().map(|(l, _)| l)) {
@@ -1419,7 +1469,7 @@ impl<'p> Analyzer<'p> {
                 v.mid = false;
                 if matches!(obj.kind, ExprKind::Name(ref n) if n == "self" || n == "this") {
                     // State kept on the object: a size of its own.
-                    let key = format!("this.{name}");
+                    let key = format!("{}.{name}", if self.python { "self" } else { "this" });
                     let var = match self.fields.get(&key) {
                         Some(v) => *v,
                         None => {
@@ -2455,6 +2505,23 @@ impl<'p> Analyzer<'p> {
                 return (Val::one(Kind::Unknown), cost);
             }
         };
+        let ret = match &s.ret {
+            Some(r) => {
+                let mut v = r.clone();
+                v.func = None;
+                v.mid = false;
+                v.part_of = None;
+                v.size = r.size.as_ref().and_then(|sz| {
+                    if sz.vars().iter().any(|x| matches!(map.get(x), Some(None))) {
+                        return None;
+                    }
+                    sz.subst(&|x| map.get(&x).cloned().flatten()).ok()
+                });
+                v.elem = None;
+                v
+            }
+            _ => self.return_val(id, avals),
+        };
         if s.memoised && f.depth > 0 && !c.is_one() {
             // The memo (or visited marks) outlives each call: all calls together do the
             // work once.
@@ -2466,14 +2533,14 @@ impl<'p> Analyzer<'p> {
                 c.clone(),
             );
             f.amortized = f.amortized.add(&c);
-            return (self.return_val(id, avals), cost);
+            return (ret, cost);
         }
         if !c.is_one() {
             let t = self.text(e.span);
             self.reason(f, e.span, &format!("call `{t}`"), c.clone());
         }
         let _ = args;
-        (self.return_val(id, avals), cost.add(&c))
+        (ret, cost.add(&c))
     }
 
     /// What a call returns: a collection as big as its first argument is a fair guess for
@@ -2574,10 +2641,10 @@ impl<'p> Analyzer<'p> {
             for (count, iter, _) in rec_loops {
                 if let Some(ExprKind::Index { obj, index }) = iter.as_ref().map(|e| &e.kind)
                     && index.mentions(&p)
-                    && let Some(gv) = obj
-                        .name()
-                        .and_then(|g| f.env.get(g))
-                        .and_then(|v| v.size.clone())
+                    && let Some(gv) = {
+                        let mut tmp = Frame::new(f.func, f.env.clone());
+                        self.expr(&mut tmp, obj).0.size
+                    }
                     && let Some(g) = Self::single_var(&gv)
                 {
                     let e = self.derived_var(g);
@@ -3112,6 +3179,8 @@ enum Update {
     Mid,
     /// `node = node.next`.
     Follow,
+    /// `prefix = prefix[:-1]`, `s = s.slice(1)`: a shorter copy of itself.
+    Shrink,
     Pop,
     Push,
     Other,
@@ -3165,6 +3234,13 @@ fn classify_value(n: &str, value: &Expr, d: &Derivations) -> Update {
             r,
         } if l.name() == Some(n) && r.num().is_some() => Update::Dec,
         ExprKind::Attr { obj, .. } if obj.mentions(n) => Update::Follow,
+        ExprKind::Slice { obj, .. } if obj.name() == Some(n) => Update::Shrink,
+        ExprKind::Call { func, .. }
+            if matches!(&func.kind, ExprKind::Attr { obj, name }
+                if obj.name() == Some(n) && matches!(name.as_str(), "slice" | "substring" | "substr")) =>
+        {
+            Update::Shrink
+        }
         _ if shrinks(value, n) => Update::Scale,
         _ if grows(value, n) => Update::Grow,
         _ => Update::Other,
@@ -3495,8 +3571,8 @@ fn copies_in(body: &[Stmt]) -> Vec<(String, String)> {
 }
 
 /// Names plainly (re)assigned in a loop body, nested statements included.
-fn assigned_names(body: &[Stmt]) -> HashSet<String> {
-    let mut out = HashSet::new();
+fn assigned_names(body: &[Stmt]) -> HashMap<String, usize> {
+    let mut out: HashMap<String, usize> = HashMap::new();
     walk_stmts(body, &mut |s| match s {
         Stmt::Assign {
             targets, op: None, ..
@@ -3504,12 +3580,12 @@ fn assigned_names(body: &[Stmt]) -> HashSet<String> {
             for t in targets {
                 match &t.kind {
                     ExprKind::Name(n) => {
-                        out.insert(n.clone());
+                        *out.entry(n.clone()).or_default() += 1;
                     }
                     ExprKind::Seq { items, .. } => {
                         for i in items {
                             if let Some(n) = i.name() {
-                                out.insert(n.to_string());
+                                *out.entry(n.to_string()).or_default() += 1;
                             }
                         }
                     }
@@ -3517,7 +3593,11 @@ fn assigned_names(body: &[Stmt]) -> HashSet<String> {
                 }
             }
         }
-        Stmt::For { targets, .. } => out.extend(targets.iter().cloned()),
+        Stmt::For { targets, .. } => {
+            for t in targets {
+                *out.entry(t.clone()).or_default() += 1;
+            }
+        }
         _ => {}
     });
     out
