@@ -1,7 +1,8 @@
 //! `peercode doctor`: which sandbox protections and language toolchains this host has
 //! (SPEC §2). Each protection is checked from inside a real sandboxed run.
 //!
-//! Exit status: 0 when every protection and language works, 1 otherwise.
+//! Exit status: 0 when every protection holds and every language whose toolchain is
+//! installed works; 1 otherwise.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,7 +48,8 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
     };
     let protections = sandbox.check_protections().await;
     let langs = sandbox.check_languages().await;
-    let all_ok = protections.iter().chain(&langs).all(|c| c.ok);
+    // A language whose toolchain is not installed is reported, not a failure.
+    let all_ok = protections.iter().chain(&langs).all(|c| c.ok || c.absent);
     if args.json {
         let report = serde_json::json!({
             "ok": all_ok,
@@ -83,7 +85,11 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
 fn print_checks(checks: &[Check]) {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     for c in checks {
-        let mark = if c.ok { "ok  " } else { "MISSING" };
+        let mark = match (c.ok, c.absent) {
+            (true, _) => "ok",
+            (false, true) => "absent",
+            (false, false) => "MISSING",
+        };
         println!("  {:width$}  {mark:7}  {}", c.name, c.detail);
     }
 }

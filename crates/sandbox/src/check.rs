@@ -16,6 +16,8 @@ use crate::sandbox::Sandbox;
 pub struct Check {
     pub name: String,
     pub ok: bool,
+    /// A language whose toolchain is not installed on this host (not a failure).
+    pub absent: bool,
     pub detail: String,
 }
 
@@ -23,6 +25,7 @@ fn check(name: &str, ok: bool, detail: impl Into<String>) -> Check {
     Check {
         name: name.to_owned(),
         ok,
+        absent: false,
         detail: detail.into(),
     }
 }
@@ -237,11 +240,10 @@ impl Sandbox {
             let missing = lang.missing();
             if !missing.is_empty() {
                 let paths: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-                checks.push(check(
-                    &lang.name,
-                    false,
-                    format!("missing {}", paths.join(", ")),
-                ));
+                checks.push(Check {
+                    absent: true,
+                    ..check(&lang.name, false, format!("missing {}", paths.join(", ")))
+                });
                 continue;
             }
             let Some(hello) = &lang.hello else {

@@ -92,7 +92,8 @@ impl Default for LanguageTable {
 }
 
 impl LanguageTable {
-    /// The built-in table: Python 3, JavaScript (Node.js), C and C++.
+    /// The built-in table: Python 3, JavaScript (Node.js), C, C++, Java and Rust (each
+    /// usable where its toolchain is installed at the path the table names).
     pub fn builtin() -> Self {
         // The built-in table is part of the source and covered by tests.
         #[allow(clippy::expect_used)]

@@ -36,8 +36,18 @@ async fn every_protection_holds_and_every_language_works() {
         "{uid}"
     );
 
+    // The first four (SPEC F4) must work here; the others wherever their toolchain is
+    // installed (a language whose toolchain is absent is reported as missing).
     let languages = sb.check_languages().await;
-    let failed: Vec<_> = languages.iter().filter(|c| !c.ok).collect();
-    assert!(failed.is_empty(), "languages not working: {failed:#?}");
-    assert_eq!(languages.len(), 4);
+    for c in &languages {
+        let required = ["python", "javascript", "c", "cpp"].contains(&c.name.as_str());
+        let absent = c.absent;
+        assert!(
+            c.ok || (!required && absent),
+            "{} does not work: {}",
+            c.name,
+            c.detail
+        );
+    }
+    assert!(languages.len() >= 4);
 }
