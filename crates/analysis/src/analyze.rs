@@ -3725,6 +3725,26 @@ fn numeric_names(body: &[Stmt]) -> HashSet<String> {
 }
 
 fn mark_numeric(e: &Expr, out: &mut HashSet<String>) {
+    // Counts handed to APIs that take a count: nlargest(k, ...), Array(k), "ab".repeat(k).
+    if let ExprKind::Call { func, args } = &e.kind {
+        let counted = match &func.kind {
+            ExprKind::Name(n) | ExprKind::Attr { name: n, .. } => {
+                matches!(
+                    n.as_str(),
+                    "nlargest" | "nsmallest" | "Array" | "repeat" | "combinations"
+                )
+            }
+            _ => false,
+        };
+        let idx = match &func.kind {
+            ExprKind::Attr { name, .. } if name == "repeat" => 0,
+            ExprKind::Name(n) | ExprKind::Attr { name: n, .. } if n == "combinations" => 1,
+            _ => 0,
+        };
+        if counted && let Some(n) = args.get(idx).and_then(|a| a.name()) {
+            out.insert(n.to_string());
+        }
+    }
     match &e.kind {
         ExprKind::Call { func, args, .. } if matches!(&func.kind, ExprKind::Name(n) if n == "range") => {
             for a in args {

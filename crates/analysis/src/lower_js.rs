@@ -553,7 +553,15 @@ impl<'a> Lower<'a> {
             "object" => {
                 let mut items = Vec::new();
                 for p in named_children(n) {
-                    if p.kind() == "pair" {
+                    if p.kind() == "method_definition" {
+                        // `{ sum(xs) { ... } }`: a function of its own, reported by its key.
+                        let key = p
+                            .child_by_field_name("name")
+                            .map(|k| text(self.src, k).to_string())
+                            .unwrap_or_default();
+                        let id = self.function_full(p, &key, parent, None, false);
+                        items.push(Expr::new(ExprKind::Lambda(id), span(p)));
+                    } else if p.kind() == "pair" {
                         items.push(self.field(p, "value", parent));
                     } else {
                         items.push(self.expr(p, parent));
