@@ -797,10 +797,32 @@ impl<'p> Analyzer<'p> {
             }
         };
         let idx_val = Val::of(Kind::Num, iv.size.clone().unwrap_or_else(Cost::one));
-        if let ExprKind::Index { obj, .. } = &iter.kind
+        // `for u in graph: for v in graph[u]`: the neighbour lists of all nodes together.
+        let all_lists = |f: &Frame, obj: &Expr, index: &Expr| {
+            let (Some(g), Some(u)) = (obj.name(), index.name()) else {
+                return false;
+            };
+            f.loops.iter().any(|l| {
+                l.targets.first().is_some_and(|t| t == u)
+                    && l.iter.as_ref().is_some_and(|it| {
+                        it.name() == Some(g) || is_method_call(it, "keys") && it.mentions(g)
+                    })
+            })
+        };
+        if let ExprKind::Index { obj, index } = &iter.kind
             && obj.name().is_some()
-            && f.graph_loop.as_deref() == obj.name()
+            && (f.graph_loop.as_deref() == obj.name() || all_lists(f, obj, index))
+            && let Some(g) = iv.size.as_ref().and_then(|_| {
+                obj.name()
+                    .and_then(|g| f.env.get(g))
+                    .and_then(|v| v.size.clone())
+                    .as_ref()
+                    .and_then(Self::single_var)
+            })
         {
+            let e = self.derived_var(g);
+            self.syms[g].graph = Some("V");
+            self.syms[e].graph = Some("E");
             // Neighbours of each node once: E in total over the traversal.
             let el = elem.clone();
             let t = targets.to_vec();
@@ -1081,7 +1103,9 @@ impl<'p> Analyzer<'p> {
             {
                 return Some((
                     g,
-                    format!("each node enters `{name}` once (visited set)"),
+                    format!(
+                        "each node enters `{name}` once per check that admits it (visited or state test)"
+                    ),
                     false,
                     vec![],
                 ));
@@ -1243,7 +1267,9 @@ impl<'p> Analyzer<'p> {
                 if let Some(g) = self.graph_size(f, body) {
                     return Some((
                         g,
-                        format!("each node enters `{name}` once (visited set)"),
+                        format!(
+                            "each node enters `{name}` once per check that admits it (visited or state test)"
+                        ),
                         false,
                         vec![],
                     ));
@@ -1317,7 +1343,7 @@ impl<'p> Analyzer<'p> {
                     ..
                 }
             ) || is_method_call(e, "has")
-        });
+        }) || push_guarded_by_its_item(body);
         let g = graph_name?;
         if !guarded {
             return None;
@@ -3478,6 +3504,54 @@ fn returns_collection_of(e: &Expr, params: &[String]) -> bool {
         }
         _ => false,
     }
+}
+
+/// A push inside an `if` whose condition tests the pushed item (`if indeg[v] == 0:
+/// q.append(v)`, `if nd < dist[v]: heappush(pq, (nd, v))`): a node is pushed when its state
+/// changes, not unconditionally.
+fn push_guarded_by_its_item(body: &[Stmt]) -> bool {
+    let mut found = false;
+    walk_stmts(body, &mut |s| {
+        let Stmt::If { cond, then, .. } = s else {
+            return;
+        };
+        walk_stmts(then, &mut |t| {
+            for_each_stmt_expr(t, &mut |e| {
+                e.walk(&mut |x| {
+                    let ExprKind::Call { func, args } = &x.kind else {
+                        return;
+                    };
+                    let pushes = match &func.kind {
+                        ExprKind::Attr { name, .. } | ExprKind::Name(name) => {
+                            matches!(name.as_str(), "append" | "push" | "appendleft" | "heappush")
+                        }
+                        _ => false,
+                    };
+                    let item = if matches!(&func.kind, ExprKind::Name(n) if n == "heappush")
+                        || matches!(&func.kind, ExprKind::Attr { name, .. } if name == "heappush")
+                    {
+                        args.get(1)
+                    } else {
+                        args.first()
+                    };
+                    if pushes
+                        && item.is_some_and(|it| {
+                            let mut names = Vec::new();
+                            it.walk(&mut |y| {
+                                if let Some(n) = y.name() {
+                                    names.push(n.to_string());
+                                }
+                            });
+                            names.iter().any(|n| cond.mentions(n))
+                        })
+                    {
+                        found = true;
+                    }
+                });
+            });
+        });
+    });
+    found
 }
 
 /// The collection that `name` indexes in a loop (`s[left]`), if any.
