@@ -85,6 +85,9 @@ pub(crate) struct Plan {
     /// The uid/gid the program runs as (root mode), or `None` in user-namespace mode,
     /// where the program is uid 0 of its own namespace with every capability dropped.
     pub run_as: Option<(u32, u32)>,
+    /// A fresh network namespace made ahead of time (root mode), entered by the init
+    /// instead of creating one in `clone`: that takes ~0.5 ms off every run.
+    pub netns: Option<RawFd>,
     /// The server's argv/environ memory, wiped in the init's copy.
     pub proc_areas: Option<crate::spawn::ProcAreas>,
     /// In user-namespace mode: the host uid and gid to map to 0.
@@ -129,6 +132,7 @@ pub(crate) enum Stage {
     Seccomp,
     Exec,
     ResizeTmpfs,
+    Netns,
 }
 
 impl Stage {
@@ -151,6 +155,7 @@ impl Stage {
             "installing seccomp",
             "execve",
             "resizing the work tmpfs",
+            "entering the network namespace",
         ];
         NAMES.get(usize::from(v)).copied().unwrap_or("?")
     }

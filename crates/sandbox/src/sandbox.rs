@@ -34,6 +34,9 @@ struct Inner {
     config: SandboxConfig,
     host: HostReport,
     mode: Mode,
+    /// Fresh network namespaces made by a background thread (root mode only; empty
+    /// when it cannot keep up, and then `clone` makes one).
+    netns: Mutex<std::sync::mpsc::Receiver<OwnedFd>>,
     /// Where the server's argv/environ strings live, wiped in every init.
     proc_areas: Option<spawn::ProcAreas>,
     /// Compiled once; copied into every child.
@@ -98,6 +101,20 @@ impl Sandbox {
             })
             .map_err(|e| SandboxError::io("starting the spawner thread", e))?;
         let concurrency = config.concurrency.max(1);
+        let (netns_tx, netns_rx) = std::sync::mpsc::sync_channel::<OwnedFd>(concurrency + 1);
+        if mode == Mode::Root {
+            std::thread::Builder::new()
+                .name("sandbox-netns".into())
+                .spawn(move || {
+                    // Blocks while the pool is full; ends when the sandbox is dropped.
+                    while let Ok(fd) = spawn::make_netns() {
+                        if netns_tx.send(fd).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| SandboxError::io("starting the netns thread", e))?;
+        }
         Ok(Sandbox {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(concurrency)),
@@ -106,6 +123,7 @@ impl Sandbox {
                 spawner: Mutex::new(tx),
                 seccomp,
                 proc_areas: spawn::ProcAreas::of_self(),
+                netns: Mutex::new(netns_rx),
                 mode,
                 host,
                 config,
@@ -359,7 +377,8 @@ async fn supervise(
         }
     }
 
-    let plan = build_plan(
+    let netns: Option<OwnedFd> = inner.netns.lock().ok().and_then(|rx| rx.try_recv().ok());
+    let mut plan = build_plan(
         inner,
         slot,
         request,
@@ -371,6 +390,11 @@ async fn supervise(
         &status_w,
     )?;
 
+    if let Some(fd) = &netns {
+        plan.netns = Some(fd.as_raw_fd());
+        plan.keep_fds.push(fd.as_raw_fd());
+        plan.keep_fds.sort_unstable();
+    }
     let (reply_tx, reply_rx) = oneshot::channel();
     inner
         .spawner
@@ -398,6 +422,7 @@ async fn supervise(
     let pid_async = spawn::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
     // Child-side ends now live in the sandbox only.
     drop(status_w);
+    drop(netns);
     let mut readers = Vec::new();
     let mut stdin_writers = Vec::new();
     for io in ios {
@@ -968,5 +993,6 @@ fn build_plan(
         run_as,
         userns_map,
         proc_areas: inner.proc_areas,
+        netns: None,
     })
 }

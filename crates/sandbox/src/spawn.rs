@@ -75,6 +75,10 @@ pub(crate) fn spawn(plan: &Plan) -> io::Result<Spawned> {
     if plan.userns_map.is_some() {
         flags |= libc::CLONE_NEWUSER;
     }
+    if plan.netns.is_some() {
+        // A fresh namespace made ahead of time; the init enters it first thing.
+        flags &= !libc::CLONE_NEWNET;
+    }
     let mut pidfd: c_int = -1;
     // SAFETY: a raw `clone` with a NULL stack behaves like `fork`: the child runs on a
     // copy of this thread's stack. The child never returns from `init_main` (it ends in
@@ -114,6 +118,16 @@ pub(crate) fn watch(pidfd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<Owned
         tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)
     }
     .map_err(|e| e.into_parts().1)
+}
+
+/// Makes a new, empty network namespace and returns a descriptor for it. Moves the
+/// calling thread into it: call only from a thread that does nothing else.
+pub(crate) fn make_netns() -> io::Result<OwnedFd> {
+    // SAFETY: unshare affects only the calling thread's network namespace.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    std::fs::File::open("/proc/thread-self/ns/net").map(OwnedFd::from)
 }
 
 /// Sends SIGKILL to the init (and so to the whole PID namespace). Harmless if it is gone.
@@ -281,6 +295,12 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
                 || !write_file(c"/proc/self/gid_map", gid_map.to_bytes()))
         {
             fail(st, 0, Stage::UserNs, 0);
+        }
+        if let Some(fd) = p.netns {
+            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                fail(st, 0, Stage::Netns, 0);
+            }
+            libc::close(fd);
         }
         hide_parent_identity(p.proc_areas);
         reset_signals();
