@@ -91,11 +91,7 @@ impl Limits {
                 return Err(SandboxError::LimitTooHigh { name, asked, max });
             }
             if asked == 0 {
-                return Err(SandboxError::LimitTooHigh {
-                    name,
-                    asked,
-                    max: 0,
-                });
+                return Err(SandboxError::ZeroLimit(name));
             }
         }
         Ok(())

@@ -19,6 +19,9 @@ pub enum SandboxError {
         asked: u64,
         max: u64,
     },
+    /// A limit of zero (nothing could run).
+    #[error("{0} limit must be positive")]
+    ZeroLimit(&'static str),
     /// The run was cancelled by its caller (or its handle was dropped).
     #[error("the run was cancelled")]
     Cancelled,

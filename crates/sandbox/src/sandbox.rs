@@ -850,7 +850,11 @@ fn build_plan(
     let config = &inner.config;
     let (run_as, userns_map, uid, gid) = match inner.mode {
         Mode::Root => {
-            let id = config.uid_base + slot;
+            let id = config
+                .uid_base
+                .checked_add(slot)
+                .filter(|&id| id < u32::MAX - 1)
+                .ok_or_else(|| SandboxError::Unsupported("uid_base is too large".into()))?;
             (Some((id, id)), None, id, id)
         }
         Mode::UserNamespace => {
