@@ -113,7 +113,14 @@ pub(crate) fn fs_ops(
         bind_ro(Path::new(p), &mut ops, &mut made)?;
     }
     for p in &language.mounts {
-        bind_ro(p, &mut ops, &mut made)?;
+        // A path inside a system mount is already there (and read-only: no mount point
+        // could be made for it).
+        let covered = SYSTEM_PATHS
+            .iter()
+            .any(|sys| p.starts_with(sys) && Path::new(sys).is_dir());
+        if !covered {
+            bind_ro(p, &mut ops, &mut made)?;
+        }
     }
     mkdirs(Path::new("/etc"), &mut ops, &mut made)?;
     let passwd = format!(

@@ -257,3 +257,22 @@ async fn wall_and_cpu_time_limits_tell_what_happened() {
         "{spin:?}"
     );
 }
+
+#[tokio::test]
+async fn c_output_streams_line_by_line() {
+    let sb = common::sandbox(UID_BASE + 100, 1);
+    let src = "#include <stdio.h>\n#include <unistd.h>\nint main(void){puts(\"first\");usleep(300000);puts(\"second\");return 0;}\n";
+    let mut handle = sb.run(common::req("c", src)).expect("accepted");
+    let mut chunks = Vec::new();
+    while let Some(c) = handle.next_chunk().await {
+        chunks.push(c);
+    }
+    let out = handle.outcome().await.expect("outcome");
+    assert_eq!(out.stdout, "first\nsecond\n");
+    let stdout: Vec<_> = chunks
+        .iter()
+        .filter(|c| c.stream == Stream::Stdout)
+        .collect();
+    assert_eq!(stdout.len(), 2, "one chunk per line as printed: {chunks:?}");
+    assert!(stdout[1].at >= stdout[0].at + std::time::Duration::from_millis(250));
+}
