@@ -119,6 +119,9 @@ pub struct SandboxConfig {
     /// cgroup v2: a delegated cgroup to create run cgroups under (default: the server's
     /// own cgroup). Ignored for v1.
     pub cgroup_parent: Option<PathBuf>,
+    /// Largest source file accepted (it is written into the run's tmpfs by the
+    /// sandbox itself, outside the run's memory cgroup).
+    pub max_source_bytes: usize,
 }
 
 impl Default for SandboxConfig {
@@ -134,6 +137,7 @@ impl Default for SandboxConfig {
             uid_base: 2_000_000,
             root_dir: std::env::temp_dir().join("peercode-sandbox-root"),
             cgroup_parent: None,
+            max_source_bytes: 4 << 20,
         }
     }
 }

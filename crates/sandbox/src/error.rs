@@ -19,6 +19,9 @@ pub enum SandboxError {
         asked: u64,
         max: u64,
     },
+    /// The source file is larger than the server accepts.
+    #[error("the source is {size} bytes; at most {max} are accepted")]
+    SourceTooLarge { size: usize, max: usize },
     /// A limit of zero (nothing could run).
     #[error("{0} limit must be positive")]
     ZeroLimit(&'static str),

@@ -163,6 +163,12 @@ impl Sandbox {
     ) -> Result<RunHandle, SandboxError> {
         let inner = &self.inner;
         request.limits.check_within(&inner.config.max_limits)?;
+        if request.source.len() > inner.config.max_source_bytes {
+            return Err(SandboxError::SourceTooLarge {
+                size: request.source.len(),
+                max: inner.config.max_source_bytes,
+            });
+        }
         let capacity = inner.config.concurrency.max(1) + inner.config.queue;
         let accepted = inner.accepted.fetch_add(1, Ordering::SeqCst);
         if accepted >= capacity {

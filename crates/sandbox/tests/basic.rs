@@ -156,6 +156,9 @@ async fn limits_above_the_maximum_are_refused() {
         .expect("refused");
     assert!(err.to_string().contains("memory_mb"), "{err}");
     assert!(sb.run(common::req("cobol", "")).is_err());
+    let huge = "#".repeat(5 << 20);
+    let err = sb.run(common::req("python", &huge)).err().expect("refused");
+    assert!(err.to_string().contains("at most"), "{err}");
 }
 
 #[tokio::test]
