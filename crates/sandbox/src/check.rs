@@ -233,6 +233,21 @@ impl Sandbox {
         checks
     }
 
+    /// For the server's start-up: runs [`Sandbox::check_protections`] and logs every
+    /// protection this host does not give as a warning. Returns whether all hold.
+    pub async fn log_protections(&self) -> bool {
+        let mut all = true;
+        for c in self.check_protections().await {
+            if c.ok {
+                tracing::debug!("sandbox protection {}: {}", c.name, c.detail);
+            } else {
+                all = false;
+                tracing::warn!("sandbox protection MISSING {}: {}", c.name, c.detail);
+            }
+        }
+        all
+    }
+
     /// Runs every language's `hello` program (or only checks its paths if it has none).
     pub async fn check_languages(&self) -> Vec<Check> {
         let mut checks = Vec::new();
