@@ -367,3 +367,25 @@ async fn history_records_updates_with_time_and_author_and_room_events() {
     assert_eq!(events[2].seq, 3, "left after both keystrokes");
     assert_eq!(events[2].author, "yjs:4242");
 }
+
+#[tokio::test]
+async fn a_deeply_nested_update_is_refused_and_the_server_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let url = server.url("deep");
+    let mut good = Client::join(&url, 1).await;
+    // One item whose content is an array nested 100,000 deep (200 KB): decoding it
+    // recursively would overflow the stack and abort the process.
+    let mut update = vec![1, 1, 9, 0, 8, 1, 1, b't', 1];
+    for _ in 0..100_000 {
+        update.extend_from_slice(&[117, 1]);
+    }
+    update.extend_from_slice(&[126, 0]);
+    let mut bad = Client::join(&url, 9).await;
+    bad.send(Message::Update(update.into())).await;
+    assert!(bad.pump_until(|c| c.closed.is_some(), WAIT).await);
+    assert_eq!(bad.closed.clone().unwrap().0, 1007);
+    good.type_text("alive").await;
+    assert!(good.pump_until(|c| c.text() == "alive", WAIT).await);
+    assert_eq!(server.get("/healthz").await.0, 200);
+}

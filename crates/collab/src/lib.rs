@@ -6,9 +6,11 @@
 //!
 //! Architecture invariant: no network, database or async runtime code in this crate.
 
+mod guard;
 mod presence;
 mod room;
 
+pub use guard::{GuardError, MAX_ANY_DEPTH, check_update};
 pub use presence::Presence;
 pub use room::{Limits, Room, RoomError, UpdateOutcome, update_client_id};
 

@@ -142,6 +142,7 @@ impl Room {
     }
 
     fn integrate(&mut self, update: &[u8]) -> Result<(), RoomError> {
+        crate::check_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
         let decoded = catch_unwind(|| Update::decode_v1(update))
             .map_err(|_| RoomError::MalformedUpdate("decoder panicked".into()))?
             .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;

@@ -61,6 +61,25 @@ impl<'a> Reader<'a> {
         Ok(&self.buf[start..self.pos])
     }
 
+    /// Skip `n` bytes.
+    pub fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
+        if n > self.remaining() {
+            return Err(DecodeError::UnexpectedEnd);
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    /// Skip a lib0 signed varint (`readVarInt`): the same continuation bit as unsigned.
+    pub fn skip_var_int(&mut self) -> Result<(), DecodeError> {
+        for _ in 0..10 {
+            if self.read_u8()? & 0x80 == 0 {
+                return Ok(());
+            }
+        }
+        Err(DecodeError::VarIntOverflow)
+    }
+
     /// lib0 `readVarString`: UTF-8 bytes with a varint length.
     pub fn read_var_str(&mut self) -> Result<&'a str, DecodeError> {
         std::str::from_utf8(self.read_var_bytes()?).map_err(|_| DecodeError::InvalidUtf8)
