@@ -78,6 +78,21 @@ impl Sandbox {
             }
             None => "none",
         };
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let version: Vec<u32> = release
+            .trim()
+            .split(['.', '-'])
+            .take(2)
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        checks.push(check(
+            "kernel",
+            version.as_slice() >= [5, 9].as_slice(),
+            format!(
+                "Linux {} (needs 5.9+: pidfd, close_range, clone3 into cgroups)",
+                release.trim()
+            ),
+        ));
         checks.push(check(
             "privileges",
             host.mode == Some(crate::host::Mode::Root),
