@@ -85,7 +85,7 @@ fn content(r: &mut Reader<'_>, kind: u8) -> Result<(), GuardError> {
                 r.read_var_bytes()?;
             }
         }
-        3 | 4 | 5 => {
+        3..=5 => {
             r.read_var_bytes()?; // binary, string, embed (JSON text, parsed with a limit)
         }
         6 => {
@@ -162,7 +162,7 @@ fn any(r: &mut Reader<'_>) -> Result<(), GuardError> {
 
 #[cfg(test)]
 mod tests {
-    use yrs::updates::encoder::Encode;
+    use yrs::updates::decoder::Decode;
     use yrs::{Any, Array, Doc, Map, Text, Transact, WriteTxn};
 
     use super::*;
@@ -231,6 +231,4 @@ mod tests {
             assert!(check_update(&full[..cut]).is_err(), "cut at {cut}");
         }
     }
-
-    use yrs::updates::decoder::Decode;
 }
