@@ -204,6 +204,7 @@ async fn hostile_programs_get_their_verdicts_and_leave_nothing_behind() {
     if secret != "top secret" {
         failures.push("the host secret file was changed".into());
     }
+    let _ = std::fs::remove_dir_all(secret_dir);
     assert!(
         failures.is_empty(),
         "{passed} cases passed, {} failed:\n{}",
