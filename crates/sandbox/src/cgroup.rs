@@ -75,9 +75,10 @@ struct Mount {
 }
 
 fn mounts() -> Vec<Mount> {
-    let Ok(text) = fs::read_to_string("/proc/self/mountinfo") else {
-        return Vec::new();
-    };
+    parse_mountinfo(&fs::read_to_string("/proc/self/mountinfo").unwrap_or_default())
+}
+
+fn parse_mountinfo(text: &str) -> Vec<Mount> {
     text.lines()
         .filter_map(|line| {
             let (left, right) = line.split_once(" - ")?;
@@ -101,9 +102,10 @@ fn unescape(s: &str) -> String {
 
 /// `(controllers, path)` of each hierarchy this process is in, from /proc/self/cgroup.
 fn own_cgroups() -> Vec<(Vec<String>, String)> {
-    let Ok(text) = fs::read_to_string("/proc/self/cgroup") else {
-        return Vec::new();
-    };
+    parse_proc_cgroup(&fs::read_to_string("/proc/self/cgroup").unwrap_or_default())
+}
+
+fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
     text.lines()
         .filter_map(|line| {
             let mut parts = line.splitn(3, ':');
@@ -560,4 +562,54 @@ fn remove_dir(dir: &Path) -> Result<(), SandboxError> {
         path: dir.to_path_buf(),
         source: io::Error::from_raw_os_error(libc::EBUSY),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_v1_controllers_and_the_unified_mount() {
+        // This machine kind: v1 controllers plus a controller-less cgroup2 mount.
+        let mounts = parse_mountinfo(
+            "35 25 0:30 / /sys/fs/cgroup/memory rw,relatime shared:12 - cgroup cgroup rw,memory\n\
+             36 25 0:31 / /sys/fs/cgroup/cpu rw,relatime shared:13 - cgroup cgroup rw,cpu\n\
+             40 25 0:35 / /sys/fs/cgroup/unified rw,relatime shared:17 - cgroup2 cgroup2 rw\n",
+        );
+        assert_eq!(mounts.len(), 3);
+        assert_eq!(mounts[0].fstype, "cgroup");
+        assert!(mounts[0].super_opts.iter().any(|o| o == "memory"));
+        assert_eq!(mounts[2].point, PathBuf::from("/sys/fs/cgroup/unified"));
+        let own = parse_proc_cgroup("4:memory:/process_api/abc\n1:cpu:/\n0::/\n");
+        assert_eq!(
+            own[0],
+            (vec!["memory".to_owned()], "/process_api/abc".to_owned())
+        );
+        assert_eq!(own[2], (Vec::new(), "/".to_owned()));
+        assert_eq!(
+            join_cgroup(&mounts[0], &own[0].1),
+            PathBuf::from("/sys/fs/cgroup/memory/process_api/abc")
+        );
+    }
+
+    #[test]
+    fn pure_v2_paths_join_under_the_mount() {
+        let mounts = parse_mountinfo(
+            "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n",
+        );
+        let own = parse_proc_cgroup("0::/system.slice/peercode.service\n");
+        assert_eq!(
+            join_cgroup(&mounts[0], &own[0].1),
+            PathBuf::from("/sys/fs/cgroup/system.slice/peercode.service")
+        );
+        // Inside a container whose cgroup namespace root is a sub-cgroup, mountinfo's
+        // root field is that cgroup and /proc/self/cgroup is relative to it.
+        let m = parse_mountinfo(
+            "30 23 0:26 /docker/abc /sys/fs/cgroup ro,nosuid - cgroup2 cgroup2 rw\n",
+        );
+        assert_eq!(
+            join_cgroup(&m[0], "/docker/abc/sub"),
+            PathBuf::from("/sys/fs/cgroup/sub")
+        );
+    }
 }
