@@ -277,29 +277,47 @@ async fn a_client_that_stops_reading_is_disconnected_and_the_room_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         dir.path(),
-        &["--send-buffer", "4", "--max-message-bytes", "1048576"],
+        &[
+            "--send-buffer-bytes",
+            "2000000",
+            "--max-message-bytes",
+            "1048576",
+        ],
     );
     let url = server.url("slow");
     let mut stuck = Client::join(&url, 1).await;
     let mut writer = Client::join(&url, 2).await;
-    // Enough data to fill the socket buffers of a client that never reads.
+    // 12 MB in all: more than the stuck client's socket buffers plus its 2 MB budget.
+    // The writer reads each echo before sending on, so it never falls behind itself.
     let chunk = "x".repeat(200_000);
-    for _ in 0..60 {
+    for i in 1..=60 {
         writer.type_text(&chunk).await;
-        writer.drain(Duration::from_millis(1)).await;
+        assert!(
+            writer.pump_until(|c| c.updates_received == i, WAIT).await,
+            "echo {i}"
+        );
     }
-    assert!(
-        writer
-            .pump_until(|c| c.updates_received == 60, Duration::from_secs(30))
-            .await
-    );
     assert!(writer.closed.is_none());
     assert!(server.metric("peercode_slow_connections_total").await >= 1.0);
-    // When the stuck client finally reads, it finds itself disconnected.
-    let closed = stuck
-        .pump_until(|c| c.closed.is_some(), Duration::from_secs(30))
-        .await;
-    assert!(closed);
+    // The stuck client's connection is gone although it still reads nothing.
+    let mut dropped = false;
+    for _ in 0..100 {
+        if server.metric("peercode_connections").await == 1.0 {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        dropped,
+        "the server let go of a client that stopped reading"
+    );
+    // When it finally reads, it finds itself disconnected.
+    assert!(
+        stuck
+            .pump_until(|c| c.closed.is_some(), Duration::from_secs(30))
+            .await
+    );
 }
 
 #[tokio::test]

@@ -155,7 +155,9 @@ impl Client {
     }
 
     pub async fn send_raw(&mut self, frame: Bytes) {
-        self.ws.send(Ws::Binary(frame)).await.expect("send frame");
+        if let Err(e) = self.ws.send(Ws::Binary(frame)).await {
+            panic!("send frame: {e}; closed: {:?}", self.closed);
+        }
     }
 
     pub async fn send_frame(&mut self, frame: Ws) -> bool {

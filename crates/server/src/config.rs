@@ -21,6 +21,10 @@ pub struct Config {
     /// (it resyncs when it reconnects).
     #[arg(long, env = "PEERCODE_SEND_BUFFER", default_value_t = 2048)]
     pub send_buffer: usize,
+    /// Bytes queued for one connection before it counts as too slow (a single larger frame,
+    /// such as the first sync of a big document, is still sent).
+    #[arg(long, env = "PEERCODE_SEND_BUFFER_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub send_buffer_bytes: usize,
     /// Interval between WebSocket pings, in milliseconds.
     #[arg(long, env = "PEERCODE_PING_INTERVAL_MS", default_value_t = 10_000)]
     pub ping_interval_ms: u64,

@@ -25,6 +25,7 @@ use axum::routing::{any, get, post};
 use peercode_collab::Limits;
 use peercode_store::{Durability, Persister, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 pub use error::ApiError;
@@ -39,6 +40,8 @@ pub struct AppShared {
     rooms: Rooms,
     persister: Persister,
     next_conn_id: AtomicU64,
+    /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
+    connections: TaskTracker,
     /// Cancelled on SIGINT/SIGTERM.
     shutdown: CancellationToken,
 }
@@ -85,6 +88,7 @@ pub async fn serve_on(
         rooms: Rooms::new(shutdown.clone()),
         persister,
         next_conn_id: AtomicU64::new(1),
+        connections: TaskTracker::new(),
         shutdown: shutdown.clone(),
         config,
     });
@@ -97,6 +101,8 @@ pub async fn serve_on(
         .await
         .context("while serving");
     shutdown.cancel();
+    app.connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), app.connections.wait()).await;
     app.rooms.wait_closed().await;
     let flushed = tokio::task::block_in_place(|| app.persister.shutdown());
     flushed.context("while flushing the store")?;

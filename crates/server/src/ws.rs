@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::AppShared;
 use crate::error::ApiError;
-use crate::rooms::{Closer, ConnHandle, JoinError, RoomHandle, valid_room_name};
+use crate::rooms::{Closer, ConnHandle, JoinError, Outbox, RoomHandle, valid_room_name};
 
 const INVALID_DATA: u16 = 1007;
 const UNSUPPORTED: u16 = 1003;
@@ -46,19 +47,28 @@ pub async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| connection(app, room, socket))
+        .on_upgrade(move |socket| {
+            let tasks = app.connections.clone();
+            tasks.track_future(connection(app, room, socket))
+        })
 }
 
 async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
     let id = app.next_conn_id.fetch_add(1, Ordering::Relaxed);
     app.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let (sink, stream) = socket.split();
-    let (tx, rx) = mpsc::channel::<Bytes>(app.config.send_buffer.max(1));
+    let (outbox, rx) = Outbox::new(app.config.send_buffer, app.config.send_buffer_bytes);
     let closer = Arc::new(Closer::default());
-    let writer = tokio::spawn(write_loop(app.clone(), sink, rx, closer.clone()));
+    let mut writer = tokio::spawn(write_loop(
+        app.clone(),
+        sink,
+        rx,
+        outbox.clone(),
+        closer.clone(),
+    ));
     let conn = ConnHandle {
         id,
-        tx,
+        outbox,
         closer: closer.clone(),
     };
     match app.rooms.join(&app, &room_name, conn).await {
@@ -73,7 +83,14 @@ async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
         }
     }
     closer.close(GOING_AWAY, "");
-    let _ = writer.await;
+    // The writer gives up on a peer that stopped reading after its close-frame timeout;
+    // this bound is the backstop so a connection task can never hang.
+    if tokio::time::timeout(Duration::from_secs(5), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
     app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -165,54 +182,87 @@ async fn write_loop(
     app: Arc<AppShared>,
     mut sink: SplitSink<WebSocket, WsMessage>,
     mut rx: mpsc::Receiver<Bytes>,
+    outbox: Arc<Outbox>,
     closer: Arc<Closer>,
 ) {
     let mut ping = tokio::time::interval(app.config.ping_interval());
     ping.tick().await;
     loop {
-        tokio::select! {
+        // The whole write is raced against the close signal: a peer that stopped reading
+        // leaves a send pending forever, and must not keep this task alive.
+        let step = tokio::select! {
             biased;
             () = closer.token().cancelled() => break,
-            frame = rx.recv() => {
-                let Some(frame) = frame else { break };
-                if send_batch(&app, &mut sink, frame, &mut rx).await.is_err() {
-                    closer.close(GOING_AWAY, "");
-                    return;
-                }
-            }
-            _ = ping.tick() => {
-                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
-                    closer.close(GOING_AWAY, "");
-                    return;
-                }
+            step = write_step(&app, &mut sink, &mut rx, &outbox, &mut ping) => step,
+        };
+        match step {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(_) => {
+                closer.close(GOING_AWAY, "");
+                return;
             }
         }
     }
-    let reason = closer.reason();
-    let frame = reason
-        .filter(|r| !r.reason.is_empty() || r.code != GOING_AWAY)
-        .map(|r| CloseFrame {
-            code: r.code,
-            reason: r.reason.into(),
-        });
-    let frame = frame.or(Some(CloseFrame {
-        code: GOING_AWAY,
-        reason: "".into(),
-    }));
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
-        let _ = sink.send(WsMessage::Close(frame)).await;
+    let (code, reason) = match closer.reason() {
+        Some(r) => (r.code, r.reason),
+        None => (GOING_AWAY, String::new()),
+    };
+    let frame = CloseFrame {
+        code,
+        reason: truncate_reason(reason).into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = sink.send(WsMessage::Close(Some(frame))).await;
         let _ = sink.close().await;
     })
     .await;
 }
 
+/// Send what is queued, or a ping when it is time; false once the queue is closed.
+async fn write_step(
+    app: &AppShared,
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    rx: &mut mpsc::Receiver<Bytes>,
+    outbox: &Outbox,
+    ping: &mut tokio::time::Interval,
+) -> Result<bool, axum::Error> {
+    tokio::select! {
+        frame = rx.recv() => match frame {
+            Some(frame) => {
+                let bytes = send_batch(sink, frame, rx).await?;
+                outbox.written(bytes);
+                app.metrics.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+                Ok(true)
+            }
+            None => Ok(false),
+        },
+        _ = ping.tick() => {
+            sink.send(WsMessage::Ping(Bytes::new())).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// A close frame's reason may be at most 123 bytes (RFC 6455 §5.5); cut at a character.
+fn truncate_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut cut = MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
 /// Queue `first` and whatever else is already waiting, then flush once.
 async fn send_batch(
-    app: &AppShared,
     sink: &mut SplitSink<WebSocket, WsMessage>,
     first: Bytes,
     rx: &mut mpsc::Receiver<Bytes>,
-) -> Result<(), axum::Error> {
+) -> Result<usize, axum::Error> {
     let mut bytes = first.len();
     sink.feed(WsMessage::Binary(first)).await?;
     for _ in 0..256 {
@@ -225,8 +275,18 @@ async fn send_batch(
         }
     }
     sink.flush().await?;
-    app.metrics
-        .bytes_out
-        .fetch_add(bytes as u64, Ordering::Relaxed);
-    Ok(())
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate_reason;
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        assert_eq!(truncate_reason("short".into()), "short");
+        let long = "é".repeat(100);
+        let cut = truncate_reason(long);
+        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
+    }
 }

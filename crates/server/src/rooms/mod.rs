@@ -9,7 +9,7 @@ mod actor;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -28,12 +28,53 @@ pub struct CloseReason {
     pub reason: String,
 }
 
-/// What a room holds for each connection: its bounded send queue and a way to close it.
+/// What a room holds for each connection: its send queue and a way to close it.
 #[derive(Clone)]
 pub struct ConnHandle {
     pub id: ConnId,
-    pub tx: mpsc::Sender<Bytes>,
+    pub outbox: Arc<Outbox>,
     pub closer: Arc<Closer>,
+}
+
+/// A connection's send queue, bounded both in frames (the channel) and in bytes, so a
+/// client that stops reading costs at most a known amount of memory before it is dropped.
+pub struct Outbox {
+    tx: mpsc::Sender<Bytes>,
+    /// Bytes queued and not yet written to the socket.
+    queued: AtomicUsize,
+    max_bytes: usize,
+}
+
+impl Outbox {
+    pub fn new(frames: usize, max_bytes: usize) -> (Arc<Outbox>, mpsc::Receiver<Bytes>) {
+        let (tx, rx) = mpsc::channel(frames.max(1));
+        (
+            Arc::new(Outbox {
+                tx,
+                queued: AtomicUsize::new(0),
+                max_bytes,
+            }),
+            rx,
+        )
+    }
+
+    /// Queue a frame; false when the connection is too far behind (or gone). One frame
+    /// larger than the byte budget is still accepted into an empty queue, so a big
+    /// document can always be synced.
+    pub fn try_push(&self, frame: Bytes) -> bool {
+        let len = frame.len();
+        let queued = self.queued.fetch_add(len, Ordering::AcqRel);
+        if (queued > 0 && queued + len > self.max_bytes) || self.tx.try_send(frame).is_err() {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// The writer reports bytes that left the queue.
+    pub fn written(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::AcqRel);
+    }
 }
 
 /// Closes a connection with a reason from anywhere (room task or connection task).
