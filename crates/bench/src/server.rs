@@ -48,7 +48,7 @@ impl Server {
             .with_context(|| format!("while creating the log for {tag}"))?;
         let mut cmd = match kind {
             Kind::PeerCode { bin } => {
-                let mut c = Command::new(bin);
+                let mut c = own_session(bin.as_os_str());
                 c.arg("serve")
                     .arg("--listen")
                     .arg(format!("127.0.0.1:{port}"))
@@ -61,7 +61,7 @@ impl Server {
                 c
             }
             Kind::Reference { script } => {
-                let mut c = Command::new("node");
+                let mut c = own_session("node".as_ref());
                 c.arg(script)
                     .env("HOST", "127.0.0.1")
                     .env("PORT", port.to_string());
@@ -116,6 +116,20 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A command that runs `program` in a session of its own (through `setsid`, which execs in
+/// place, so the child's pid is the server's). With the kernel's autogroup scheduling, CPU is
+/// shared out per session: in its own session the server gets its own share, as a deployed
+/// server would, instead of splitting the load generator's.
+fn own_session(program: &std::ffi::OsStr) -> Command {
+    if Path::new("/usr/bin/setsid").exists() {
+        let mut c = Command::new("/usr/bin/setsid");
+        c.arg(program);
+        c
+    } else {
+        Command::new(program)
     }
 }
 
