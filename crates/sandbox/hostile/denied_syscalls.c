@@ -1,13 +1,14 @@
 // expect: ok
 // stdout: all denied
 // ptrace, mount, unshare/new namespaces, setns, bpf, perf, keyctl, userfaultfd,
-// io_uring, module loading, kexec, reboot: each must fail.
+// io_uring, module loading, kexec, reboot, raising rlimits: each must fail.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,6 +45,11 @@ int main(void) {
     CHECK("reboot", syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, 0));
     CHECK("sethostname", sethostname("pwned", 5));
     CHECK("x32 getpid", syscall(0x40000000 | 39));
+    // Raising a hard limit needs CAP_SYS_RESOURCE.
+    struct rlimit big = {RLIM_INFINITY, RLIM_INFINITY};
+    CHECK("raise RLIMIT_CPU", setrlimit(RLIMIT_CPU, &big));
+    CHECK("raise RLIMIT_FSIZE", setrlimit(RLIMIT_FSIZE, &big));
+    CHECK("raise RLIMIT_NPROC", setrlimit(RLIMIT_NPROC, &big));
     char host[64] = {0};
     gethostname(host, sizeof host - 1);
     printf("all denied on %s\n", host);
