@@ -212,25 +212,34 @@ async fn restart_keeps_the_text() {
 #[tokio::test]
 async fn sigkill_loses_nothing_a_client_received() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--snapshot-every", "50"]);
+    // Commits wait 100 ms to batch, so at the kill many accepted updates are not yet
+    // durable: a server that broadcast before committing would hand them to the observer.
+    let mut server = Server::start(
+        dir.path(),
+        &["--snapshot-every", "50", "--commit-window-us", "100000"],
+    );
     let url = server.url("crash");
-    let mut writer = Client::join(&url, 1).await;
     let mut observer = Client::join(&url, 2).await;
-    // Type in bursts while the observer reads; kill the server mid-stream.
-    for i in 0..300 {
-        writer.type_text(&format!("<{i}>")).await;
-        if i % 10 == 0 {
-            observer.pump_once(Duration::from_millis(5)).await;
+    let mut writer = Client::join(&url, 1).await;
+    let typing = tokio::spawn(async move {
+        for i in 0.. {
+            if !writer.try_type_text(&format!("<{i}>")).await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
-    }
-    observer
-        .pump_until(|c| c.updates_received >= 150, WAIT)
-        .await;
+    });
+    assert!(
+        observer
+            .pump_until(|c| c.updates_received >= 20, WAIT)
+            .await
+    );
     server.kill();
-    observer.drain(Duration::from_millis(200)).await;
+    observer.drain(Duration::from_millis(300)).await;
+    let _ = typing.await;
     let seen = observer.state_vector();
     let seen_text = observer.text();
-    assert!(observer.updates_received > 0);
+    assert!(observer.updates_received >= 20);
 
     let server = Server::start(dir.path(), &[]);
     let after = Client::join(&server.url("crash"), 3).await;
@@ -238,7 +247,7 @@ async fn sigkill_loses_nothing_a_client_received() {
     for (client, clock) in seen.iter() {
         assert!(
             after_sv.get(client) >= *clock,
-            "client {client}: had {clock}, store has {}",
+            "client {client}: observer had {clock}, store has {}",
             after_sv.get(client)
         );
     }
@@ -246,6 +255,35 @@ async fn sigkill_loses_nothing_a_client_received() {
         after.text().starts_with(&seen_text),
         "observer saw {seen_text:?}, store has {:?}",
         after.text()
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_fails_half_way_reloads_the_room_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let url = server.url("halfway");
+    let mut good = Client::join(&url, 1).await;
+    good.type_text("keep").await;
+    assert!(good.pump_until(|c| c.updates_received == 1, WAIT).await);
+    // Item (7,0) "hi" in root "t", then an item whose parent is that string item:
+    // the first part integrates, the second fails.
+    let update: &[u8] = &[
+        1, 2, 7, 0, 4, 1, 1, b't', 2, b'h', b'i', 4, 0, 7, 0, 1, b'x', 0,
+    ];
+    let mut bad = Client::join(&url, 9).await;
+    bad.send(Message::Update(Bytes::copy_from_slice(update)))
+        .await;
+    assert!(
+        good.pump_until(|c| c.closed.is_some(), WAIT).await,
+        "room reset"
+    );
+    assert_eq!(good.closed.clone().unwrap().0, 1011);
+    let again = Client::join(&url, 3).await;
+    assert_eq!(
+        again.text(),
+        "keep",
+        "nothing of the refused update is served"
     );
 }
 

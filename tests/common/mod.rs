@@ -164,15 +164,26 @@ impl Client {
         self.ws.send(frame).await.is_ok()
     }
 
+    /// Like [`Client::type_text`], but false instead of a panic once the server is gone.
+    pub async fn try_type_text(&mut self, text: &str) -> bool {
+        let update = self.local_insert(text);
+        self.ws
+            .send(Ws::Binary(Message::Update(update.into()).encode()))
+            .await
+            .is_ok()
+    }
+
+    fn local_insert(&mut self, text: &str) -> Vec<u8> {
+        let t = self.doc.get_or_insert_text("t");
+        let mut txn = self.doc.transact_mut();
+        let len = t.len(&txn);
+        t.insert(&mut txn, len, text);
+        txn.encode_update_v1()
+    }
+
     /// Insert at the end of "t" and send the update.
     pub async fn type_text(&mut self, text: &str) {
-        let t = self.doc.get_or_insert_text("t");
-        let update = {
-            let mut txn = self.doc.transact_mut();
-            let len = t.len(&txn);
-            t.insert(&mut txn, len, text);
-            txn.encode_update_v1()
-        };
+        let update = self.local_insert(text);
         self.send(Message::Update(update.into())).await;
     }
 

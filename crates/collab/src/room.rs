@@ -150,8 +150,10 @@ impl Room {
         match catch_unwind(AssertUnwindSafe(|| {
             doc.transact_mut().apply_update(decoded)
         })) {
-            Ok(result) => result.map_err(|e| RoomError::MalformedUpdate(e.to_string())),
-            Err(_) => {
+            Ok(Ok(())) => Ok(()),
+            // yrs integrates block by block: an error part-way leaves some of the update in
+            // the document although it will never be stored. Only a reload is safe.
+            Ok(Err(_)) | Err(_) => {
                 self.poisoned = true;
                 Err(RoomError::Poisoned)
             }
@@ -266,6 +268,25 @@ mod tests {
         room.apply_update(&typed(9, "ok")).unwrap();
         assert_eq!(room.root_text("t"), "ok");
         assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn an_update_that_fails_half_way_poisons_the_room() {
+        // Item (1,0) "hi" in root "t", then item (1,2) whose parent is that string item:
+        // yrs integrates the first and fails on the second.
+        let update = [
+            1, 2, 1, 0, 4, 1, 1, b't', 2, b'h', b'i', 4, 0, 1, 0, 1, b'x', 0,
+        ];
+        let (mut room, _) = Room::create(Limits::default());
+        assert!(room.apply_update(&update).is_err());
+        assert!(
+            room.is_poisoned(),
+            "the half-applied document must not be served"
+        );
+        assert!(matches!(
+            room.apply_update(&typed(3, "z")),
+            Err(RoomError::Poisoned)
+        ));
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("the store is shut down")]
     Closed,
+    #[error("not written: an earlier record of the same room failed to commit")]
+    EarlierCommitFailed,
 }
 
 /// What a history record holds.

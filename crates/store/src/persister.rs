@@ -16,18 +16,28 @@ use crate::{Record, Store, StoreError};
 pub trait CommitListener: Send + Sync {
     /// `record` is committed; `latency` is the time from submit to commit.
     fn committed(&self, record: &Record, latency: Duration);
-    /// The batch holding `record` failed to commit.
+    /// The batch holding `record` failed to commit, or an earlier record of this listener
+    /// did (see [`CommitListener::has_failed`]).
     fn failed(&self, record: &Record, error: &StoreError);
+    /// Once true, this listener's later records are failed without being written, so a
+    /// room's history never has a gap after a failed commit.
+    fn has_failed(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("the persister is shut down")]
 pub struct PersisterClosed;
 
-struct Job {
-    record: Record,
-    listener: Arc<dyn CommitListener>,
-    submitted: Instant,
+enum Job {
+    Record {
+        record: Record,
+        listener: Arc<dyn CommitListener>,
+        submitted: Instant,
+    },
+    /// Signalled once everything queued before it has been committed (or failed).
+    Barrier(mpsc::Sender<()>),
 }
 
 /// Handle to the commit thread. Dropping every clone's sender (via [`Persister::shutdown`])
@@ -61,11 +71,22 @@ impl Persister {
         record: Record,
         listener: Arc<dyn CommitListener>,
     ) -> Result<(), PersisterClosed> {
-        let job = Job {
+        self.send(Job::Record {
             record,
             listener,
             submitted: Instant::now(),
-        };
+        })
+    }
+
+    /// Returns a receiver that is signalled once every record submitted before this call
+    /// has been committed or failed — e.g. before reloading a room from the store.
+    pub fn barrier(&self) -> Result<mpsc::Receiver<()>, PersisterClosed> {
+        let (tx, rx) = mpsc::channel();
+        self.send(Job::Barrier(tx))?;
+        Ok(rx)
+    }
+
+    fn send(&self, job: Job) -> Result<(), PersisterClosed> {
         match &*self.tx.lock() {
             Some(tx) => tx.send(job).map_err(|_| PersisterClosed),
             None => Err(PersisterClosed),
@@ -91,37 +112,56 @@ impl Persister {
 }
 
 fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, window: Duration) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut jobs: Vec<(Record, Arc<dyn CommitListener>, Instant)> = Vec::with_capacity(max_batch);
+    let mut barriers: Vec<mpsc::Sender<()>> = Vec::new();
     let mut records: Vec<Record> = Vec::with_capacity(max_batch);
+    let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
-        jobs.push(first);
+        let mut next = Some(first);
         if !window.is_zero() {
             std::thread::sleep(window);
         }
-        while jobs.len() < max_batch {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+        while let Some(job) = next.take().or_else(|| rx.try_recv().ok()) {
+            match job {
+                Job::Barrier(done) => barriers.push(done),
+                Job::Record {
+                    record, listener, ..
+                } if listener.has_failed() => {
+                    listener.failed(&record, &skipped);
+                }
+                Job::Record {
+                    record,
+                    listener,
+                    submitted,
+                } => jobs.push((record, listener, submitted)),
+            }
+            if jobs.len() >= max_batch {
+                break;
             }
         }
-        records.extend(jobs.iter().map(|j| j.record.clone()));
-        let result = store.append(&records);
-        let now = Instant::now();
-        match &result {
-            Ok(()) => {
-                for job in &jobs {
-                    job.listener.committed(&job.record, now - job.submitted);
+        if !jobs.is_empty() {
+            records.extend(jobs.iter().map(|(record, _, _)| record.clone()));
+            let result = store.append(&records);
+            let now = Instant::now();
+            match &result {
+                Ok(()) => {
+                    for (record, listener, submitted) in &jobs {
+                        listener.committed(record, now - *submitted);
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, records = jobs.len(), "commit failed");
+                    for (record, listener, _) in &jobs {
+                        listener.failed(record, error);
+                    }
                 }
             }
-            Err(error) => {
-                tracing::error!(%error, records = jobs.len(), "commit failed");
-                for job in &jobs {
-                    job.listener.failed(&job.record, error);
-                }
-            }
+            jobs.clear();
+            records.clear();
         }
-        jobs.clear();
-        records.clear();
+        for done in barriers.drain(..) {
+            let _ = done.send(());
+        }
     }
 }
 
@@ -211,6 +251,9 @@ mod tests {
             fn failed(&self, _: &Record, _: &StoreError) {
                 self.0.fetch_add(1, Ordering::SeqCst);
             }
+            fn has_failed(&self) -> bool {
+                self.0.load(Ordering::SeqCst) > 0
+            }
         }
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> =
@@ -230,7 +273,15 @@ mod tests {
         persister
             .submit(update(&room, 1), listener.clone())
             .unwrap();
-        persister.shutdown().unwrap();
+        persister.barrier().unwrap().recv().unwrap();
         assert_eq!(listener.0.load(Ordering::SeqCst), 1);
+        // Later records of a failed listener are refused without being written.
+        persister
+            .submit(update(&room, 2), listener.clone())
+            .unwrap();
+        persister.shutdown().unwrap();
+        assert_eq!(listener.0.load(Ordering::SeqCst), 2);
+        let store = SqliteStore::open(dir.path(), Durability::Power).unwrap();
+        assert_eq!(store.load_room("r").unwrap().last_seq, 1);
     }
 }
