@@ -247,9 +247,19 @@ impl Client {
                 self.apply(&update);
             }
             Message::Awareness(payload) => {
+                // y-protocols' rule: a higher clock wins; an equal clock only removes.
                 for e in decode_awareness(&payload).expect("awareness") {
-                    let state = (!e.is_removal()).then(|| e.state.to_owned());
-                    self.awareness.insert(e.client_id, (e.clock, state));
+                    let accept = match self.awareness.get(&e.client_id) {
+                        None => true,
+                        Some((clock, state)) => {
+                            *clock < e.clock
+                                || (*clock == e.clock && e.is_removal() && state.is_some())
+                        }
+                    };
+                    if accept {
+                        let state = (!e.is_removal()).then(|| e.state.to_owned());
+                        self.awareness.insert(e.client_id, (e.clock, state));
+                    }
                 }
             }
             Message::QueryAwareness | Message::Auth(_) => {}

@@ -11,7 +11,7 @@ mod presence;
 mod room;
 
 pub use guard::{GuardError, MAX_ANY_DEPTH, check_update};
-pub use presence::Presence;
+pub use presence::{MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES, Presence, PresenceError};
 pub use room::{Limits, Room, RoomError, UpdateOutcome, update_client_id};
 
 /// Identifies one WebSocket connection within the server process.

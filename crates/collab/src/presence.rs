@@ -17,15 +17,38 @@ struct Client {
     owner: Option<ConnId>,
 }
 
+/// Clients one connection may announce (a browser tab announces one).
+pub const MAX_CLIENTS_PER_CONNECTION: usize = 8;
+/// Largest presence state of one client, as JSON text.
+pub const MAX_STATE_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PresenceError {
+    #[error("{0}")]
+    Malformed(#[from] DecodeError),
+    #[error("a connection may announce at most {MAX_CLIENTS_PER_CONNECTION} clients")]
+    TooManyClients,
+    #[error("a presence state may be at most {MAX_STATE_BYTES} bytes")]
+    StateTooLarge,
+}
+
 #[derive(Default)]
 pub struct Presence {
     clients: HashMap<u64, Client>,
 }
 
 impl Presence {
-    /// Apply an awareness update received from `conn`.
-    pub fn apply(&mut self, conn: ConnId, payload: &[u8]) -> Result<(), DecodeError> {
-        for entry in decode_awareness(payload)? {
+    /// Apply an awareness update received from `conn`. A connection may announce at most
+    /// [`MAX_CLIENTS_PER_CONNECTION`] clients, each with a state of at most
+    /// [`MAX_STATE_BYTES`]: presence is sent to every newcomer and must stay small.
+    pub fn apply(&mut self, conn: ConnId, payload: &[u8]) -> Result<(), PresenceError> {
+        let entries = decode_awareness(payload)?;
+        for entry in &entries {
+            if entry.state.len() > MAX_STATE_BYTES {
+                return Err(PresenceError::StateTooLarge);
+            }
+        }
+        for entry in entries {
             let removal = entry.is_removal();
             let accept = match self.clients.get(&entry.client_id) {
                 None => true,
@@ -37,6 +60,13 @@ impl Presence {
             if !accept {
                 continue;
             }
+            let already_owned = self
+                .clients
+                .get(&entry.client_id)
+                .is_some_and(|c| c.owner == Some(conn));
+            if !removal && !already_owned && self.owned_by(conn) >= MAX_CLIENTS_PER_CONNECTION {
+                return Err(PresenceError::TooManyClients);
+            }
             self.clients.insert(
                 entry.client_id,
                 Client {
@@ -47,6 +77,13 @@ impl Presence {
             );
         }
         Ok(())
+    }
+
+    fn owned_by(&self, conn: ConnId) -> usize {
+        self.clients
+            .values()
+            .filter(|c| c.owner == Some(conn))
+            .count()
     }
 
     /// Forget the states `conn` announced; returns the awareness update announcing their
@@ -145,6 +182,26 @@ mod tests {
         let snapshot = p.snapshot().unwrap();
         assert_eq!(decode_awareness(&snapshot).unwrap().len(), 1);
         assert_eq!(p.client_of(1), Some(10));
+    }
+
+    #[test]
+    fn a_connection_cannot_flood_presence() {
+        let mut p = Presence::default();
+        for id in 0..MAX_CLIENTS_PER_CONNECTION as u64 {
+            p.apply(1, &update(&[(id, 1, "{}")])).unwrap();
+        }
+        assert_eq!(
+            p.apply(1, &update(&[(99, 1, "{}")])),
+            Err(PresenceError::TooManyClients)
+        );
+        // Renewing an own client is fine; another connection is unaffected.
+        p.apply(1, &update(&[(0, 2, "{}")])).unwrap();
+        p.apply(2, &update(&[(99, 1, "{}")])).unwrap();
+        let big = format!("\"{}\"", "x".repeat(MAX_STATE_BYTES));
+        assert_eq!(
+            p.apply(2, &update(&[(100, 1, &big)])),
+            Err(PresenceError::StateTooLarge)
+        );
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub enum RoomError {
     MalformedUpdate(String),
     #[error("malformed state vector: {0}")]
     MalformedStateVector(String),
-    #[error("malformed awareness update: {0}")]
-    MalformedAwareness(#[from] peercode_protocol::DecodeError),
+    #[error("awareness update refused: {0}")]
+    Awareness(#[from] crate::presence::PresenceError),
     #[error("the document would exceed the limit of {limit} bytes")]
     DocumentTooLarge { limit: usize },
     #[error("the document failed while applying an update and must be reloaded")]
