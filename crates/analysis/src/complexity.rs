@@ -11,6 +11,28 @@
 
 use std::collections::BTreeMap;
 
+/// How fast one factor grows: (factorial, exponential base, power, log), compared in order.
+type GrowthKey = (u32, u32, u32, u32);
+
+/// Most terms a sum keeps (only pathological input comes near it).
+const MAX_TERMS: usize = 24;
+
+thread_local! {
+    /// Term products computed by this thread's current analysis: a work budget, so that
+    /// pathological input (costs raised through chains of calls) cannot take seconds.
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Starts a new analysis's work count.
+pub(crate) fn reset_work() {
+    WORK.with(|w| w.set(0));
+}
+
+/// Term products computed since [`reset_work`].
+pub(crate) fn work() -> u64 {
+    WORK.with(|w| w.get())
+}
+
 /// Identifies a size variable in [`crate::analyze::Symbols`].
 pub(crate) type Var = usize;
 
@@ -31,14 +53,15 @@ impl Factor {
     }
 
     fn mul(self, o: Factor) -> Factor {
+        // Saturating: hostile input can nest and chain costs without end.
         Factor {
-            fact: self.fact + o.fact,
+            fact: self.fact.saturating_add(o.fact),
             exp_base: match (self.exp_base, o.exp_base) {
                 (0, b) | (b, 0) => b,
                 (a, b) => a.saturating_mul(b),
             },
-            pow: self.pow + o.pow,
-            log: self.log + o.log,
+            pow: self.pow.saturating_add(o.pow),
+            log: self.log.saturating_add(o.log),
         }
     }
 }
@@ -106,6 +129,17 @@ impl Cost {
     fn normalize(mut terms: Vec<Term>) -> Cost {
         terms.sort();
         terms.dedup();
+        if terms.len() > MAX_TERMS {
+            // Only absurd input gets here: keep the fastest-growing terms.
+            terms.sort_by_key(|t| {
+                std::cmp::Reverse(
+                    t.0.values()
+                        .map(|f| (f.fact, f.exp_base, f.pow, f.log))
+                        .max(),
+                )
+            });
+            terms.truncate(MAX_TERMS);
+        }
         let mut keep: Vec<Term> = Vec::new();
         for (i, t) in terms.iter().enumerate() {
             let dominated = terms
@@ -129,6 +163,8 @@ impl Cost {
     }
 
     pub fn mul(&self, o: &Cost) -> Cost {
+        let n = (self.0.len() * o.0.len()) as u64;
+        WORK.with(|w| w.set(w.get().saturating_add(n)));
         let mut v = Vec::new();
         for a in &self.0 {
             for b in &o.0 {
@@ -139,9 +175,43 @@ impl Cost {
     }
 
     pub fn pow(&self, k: u32) -> Cost {
+        if let [t] = self.0.as_slice() {
+            // One term: scale its exponents.
+            let mut m = BTreeMap::new();
+            for (v, f) in &t.0 {
+                m.insert(
+                    *v,
+                    Factor {
+                        fact: f.fact.saturating_mul(k),
+                        exp_base: if f.exp_base == 0 {
+                            0
+                        } else {
+                            f.exp_base.saturating_pow(k)
+                        },
+                        pow: f.pow.saturating_mul(k),
+                        log: f.log.saturating_mul(k),
+                    },
+                );
+            }
+            return if k == 0 {
+                Cost::one()
+            } else {
+                Cost(vec![Term(m)])
+            };
+        }
         let mut r = Cost::one();
-        for _ in 0..k {
+        // (a + b)^k has the same biggest terms as (a + b)^min(k, 4) raised term by term.
+        for _ in 0..k.min(4) {
             r = r.mul(self);
+        }
+        if k > 4 {
+            let rest = Cost(
+                self.0
+                    .iter()
+                    .map(|t| Cost(vec![t.clone()]).pow(k - 4).0[0].clone())
+                    .collect(),
+            );
+            r = r.mul(&Cost::normalize(rest.0));
         }
         r
     }
@@ -244,18 +314,22 @@ impl Cost {
     }
 
     /// Replaces each variable by a cost (`None` keeps it).
-    pub fn subst(&self, f: &dyn Fn(Var) -> Option<Cost>) -> Result<Cost, Var> {
+    /// Gives up (`Err`) once the thread's work count passes `limit`.
+    pub fn subst(&self, f: &dyn Fn(Var) -> Option<Cost>, limit: u64) -> Result<Cost, Var> {
         let mut total: Option<Cost> = None;
         for t in &self.0 {
             let mut prod = Cost::one();
             for (v, fac) in &t.0 {
+                if work() > limit {
+                    return Err(*v);
+                }
                 let Some(c) = f(*v) else {
                     prod = prod.mul(&Cost::single(*v, *fac));
                     continue;
                 };
                 let mut part = c.pow(fac.pow);
-                for _ in 0..fac.log {
-                    part = part.mul(&c.log());
+                if fac.log > 0 {
+                    part = part.mul(&c.log().pow(fac.log));
                 }
                 if fac.exp_base > 0 {
                     if c.is_one() {
@@ -279,7 +353,7 @@ impl Cost {
 
     /// `O(...)` with the given variable names.
     pub fn render(&self, name: &dyn Fn(Var) -> String, order: &dyn Fn(Var) -> usize) -> String {
-        let mut terms: Vec<(Vec<u32>, String)> = Vec::new();
+        let mut terms: Vec<(Vec<GrowthKey>, String)> = Vec::new();
         for t in &self.0 {
             let mut vars: Vec<(&Var, &Factor)> = t.0.iter().collect();
             vars.sort_by_key(|(v, _)| order(**v));
@@ -322,14 +396,14 @@ impl Cost {
                 parts.push(sub.join("·"));
             }
             let key = {
-                let mut k: Vec<u32> =
+                let mut k: Vec<GrowthKey> =
                     t.0.values()
-                        .map(|f| f.fact * 1_000_000 + f.exp_base * 10_000 + f.pow * 100 + f.log)
+                        .map(|f| (f.fact, f.exp_base, f.pow, f.log))
                         .collect();
                 k.sort_unstable_by(|a, b| b.cmp(a));
                 // Ties go by naming order (n before m).
                 let first = t.0.keys().map(|v| order(*v)).min().unwrap_or(0);
-                k.push(u32::MAX - u32::try_from(first).unwrap_or(u32::MAX));
+                k.push((0, 0, 0, u32::MAX - u32::try_from(first).unwrap_or(u32::MAX)));
                 k
             };
             let mut s = parts.join("·");

@@ -135,9 +135,17 @@ const UNKNOWN: &str = "unknown";
 /// is left out rather than risking the stack.
 pub(crate) const MAX_DEPTH: usize = 100;
 
+/// Term products one analysis may compute before giving up on growing costs (a 300-line
+/// file uses a few thousand; the budget is well under a second of work).
+pub(crate) const WORK_BUDGET: u64 = 2_000_000;
+
+/// Term products one substitution of arguments into a callee's cost may compute.
+pub(crate) const SUBST_BUDGET: u64 = 50_000;
+
 /// Analyses `source`. Never fails: code that does not parse yields `parse_errors` and an
 /// analysis of what could be parsed.
 pub fn analyze(source: &str, language: Language) -> Report {
+    complexity::reset_work();
     let mut parser = tree_sitter::Parser::new();
     let lang: tree_sitter::Language = match language {
         Language::Python => tree_sitter_python::LANGUAGE.into(),

@@ -162,3 +162,26 @@ fn syntax_errors_are_reported_with_lines() {
     assert!(!r.parse_errors.is_empty());
     assert!(r.parse_errors.iter().all(|e| e.line_start >= 1));
 }
+
+#[test]
+fn pathological_costs_stay_bounded() {
+    // Sums of many sizes raised through chains of calls and nested comprehensions.
+    let mut src = String::from(
+        "def f0(a, b, c, d, e, g, h):\n    return [x for x in a for y in b for z in c for w in d for v in e for u in g for t in h]\n",
+    );
+    for i in 1..40 {
+        src.push_str(&format!(
+            "def f{i}(a, b, c, d, e, g, h):\n    xs = f{}(a + b + c, b + c + d, c + d + e, d + e + g, e + g + h, g + h + a, h + a + b)\n    for x in xs:\n        for y in xs:\n            f{}(xs, xs, xs, xs, xs, xs, xs)\n    return xs\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    let start = std::time::Instant::now();
+    let r = analyze(&src, Language::Python);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(r.functions.len(), 40);
+}

@@ -686,7 +686,16 @@ impl Analyzer<'_> {
             ));
             return (Val::one(Kind::Unknown), cost);
         }
-        let c = match callee_cost.subst(&|v| map.get(&v).cloned().flatten()) {
+        if crate::complexity::work() > crate::WORK_BUDGET {
+            f.set_unknown(format!(
+                "the cost of calling `{name}` grows too large to work out"
+            ));
+            return (Val::one(Kind::Unknown), cost);
+        }
+        let c = match callee_cost.subst(
+            &|v| map.get(&v).cloned().flatten(),
+            crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
+        ) {
             Ok(c) => c,
             Err(_) => {
                 f.set_unknown(format!(
@@ -705,7 +714,11 @@ impl Analyzer<'_> {
                     if sz.vars().iter().any(|x| matches!(map.get(x), Some(None))) {
                         return None;
                     }
-                    sz.subst(&|x| map.get(&x).cloned().flatten()).ok()
+                    sz.subst(
+                        &|x| map.get(&x).cloned().flatten(),
+                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
+                    )
+                    .ok()
                 });
                 v.elem = None;
                 v

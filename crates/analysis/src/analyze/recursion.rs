@@ -146,9 +146,7 @@ impl Analyzer<'_> {
                     n.pow(crit)
                 } else if deg == crit {
                     let mut t = n.pow(crit);
-                    for _ in 0..=logs {
-                        t = t.mul(&n.log());
-                    }
+                    t = t.mul(&n.log().pow(logs.saturating_add(1)));
                     t
                 } else {
                     full.clone()
@@ -178,8 +176,11 @@ impl Analyzer<'_> {
                     }
                 }
                 let with_depth = |c: &Cost| {
-                    c.subst(&|v| growing.contains(&v).then(|| n.clone()))
-                        .unwrap_or_else(|_| c.clone())
+                    c.subst(
+                        &|v| growing.contains(&v).then(|| n.clone()),
+                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
+                    )
+                    .unwrap_or_else(|_| c.clone())
                 };
                 let full_d = with_depth(full);
                 if sites <= 1 {
