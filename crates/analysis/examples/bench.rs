@@ -88,4 +88,6 @@ fn main() {
     measure("python", &py, Language::Python);
     measure("javascript", &js, Language::JavaScript);
     measure("python call chain", &chain(), Language::Python);
+    // The fixed cost: parser set-up and the analysis thread.
+    measure("empty file", "", Language::Python);
 }

@@ -145,6 +145,48 @@ pub(crate) const SUBST_BUDGET: u64 = 50_000;
 /// Analyses `source`. Never fails: code that does not parse yields `parse_errors` and an
 /// analysis of what could be parsed.
 pub fn analyze(source: &str, language: Language) -> Report {
+    // The walk recurses through nested code and calls between functions; a thread of its
+    // own with a generous stack keeps hostile input from overflowing the caller's (the
+    // server's blocking pool has 2 MiB). The stack is reserved, not committed, up front.
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("peercode-analyze".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(scope, || analyze_here(source, language));
+        match spawned {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| failed(source, language, "the analyser failed on this code")),
+            // No thread to be had (resource limits): analyse on the caller's stack.
+            Err(_) => analyze_here(source, language),
+        }
+    })
+}
+
+/// A report that says nothing could be estimated, and why.
+fn failed(source: &str, language: Language, why: &str) -> Report {
+    let lines = source.lines().count().max(1);
+    Report {
+        language,
+        functions: Vec::new(),
+        top_level: FunctionReport {
+            name: "<module>".into(),
+            line_start: 1,
+            line_end: lines,
+            complexity: UNKNOWN.into(),
+            unknown_reason: Some(why.into()),
+            max_loop_depth: 0,
+            reasons: Vec::new(),
+            variables: Vec::new(),
+        },
+        parse_errors: Vec::new(),
+    }
+}
+
+/// Stack of the analysis thread.
+const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
+
+fn analyze_here(source: &str, language: Language) -> Report {
     complexity::reset_work();
     let mut parser = tree_sitter::Parser::new();
     let lang: tree_sitter::Language = match language {

@@ -91,6 +91,19 @@ fn absurd_nesting_does_not_overflow_the_stack() {
                 "if (n) { ".repeat(5_000) + &"}".repeat(5_000)
             );
             let _ = analyze(&blocks, Language::JavaScript);
+            // Each function calls the next one, defined later, from deep inside loops: the
+            // analysis follows calls depth-first.
+            let mut chain = String::new();
+            for i in 0..200 {
+                chain.push_str(&format!("def g{i}(xs):\n"));
+                for d in 0..10 {
+                    chain.push_str(&format!("{}for x{d} in xs:\n", "    ".repeat(d + 1)));
+                }
+                chain.push_str(&format!("{}g{}(xs)\n", "    ".repeat(11), i + 1));
+            }
+            chain.push_str("def g200(xs):\n    return xs\n");
+            let r = analyze(&chain, Language::Python);
+            assert_eq!(r.functions.len(), 201);
         })
         .expect("spawn");
     assert!(

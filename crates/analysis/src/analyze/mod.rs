@@ -217,7 +217,7 @@ pub(crate) struct Analyzer<'p> {
     python: bool,
 }
 
-const MAX_CALL_DEPTH: usize = 24;
+const MAX_CALL_DEPTH: usize = 16;
 
 impl<'p> Analyzer<'p> {
     pub fn new(prog: &'p Program, src: &'p str, python: bool) -> Self {
