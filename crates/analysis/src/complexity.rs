@@ -307,6 +307,47 @@ impl Cost {
         best
     }
 
+    /// Drops the terms that known bounds make redundant: with `k <= n`, `n + k` is `n`.
+    /// A term goes only when, with each bounded variable raised to its bound, another term
+    /// still covers it.
+    pub fn drop_bounded(&self, le: &[(Var, Var)]) -> Cost {
+        if le.is_empty() || self.0.len() < 2 {
+            return self.clone();
+        }
+        let raised = |t: &Term| -> Term {
+            let mut m: BTreeMap<Var, Factor> = BTreeMap::new();
+            for (v, f) in &t.0 {
+                let to = le
+                    .iter()
+                    .find(|(small, _)| small == v)
+                    .map(|(_, big)| *big)
+                    .unwrap_or(*v);
+                let e = m.entry(to).or_default();
+                *e = e.mul(*f);
+            }
+            Term(m)
+        };
+        let keep: Vec<Term> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                let r = raised(t);
+                !self
+                    .0
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != *i && o.dominates(&r))
+            })
+            .map(|(_, t)| t.clone())
+            .collect();
+        if keep.is_empty() {
+            self.clone()
+        } else {
+            Cost(keep)
+        }
+    }
+
     pub fn has_exp(&self) -> bool {
         self.0
             .iter()
@@ -455,5 +496,12 @@ mod tests {
         assert_eq!(show(&n.mul(&m).mul(&m.log())), "O(n·m log m)");
         assert_eq!(show(&n.log().mul(&m.log())), "O(log n log m)");
         assert_eq!(show(&n.add(&Cost::one())), "O(n)");
+        // With m <= n: n + m is n, n·m stays (no other term covers it).
+        assert_eq!(show(&n.add(&m).drop_bounded(&[(1, 0)])), "O(n)");
+        assert_eq!(show(&n.mul(&m).drop_bounded(&[(1, 0)])), "O(n·m)");
+        assert_eq!(
+            show(&n.mul(&n).add(&n.mul(&m)).drop_bounded(&[(1, 0)])),
+            "O(n^2)"
+        );
     }
 }

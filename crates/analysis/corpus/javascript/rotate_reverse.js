@@ -1,4 +1,5 @@
-// expect: reverse O(n)
+// reverse(a, i, j) swaps j - i times: O(j - i), written O(j) (number parameters keep their names).
+// expect: reverse O(j)
 // expect: rotate O(n)
 function reverse(a, i, j) {
   while (i < j) {

@@ -286,6 +286,20 @@ impl Analyzer<'_> {
                 }
             });
         }
+        if let Some((size, _, movers)) = &found
+            && let [m] = movers.as_slice()
+            && let Some(coll) = indexed_by(body, cond, m)
+            && let Some(bound) = Self::single_var(size)
+            && let Some(cv) = f
+                .env
+                .get(&coll)
+                .and_then(|v| v.size.as_ref())
+                .and_then(Self::single_var)
+            && bound != cv
+        {
+            // `i < k` and `xs[i]` is read: k cannot exceed len(xs).
+            self.le.push((bound, cv));
+        }
         if let Some((size, text, movers)) = found {
             // The enclosing loop's counter jumps to where this one stopped (`j = i`, scan,
             // `i = j`): both walk the same range once.

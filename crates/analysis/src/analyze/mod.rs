@@ -211,6 +211,9 @@ pub(crate) struct Analyzer<'p> {
     closure_env: HashMap<FuncId, HashMap<String, Val>>,
     /// Top-level names, for functions that read globals.
     globals: HashMap<String, Val>,
+    /// Known bounds between sizes, `(k, n)` for k <= n: a counter below `k` that indexes a
+    /// collection of size `n` proves it.
+    pub le: Vec<(Var, Var)>,
     /// Size variables of object fields (`this.items`).
     fields: HashMap<String, Var>,
     /// Python strings are immutable (`s += c` copies); JavaScript's are ropes.
@@ -231,6 +234,7 @@ impl<'p> Analyzer<'p> {
             closure_env: HashMap::new(),
             globals: HashMap::new(),
             fields: HashMap::new(),
+            le: Vec::new(),
             python,
         }
     }
@@ -320,7 +324,7 @@ impl<'p> Analyzer<'p> {
         let prog = self.prog;
         let cost = self.block(&mut f, &prog.module);
         self.globals = f.env.clone();
-        let total = cost.add(&f.amortized);
+        let total = cost.add(&f.amortized).drop_bounded(&self.le);
         Summary {
             cost: match f.unknown {
                 Some(w) => Err(w),
@@ -396,6 +400,7 @@ impl<'p> Analyzer<'p> {
             }
         }
         self.in_progress.retain(|x| *x != id);
+        let cost = cost.drop_bounded(&self.le);
         Summary {
             cost: match f.unknown {
                 Some(w) => Err(w),
@@ -1509,7 +1514,9 @@ fn mark_numeric(e: &Expr, out: &mut HashSet<String>) {
         }
         ExprKind::Cmp { op, l, r } if !matches!(op, CmpOp::In | CmpOp::NotIn) => {
             for (x, y) in [(l, r), (r, l)] {
+                let ordering = matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge);
                 let arithmetic = y.num().is_some()
+                    || ordering
                     || is_len_expr(y)
                     || matches!(
                         &y.kind,
