@@ -504,7 +504,20 @@ impl Analyzer<'_> {
             "slice" | "substring" | "substr" | "splice" => {
                 let mut v = ov.clone();
                 v.mid = false;
-                (v, osize, "copies")
+                let width = if name == "substr" {
+                    args.get(1)
+                } else {
+                    fixed_width(args.first(), args.get(1))
+                };
+                let size = match width {
+                    Some(w) => {
+                        let mut g = Frame::new(f.func, f.env.clone());
+                        self.expr(&mut g, w).0.size
+                    }
+                    None => osize,
+                };
+                v.size = size.clone();
+                (v, size, "copies")
             }
             "keys" | "values" | "items" | "entries" => {
                 let mut v = ov.clone();

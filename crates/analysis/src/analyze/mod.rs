@@ -1023,7 +1023,11 @@ impl<'p> Analyzer<'p> {
                 for b in [lo, hi].into_iter().flatten() {
                     cost = cost.add(&self.expr(f, b).1);
                 }
-                let sz = ov.size.clone();
+                // `s[i:i + 2]` copies two items, whatever the size of `s`.
+                let sz = match fixed_width(lo.as_deref(), hi.as_deref()) {
+                    Some(w) => self.expr(f, w).0.size,
+                    None => ov.size.clone(),
+                };
                 match &sz {
                     Some(s) if !s.is_one() => {
                         cost = cost.add(s);
@@ -1038,6 +1042,7 @@ impl<'p> Analyzer<'p> {
                 }
                 let mut v = ov.clone();
                 v.mid = false;
+                v.size = sz;
                 if ov.kind == Kind::Unknown {
                     v.kind = Kind::List;
                 }
@@ -1429,6 +1434,25 @@ fn l_const_base_value(e: &Expr) -> u32 {
             .unwrap_or(2)
             .max(2),
         _ => 2,
+    }
+}
+
+/// `(i, i + w)`: a slice of width `w` (`s[i:i + 2]`, `s.slice(i, i + 2)`); returns `w`.
+fn fixed_width<'e>(lo: Option<&'e Expr>, hi: Option<&'e Expr>) -> Option<&'e Expr> {
+    let (lo, hi) = (lo?, hi?);
+    let name = lo.name()?;
+    match &hi.kind {
+        ExprKind::Bin {
+            op: BinOp::Add,
+            l,
+            r,
+        } if l.name() == Some(name) => Some(r),
+        ExprKind::Bin {
+            op: BinOp::Add,
+            l,
+            r,
+        } if r.name() == Some(name) => Some(l),
+        _ => None,
     }
 }
 
