@@ -96,13 +96,16 @@ impl Analyzer<'_> {
                         };
                         if args.is_empty() || (n == "defaultdict") {
                             (Val::one(kind), None, "")
-                        } else if n == "Array" && avals.first().is_some_and(|a| a.kind == Kind::Num)
+                        } else if n == "Array"
+                            && avals.first().is_some_and(|a| {
+                                !matches!(a.kind, Kind::List | Kind::Str | Kind::Set | Kind::Dict)
+                            })
                         {
                             // new Array(n)
                             (
                                 Val::of(Kind::List, size(0).unwrap_or_else(Cost::one)),
                                 size(0),
-                                "`Array(n)` allocates",
+                                "allocates",
                             )
                         } else {
                             let mut v = arg(0);
