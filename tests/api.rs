@@ -12,7 +12,7 @@ async fn post(server: &Server, path: &str, body: &str) -> (u16, Value) {
         .body(body.to_owned())
         .send()
         .await
-        .unwrap();
+        .expect("POST request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
