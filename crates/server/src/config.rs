@@ -18,8 +18,9 @@ pub struct Config {
     #[arg(long, env = "PEERCODE_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_document_bytes: usize,
     /// Frames queued for one connection before it counts as too slow and is disconnected
-    /// (it resyncs when it reconnects).
-    #[arg(long, env = "PEERCODE_SEND_BUFFER", default_value_t = 2048)]
+    /// (it resyncs when it reconnects). Sized for bursts: one commit can release thousands
+    /// of keystrokes at once; the byte budget below is the main bound.
+    #[arg(long, env = "PEERCODE_SEND_BUFFER", default_value_t = 32 * 1024)]
     pub send_buffer: usize,
     /// Bytes queued for one connection before it counts as too slow (a single larger frame,
     /// such as the first sync of a big document, is still sent).
