@@ -22,6 +22,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
+use axum::serve::ListenerExt;
 use peercode_collab::Limits;
 use peercode_store::{Durability, Persister, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
@@ -96,6 +97,13 @@ pub async fn serve_on(
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
     tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
+    // Every keystroke is a small frame: without TCP_NODELAY, Nagle's algorithm meeting the
+    // peer's delayed ACK holds frames back for ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, router(app.clone()))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await

@@ -59,6 +59,41 @@ pub enum Durability {
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Background checkpoints, so the commit path never pays for copying the WAL into the
+    /// database file (and the fsyncs that go with it).
+    checkpointer: Mutex<Option<Checkpointer>>,
+}
+
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// How often the background thread folds the WAL into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn start_checkpointer(path: &Path) -> Result<Checkpointer, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("peercode-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                // PASSIVE never blocks the writer; frames still in use are copied next time.
+                if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "background checkpoint failed");
+                }
+            }
+        })
+        .map_err(|source| StoreError::DataDir {
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(Checkpointer { stop, thread })
 }
 
 impl SqliteStore {
@@ -77,12 +112,16 @@ impl SqliteStore {
             Durability::Power => "FULL",
         };
         writer.pragma_update(None, "synchronous", sync)?;
+        // Checkpoints happen on their own thread (see `start_checkpointer`).
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         migrate(&writer)?;
         let reader = Connection::open(&path)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        let checkpointer = start_checkpointer(&path)?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            checkpointer: Mutex::new(Some(checkpointer)),
         })
     }
 }
@@ -210,6 +249,10 @@ impl Store for SqliteStore {
     }
 
     fn close(&self) -> Result<(), StoreError> {
+        if let Some(checkpointer) = self.checkpointer.lock().take() {
+            drop(checkpointer.stop);
+            let _ = checkpointer.thread.join();
+        }
         let conn = self.writer.lock();
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
