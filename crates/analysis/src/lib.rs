@@ -194,24 +194,15 @@ fn analyze_here(source: &str, language: Language) -> Report {
         Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
     };
     let lines = source.lines().count().max(1);
-    let empty = |why: &str| Report {
-        language,
-        functions: Vec::new(),
-        top_level: FunctionReport {
-            name: "<module>".into(),
-            line_start: 1,
-            line_end: lines,
-            complexity: UNKNOWN.into(),
-            unknown_reason: Some(why.into()),
-            max_loop_depth: 0,
-            reasons: Vec::new(),
-            variables: Vec::new(),
-        },
-        parse_errors: vec![Reason {
+    // The whole file is the error's range: nothing could be parsed.
+    let empty = |why: &str| {
+        let mut report = failed(source, language, why);
+        report.parse_errors.push(Reason {
             line_start: 1,
             line_end: lines,
             text: why.into(),
-        }],
+        });
+        report
     };
     if parser.set_language(&lang).is_err() {
         return empty("the parser for this language could not be loaded");
