@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::ir::*;
-use crate::lower_python::{binop, named_children, span};
+use crate::lower_python::{binop, named_children, span, text};
 
 pub(crate) struct Lower<'a> {
     src: &'a [u8],
@@ -11,10 +11,6 @@ pub(crate) struct Lower<'a> {
     /// Nesting of the node being lowered: deeper code is cut off, not followed into a stack
     /// overflow.
     depth: usize,
-}
-
-fn text<'s>(src: &'s [u8], n: Node) -> &'s str {
-    n.utf8_text(src).unwrap_or("")
 }
 
 impl<'a> Lower<'a> {

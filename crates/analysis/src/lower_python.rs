@@ -28,7 +28,7 @@ pub(crate) fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
         .collect()
 }
 
-fn text<'s>(src: &'s [u8], n: Node) -> &'s str {
+pub(crate) fn text<'s>(src: &'s [u8], n: Node) -> &'s str {
     n.utf8_text(src).unwrap_or("")
 }
 
