@@ -122,11 +122,7 @@ async fn read_loop(
             }
             Ok(None) => return,
             Ok(Some(Err(error))) => {
-                let text = error.to_string();
-                if text.contains("Space limit exceeded")
-                    || text.contains("too long")
-                    || text.contains("too big")
-                {
+                if is_capacity_error(error) {
                     app.metrics
                         .rejected_connections
                         .fetch_add(1, Ordering::Relaxed);
@@ -136,7 +132,6 @@ async fn read_loop(
                         format!("message larger than the limit of {limit} bytes"),
                     );
                 } else {
-                    tracing::debug!(conn = id, %error, "websocket error");
                     closer.close(GOING_AWAY, "");
                 }
                 return;
@@ -240,6 +235,19 @@ async fn write_step(
         _ = ping.tick() => {
             sink.send(WsMessage::Ping(Bytes::new())).await?;
             Ok(true)
+        }
+    }
+}
+
+/// Whether a read failed because a message or frame exceeded the configured maximum
+/// (tungstenite's `Capacity` error), as opposed to the peer going away.
+fn is_capacity_error(error: axum::Error) -> bool {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => true,
+        _ => {
+            tracing::debug!(error = %inner, "websocket error");
+            false
         }
     }
 }
