@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Client, Server};
+use common::{Client, Server, wait_until};
 use peercode_protocol::Message;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -195,16 +195,16 @@ async fn document_size_limit_closes_the_writer_and_keeps_the_document() {
 #[tokio::test]
 async fn restart_keeps_the_text() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &["--snapshot-every", "7"]);
+    let mut server = Server::spawn(dir.path(), &["--snapshot-every", "7"]);
     let mut a = Client::join(&server.url("durable"), 1).await;
     for i in 0..20 {
         a.type_text(&format!("{i},")).await;
     }
     assert!(a.pump_until(|c| c.updates_received == 20, WAIT).await);
     let expected = a.text();
-    assert!(server.stop().success(), "clean exit on SIGTERM");
+    assert!(server.stop(), "clean exit on SIGTERM");
 
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::spawn(dir.path(), &[]);
     let b = Client::join(&server.url("durable"), 2).await;
     assert_eq!(b.text(), expected);
 }
@@ -214,7 +214,7 @@ async fn sigkill_loses_nothing_a_client_received() {
     let dir = tempfile::tempdir().unwrap();
     // Commits wait 100 ms to batch, so at the kill many accepted updates are not yet
     // durable: a server that broadcast before committing would hand them to the observer.
-    let mut server = Server::start(
+    let mut server = Server::spawn(
         dir.path(),
         &["--snapshot-every", "50", "--commit-window-us", "100000"],
     );
@@ -241,7 +241,7 @@ async fn sigkill_loses_nothing_a_client_received() {
     let seen_text = observer.text();
     assert!(observer.updates_received >= 20);
 
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::spawn(dir.path(), &[]);
     let after = Client::join(&server.url("crash"), 3).await;
     let after_sv = after.state_vector();
     for (client, clock) in seen.iter() {
@@ -379,6 +379,42 @@ async fn health_and_metrics_answer() {
     }
 }
 
+/// `/metrics` checked by Prometheus's own parser and linter (`promtool`, Debian package
+/// `prometheus`, installed by scripts/setup).
+#[tokio::test]
+async fn metrics_are_valid_prometheus_text() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut a = Client::join(&server.url("prom"), 1).await;
+    a.set_awareness(r#"{"user":{"name":"Ada"}}"#).await;
+    a.type_text("hi").await;
+    assert!(a.pump_until(|c| c.updates_received == 1, WAIT).await);
+    let (status, body) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/setup installs it)");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write metrics to promtool");
+    let out = promtool.wait_with_output().expect("promtool ran");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[tokio::test]
 async fn history_records_updates_with_time_and_author_and_room_events() {
     use peercode_store::{Durability, EventKind, SqliteStore, Store};
@@ -394,10 +430,16 @@ async fn history_records_updates_with_time_and_author_and_room_events() {
     a.type_text("y").await;
     assert!(a.pump_until(|c| c.updates_received == 2, WAIT).await);
     drop(a);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(server.stop().success());
-
+    // The leave is recorded once the server notices the closed socket.
     let store = SqliteStore::open(dir.path(), Durability::Process).unwrap();
+    let left = || {
+        store
+            .events("history", 0, u64::MAX)
+            .is_ok_and(|events| events.iter().any(|e| e.kind == EventKind::Leave))
+    };
+    assert!(wait_until(left, WAIT).await, "the leave was recorded");
+    assert!(server.stop());
+
     let updates = store.updates("history", 1, u64::MAX).unwrap();
     let seqs: Vec<u64> = updates.iter().map(|u| u.seq).collect();
     assert_eq!(seqs, [1, 2, 3], "room creation, then the two keystrokes");

@@ -1,5 +1,6 @@
-//! Test helpers: start the real `peercode` binary on an ephemeral port and talk to it as a
-//! y-websocket client would, with a `yrs` document on the client side.
+//! Test helpers: start the server on an ephemeral port (in this process, or the real
+//! `peercode` binary) and talk to it as a y-websocket client would, with a `yrs` document
+//! on the client side.
 
 #![allow(dead_code)]
 
@@ -15,19 +16,68 @@ use peercode_protocol::{AwarenessEntry, Message, decode_awareness, encode_awaren
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
-/// A running `peercode serve`, killed when dropped.
+/// A running server: in this process (most tests) or the real `peercode serve` binary
+/// (tests that kill or restart it). Stopped when dropped.
 pub struct Server {
-    child: Option<Child>,
+    running: Running,
     pub addr: String,
     pub data_dir: PathBuf,
 }
 
+enum Running {
+    /// `peercode serve` as a child process.
+    Binary(Option<Child>),
+    /// `peercode_server::serve_on` on a runtime of its own, in a thread of this process.
+    InProcess {
+        shutdown: CancellationToken,
+        thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    },
+    Stopped,
+}
+
 impl Server {
+    /// The server in this process, on its own multi-threaded runtime (as the binary
+    /// runs it), with `extra` flags of `peercode serve`.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut args: Vec<std::ffi::OsString> = vec!["--listen".into(), "127.0.0.1:0".into()];
+        args.push("--data-dir".into());
+        args.push(data_dir.into());
+        args.extend(extra.iter().map(Into::into));
+        let config = peercode_server::Config::from_args(args).expect("valid flags");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local addr").to_string();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                peercode_server::serve_on(listener, config, token).await
+            })
+        });
+        Server {
+            running: Running::InProcess {
+                shutdown,
+                thread: Some(thread),
+            },
+            addr,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// The real `peercode serve` binary, for tests that kill it or restart it.
+    pub fn spawn(data_dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_peercode"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
@@ -51,33 +101,47 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
         Server {
-            child: Some(child),
+            running: Running::Binary(Some(child)),
             addr,
             data_dir: data_dir.to_owned(),
         }
     }
 
-    pub fn pid(&self) -> i32 {
-        self.child.as_ref().map(|c| c.id() as i32).expect("running")
-    }
-
-    /// SIGKILL: no chance to flush anything.
+    /// SIGKILL the binary: no chance to flush anything.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Running::Binary(child) = &mut self.running
+            && let Some(mut child) = child.take()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    /// SIGTERM and wait for a clean exit.
-    pub fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .expect("send SIGTERM");
-        child.wait().expect("wait for exit")
+    /// A graceful shutdown (SIGTERM for the binary); true when it ended cleanly.
+    pub fn stop(&mut self) -> bool {
+        match std::mem::replace(&mut self.running, Running::Stopped) {
+            Running::Binary(Some(child)) => {
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(child.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                )
+                .expect("send SIGTERM");
+                child
+                    .wait_with_output()
+                    .is_ok_and(|out| out.status.success())
+            }
+            Running::InProcess {
+                shutdown,
+                mut thread,
+            } => {
+                shutdown.cancel();
+                thread
+                    .take()
+                    .and_then(|t| t.join().ok())
+                    .is_some_and(|result| result.is_ok())
+            }
+            Running::Binary(None) | Running::Stopped => false,
+        }
     }
 
     pub fn url(&self, room: &str) -> String {
@@ -104,8 +168,26 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.kill();
+        match &self.running {
+            Running::Binary(_) => self.kill(),
+            Running::InProcess { .. } => {
+                self.stop();
+            }
+            Running::Stopped => {}
+        }
     }
+}
+
+/// Wait until `done` holds, checking every few milliseconds; false after `timeout`.
+pub async fn wait_until(mut done: impl FnMut() -> bool, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
 }
 
 /// A y-websocket client with its own document; the shared text is the root `Y.Text` "t".

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use peercode_store::Durability;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct Config {
     /// Address to listen on (`127.0.0.1:0` picks a free port; the chosen address is printed).
@@ -40,15 +42,54 @@ pub struct Config {
     pub snapshot_every: u64,
     /// `process`: a commit survives the server being killed (SQLite synchronous=NORMAL, WAL);
     /// `power`: every commit is fsynced and survives a power cut too.
-    #[arg(long, env = "PEERCODE_DURABILITY", default_value = "process", value_parser = ["process", "power"])]
-    pub durability: String,
+    #[arg(long, env = "PEERCODE_DURABILITY", value_enum, default_value_t = DurabilityFlag::Process)]
+    pub durability: DurabilityFlag,
     /// Extra time the commit thread waits to let a batch grow, in microseconds (0: batches
     /// are whatever queued during the previous commit).
     #[arg(long, env = "PEERCODE_COMMIT_WINDOW_US", default_value_t = 0)]
     pub commit_window_us: u64,
 }
 
+/// `--durability`: how hard a commit tries to reach the disk.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurabilityFlag {
+    /// Commits survive the server being killed.
+    Process,
+    /// Every commit is fsynced and survives a power cut.
+    Power,
+}
+
+impl From<DurabilityFlag> for Durability {
+    fn from(flag: DurabilityFlag) -> Self {
+        match flag {
+            DurabilityFlag::Process => Durability::Process,
+            DurabilityFlag::Power => Durability::Power,
+        }
+    }
+}
+
+/// `peercode serve`'s flags on their own, for parsing without the rest of the CLI.
+#[derive(clap::Parser)]
+#[command(name = "peercode serve")]
+struct Standalone {
+    #[command(flatten)]
+    config: Config,
+}
+
 impl Config {
+    /// Parse `peercode serve` flags (without the program or subcommand name), reading
+    /// `PEERCODE_*` variables for flags not given: for embedding the server and for tests.
+    pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::Parser;
+        let args = std::iter::once(std::ffi::OsString::from("peercode-serve"))
+            .chain(args.into_iter().map(Into::into));
+        Standalone::try_parse_from(args).map(|s| s.config)
+    }
+
     pub fn ping_interval(&self) -> Duration {
         Duration::from_millis(self.ping_interval_ms.max(1))
     }
@@ -57,5 +98,22 @@ impl Config {
     }
     pub fn room_idle(&self) -> Duration {
         Duration::from_millis(self.room_idle_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_is_one_of_two_words() {
+        let config = Config::from_args(["--durability", "power"]).expect("valid");
+        assert_eq!(Durability::from(config.durability), Durability::Power);
+        let config = Config::from_args(std::iter::empty::<&str>()).expect("defaults");
+        assert_eq!(config.durability, DurabilityFlag::Process);
+        // A typo is an error, not a silent fallback to the default.
+        let error = Config::from_args(["--durability", "powr"])
+            .expect_err("an unknown durability is refused");
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
     }
 }

@@ -24,27 +24,75 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
 use peercode_collab::Limits;
-use peercode_store::{Durability, Persister, SqliteStore, Store};
+use peercode_store::{Persister, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::Config;
+pub use config::{Config, DurabilityFlag};
 pub use error::ApiError;
 use metrics::Metrics;
-use rooms::Rooms;
+use rooms::{RoomSettings, Rooms};
 
-/// State shared by every request, connection and room task.
+/// State shared by every request and connection. Room tasks do not see it: they get a
+/// narrow [`rooms::RoomContext`].
 pub struct AppShared {
     pub config: Config,
-    limits: Limits,
     metrics: Arc<Metrics>,
     rooms: Rooms,
-    persister: Persister,
+    persister: Arc<Persister>,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
     connections: TaskTracker,
-    /// Cancelled on SIGINT/SIGTERM.
+    /// The server's one shutdown token, cancelled on SIGINT/SIGTERM.
     shutdown: CancellationToken,
+}
+
+impl AppShared {
+    /// The whole server's state over `store`, without a socket: pass it to [`router`] and
+    /// serve that, then call [`AppShared::close`] once `shutdown` is cancelled.
+    pub fn new(config: Config, store: Arc<dyn Store>, shutdown: CancellationToken) -> Arc<Self> {
+        let persister = Arc::new(Persister::start(
+            store,
+            4096,
+            Duration::from_micros(config.commit_window_us),
+        ));
+        let metrics = Arc::new(Metrics::default());
+        let settings = RoomSettings {
+            limits: Limits {
+                max_document_bytes: config.max_document_bytes,
+            },
+            snapshot_every: config.snapshot_every,
+            idle: config.room_idle(),
+        };
+        Arc::new(AppShared {
+            rooms: Rooms::new(
+                persister.clone(),
+                metrics.clone(),
+                settings,
+                shutdown.clone(),
+            ),
+            metrics,
+            persister,
+            next_conn_id: AtomicU64::new(1),
+            connections: TaskTracker::new(),
+            shutdown,
+            config,
+        })
+    }
+
+    /// After shutdown: close connections (briefly waiting for their close frames), let
+    /// every room flush, commit everything pending and close the store.
+    pub async fn close(&self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.connections.close();
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.connections.wait()).await;
+        self.rooms.wait_closed().await;
+        let persister = self.persister.clone();
+        tokio::task::spawn_blocking(move || persister.shutdown())
+            .await
+            .context("while waiting for the commit thread")?
+            .context("while flushing the store")
+    }
 }
 
 /// Install the global `tracing` subscriber (honours `RUST_LOG`, defaults to `info`).
@@ -73,26 +121,9 @@ pub async fn serve_on(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let durability = match config.durability.as_str() {
-        "power" => Durability::Power,
-        _ => Durability::Process,
-    };
-    let store = SqliteStore::open(&config.data_dir, durability)
+    let store = SqliteStore::open(&config.data_dir, config.durability.into())
         .with_context(|| format!("while opening the store in {}", config.data_dir.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let persister = Persister::start(store, 4096, Duration::from_micros(config.commit_window_us));
-    let app = Arc::new(AppShared {
-        limits: Limits {
-            max_document_bytes: config.max_document_bytes,
-        },
-        metrics: Arc::new(Metrics::default()),
-        rooms: Rooms::new(shutdown.clone()),
-        persister,
-        next_conn_id: AtomicU64::new(1),
-        connections: TaskTracker::new(),
-        shutdown: shutdown.clone(),
-        config,
-    });
+    let app = AppShared::new(config, Arc::new(store), shutdown.clone());
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
@@ -108,12 +139,7 @@ pub async fn serve_on(
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("while serving");
-    shutdown.cancel();
-    app.connections.close();
-    let _ = tokio::time::timeout(Duration::from_secs(3), app.connections.wait()).await;
-    app.rooms.wait_closed().await;
-    let flushed = tokio::task::block_in_place(|| app.persister.shutdown());
-    flushed.context("while flushing the store")?;
+    app.close().await?;
     tracing::info!("shut down cleanly");
     result
 }

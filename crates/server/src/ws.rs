@@ -71,7 +71,7 @@ async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
         outbox,
         closer: closer.clone(),
     };
-    match app.rooms.join(&app, &room_name, conn).await {
+    match app.rooms.join(&room_name, conn).await {
         Ok(room) => {
             read_loop(&app, id, &room, stream, &closer).await;
             room.leave(id).await;
@@ -254,14 +254,7 @@ fn is_capacity_error(error: axum::Error) -> bool {
 
 /// A close frame's reason may be at most 123 bytes (RFC 6455 §5.5); cut at a character.
 fn truncate_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
-    if reason.len() > MAX {
-        let mut cut = MAX;
-        while !reason.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        reason.truncate(cut);
-    }
+    reason.truncate(reason.floor_char_boundary(123));
     reason
 }
 
@@ -289,6 +282,87 @@ async fn send_batch(
 #[cfg(test)]
 mod tests {
     use super::truncate_reason;
+
+    /// `Cargo.lock`'s packages as (name, version, dependencies).
+    fn locked_packages() -> Vec<(String, String, Vec<String>)> {
+        let lock = include_str!("../../../Cargo.lock");
+        lock.split("[[package]]")
+            .skip(1)
+            .map(|entry| {
+                let field = |key: &str| {
+                    entry
+                        .lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .map(|v| v.trim().trim_matches('"').to_owned())
+                        .unwrap_or_default()
+                };
+                let deps = entry
+                    .split_once("dependencies = [")
+                    .map(|(_, rest)| rest.split(']').next().unwrap_or_default())
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|d| d.trim().trim_matches('"').to_owned())
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                (field("name = "), field("version = "), deps)
+            })
+            .collect()
+    }
+
+    /// `is_capacity_error` downcasts axum's WebSocket error to *this crate's*
+    /// `tungstenite::Error`. If axum moved to another tungstenite than the one pinned in
+    /// Cargo.toml, the downcast would silently fail and an oversized message would close
+    /// with 1001 instead of 1009: fail here instead, loudly.
+    #[test]
+    fn the_pinned_tungstenite_is_the_one_axum_uses() {
+        let packages = locked_packages();
+        let deps_of = |name: &str| -> Vec<String> {
+            packages
+                .iter()
+                .filter(|(n, _, _)| n == name)
+                .flat_map(|(_, _, deps)| deps.clone())
+                .collect()
+        };
+        let tungstenite_of = |deps: &[String]| -> Vec<String> {
+            deps.iter()
+                .filter(|d| *d == "tungstenite" || d.starts_with("tungstenite "))
+                .cloned()
+                .collect()
+        };
+        let version_of = |dep: &str| -> String {
+            match dep.split_once(' ') {
+                Some((_, version)) => version.to_owned(),
+                None => packages
+                    .iter()
+                    .find(|(n, _, _)| n == dep)
+                    .map(|(_, v, _)| v.clone())
+                    .unwrap_or_default(),
+            }
+        };
+        let ours = tungstenite_of(&deps_of("peercode-server"));
+        assert_eq!(ours.len(), 1, "peercode-server depends on tungstenite once");
+        let axum_ws: Vec<String> = deps_of("axum")
+            .into_iter()
+            .filter(|d| d == "tokio-tungstenite" || d.starts_with("tokio-tungstenite "))
+            .collect();
+        assert_eq!(
+            axum_ws.len(),
+            1,
+            "axum's WebSocket support is tokio-tungstenite"
+        );
+        let axum_ws_version = version_of(&axum_ws[0]);
+        let theirs: Vec<String> = packages
+            .iter()
+            .filter(|(n, v, _)| n == "tokio-tungstenite" && *v == axum_ws_version)
+            .flat_map(|(_, _, deps)| tungstenite_of(deps))
+            .collect();
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(
+            version_of(&ours[0]),
+            version_of(&theirs[0]),
+            "bump `tungstenite` in crates/server/Cargo.toml to the version axum uses"
+        );
+    }
 
     #[test]
     fn close_reasons_fit_a_control_frame() {

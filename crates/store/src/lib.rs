@@ -17,10 +17,16 @@ use bytes::Bytes;
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
 
+/// What went wrong in a store. Backend-neutral: the server handles these the same way
+/// whichever database is behind the trait.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database refused or failed an operation (the backend's own message).
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A record with this room and seq is already stored: seqs are never reused.
+    #[error("room {room} already has a record with seq {seq}")]
+    DuplicateSeq { room: String, seq: u64 },
     #[error("could not create the data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -120,12 +126,23 @@ pub struct RoomHistory {
     pub last_seq: u64,
 }
 
+/// A room whose records in a batch were not written, and why.
+#[derive(Debug)]
+pub struct RoomFailure {
+    pub room: Arc<str>,
+    pub error: StoreError,
+}
+
 /// A backend for room history. Implementations are blocking; async callers use
 /// `spawn_blocking` or go through a [`Persister`].
 pub trait Store: Send + Sync + 'static {
-    /// Append records atomically and durably (per the backend's durability setting),
-    /// in the order given.
-    fn append(&self, records: &[Record]) -> Result<(), StoreError>;
+    /// Append records durably (per the backend's durability setting), in the order given.
+    ///
+    /// Each room's records in the batch are all-or-nothing, and rooms are isolated from
+    /// each other: a room whose record cannot be written (say, a seq that is already
+    /// stored) is rolled back on its own and listed in the answer, while every other
+    /// room's records commit. `Err` means nothing of the batch was written.
+    fn append(&self, records: &[Record]) -> Result<Vec<RoomFailure>, StoreError>;
     /// Load what is needed to rebuild a room: the latest snapshot and the updates after it.
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError>;
     /// Updates of a room with `from <= seq <= to`, in order (for replay and tests).

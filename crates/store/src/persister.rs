@@ -5,6 +5,7 @@
 //! under heavy load everything that queued during the previous commit shares the next one,
 //! so throughput holds without adding a fixed delay to every update.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -144,9 +145,17 @@ fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, wi
             let result = store.append(&records);
             let now = Instant::now();
             match &result {
-                Ok(()) => {
+                Ok(failures) => {
+                    let failed: HashMap<&str, &StoreError> =
+                        failures.iter().map(|f| (&*f.room, &f.error)).collect();
                     for (record, listener, submitted) in &jobs {
-                        listener.committed(record, now - *submitted);
+                        match failed.get(&*record.room) {
+                            Some(error) => listener.failed(record, error),
+                            None => listener.committed(record, now - *submitted),
+                        }
+                    }
+                    for f in failures {
+                        tracing::error!(room = %f.room, error = %f.error, "a room's records failed to commit");
                     }
                 }
                 Err(error) => {
@@ -241,6 +250,44 @@ mod tests {
         assert!(all.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
         assert_eq!(all[4].ts_ms, 1_700_000_000_005);
         assert!(reopened.load_room("other").unwrap().updates.is_empty());
+    }
+
+    #[test]
+    fn a_failing_room_does_not_fail_the_other_rooms_in_its_batch() {
+        #[derive(Default)]
+        struct Outcome {
+            committed: AtomicU64,
+            failed: AtomicU64,
+        }
+        impl CommitListener for Outcome {
+            fn committed(&self, _: &Record, _: Duration) {
+                self.committed.fetch_add(1, Ordering::SeqCst);
+            }
+            fn failed(&self, _: &Record, _: &StoreError) {
+                self.failed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path(), Durability::Process).unwrap());
+        store.append(&[update(&"bad".into(), 1)]).unwrap();
+        // A window long enough that both rooms' records share one batch.
+        let persister = Persister::start(store.clone(), 64, Duration::from_millis(200));
+        let (bad, good) = (Arc::new(Outcome::default()), Arc::new(Outcome::default()));
+        persister
+            .submit(update(&"bad".into(), 1), bad.clone())
+            .unwrap();
+        for seq in 1..=3 {
+            persister
+                .submit(update(&"good".into(), seq), good.clone())
+                .unwrap();
+        }
+        persister.barrier().unwrap().recv().unwrap();
+        assert_eq!(bad.failed.load(Ordering::SeqCst), 1);
+        assert_eq!(good.committed.load(Ordering::SeqCst), 3);
+        assert_eq!(good.failed.load(Ordering::SeqCst), 0);
+        persister.shutdown().unwrap();
+        assert_eq!(store.load_room("good").unwrap().last_seq, 3);
     }
 
     #[test]

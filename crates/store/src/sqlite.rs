@@ -1,14 +1,23 @@
 //! The embedded SQLite backend: one file in WAL mode, a writer connection used by the
 //! persister thread and a separate reader connection so loads never wait for commits.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    EventKind, Record, RecordKind, RoomHistory, Store, StoreError, StoredEvent, StoredUpdate,
+    EventKind, Record, RecordKind, RoomFailure, RoomHistory, Store, StoreError, StoredEvent,
+    StoredUpdate,
 };
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(error))
+    }
+}
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -143,41 +152,24 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 }
 
 impl Store for SqliteStore {
-    fn append(&self, records: &[Record]) -> Result<(), StoreError> {
+    fn append(&self, records: &[Record]) -> Result<Vec<RoomFailure>, StoreError> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction()?;
-        {
-            let mut update = tx.prepare_cached(
-                "INSERT INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut snapshot = tx.prepare_cached(
-                "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            let mut event = tx.prepare_cached(
-                "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for r in records {
-                let seq = r.seq as i64;
-                match r.kind {
-                    RecordKind::Update => {
-                        update.execute(params![&*r.room, seq, r.ts_ms, &*r.author, &r.data[..]])?
-                    }
-                    RecordKind::Snapshot => {
-                        snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]])?
-                    }
-                    RecordKind::Event(kind) => event.execute(params![
-                        &*r.room,
-                        seq,
-                        r.ts_ms,
-                        kind.as_str(),
-                        &*r.author,
-                        &r.data[..]
-                    ])?,
-                };
+        let mut tx = conn.transaction()?;
+        let mut failures = Vec::new();
+        // One savepoint per room: a room whose record fails is rolled back alone, so one
+        // bad record cannot fail every other room's commit in the same batch.
+        for (room, records) in by_room(records) {
+            let mut savepoint = tx.savepoint()?;
+            match insert_all(&savepoint, &records) {
+                Ok(()) => savepoint.commit()?,
+                Err(error) => {
+                    savepoint.rollback()?;
+                    failures.push(RoomFailure { room, error });
+                }
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(failures)
     }
 
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError> {
@@ -257,6 +249,64 @@ impl Store for SqliteStore {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// The records of a batch grouped by room, rooms in order of first appearance and each
+/// room's records in the order given.
+fn by_room(records: &[Record]) -> Vec<(Arc<str>, Vec<&Record>)> {
+    let mut rooms: Vec<(Arc<str>, Vec<&Record>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for record in records {
+        let at = *index.entry(&record.room).or_insert_with(|| {
+            rooms.push((record.room.clone(), Vec::new()));
+            rooms.len() - 1
+        });
+        rooms[at].1.push(record);
+    }
+    rooms
+}
+
+fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> {
+    let mut update = conn.prepare_cached(
+        "INSERT INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut snapshot = conn.prepare_cached(
+        "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut event = conn.prepare_cached(
+        "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for r in records {
+        let seq =
+            i64::try_from(r.seq).map_err(|_| StoreError::Database("seq out of range".into()))?;
+        let written = match r.kind {
+            RecordKind::Update => {
+                update.execute(params![&*r.room, seq, r.ts_ms, &*r.author, &r.data[..]])
+            }
+            RecordKind::Snapshot => snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]]),
+            RecordKind::Event(kind) => event.execute(params![
+                &*r.room,
+                seq,
+                r.ts_ms,
+                kind.as_str(),
+                &*r.author,
+                &r.data[..]
+            ]),
+        };
+        match written {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::DuplicateSeq {
+                    room: r.room.to_string(),
+                    seq: r.seq,
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 fn query_updates(

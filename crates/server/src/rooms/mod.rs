@@ -10,16 +10,18 @@ mod actor;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use peercode_collab::ConnId;
+use peercode_collab::{ConnId, Limits};
 use peercode_protocol::Message;
+use peercode_store::Persister;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::AppShared;
+use crate::metrics::Metrics;
 
 /// Why the server closes a connection; sent as the WebSocket close frame.
 #[derive(Debug, Clone)]
@@ -159,85 +161,53 @@ impl RoomHandle {
     }
 }
 
-/// Room name → running room task.
-pub struct Rooms {
-    live: Mutex<HashMap<Arc<str>, RoomHandle>>,
-    next_instance: AtomicU64,
-    /// Room tasks, awaited at shutdown so every pending commit is flushed.
-    tasks: TaskTracker,
-    shutdown: CancellationToken,
+/// Settings every room task reads from the server's configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RoomSettings {
+    pub limits: Limits,
+    /// Keyframe snapshot every this many updates.
+    pub snapshot_every: u64,
+    /// How long a room without connections stays loaded.
+    pub idle: Duration,
 }
 
-/// Capacity of a room's inbox.
-const ROOM_INBOX: usize = 4096;
+/// What a room task needs from the rest of the server, and nothing more: it cannot reach
+/// connections, configuration or HTTP state beyond these.
+#[derive(Clone)]
+pub(crate) struct RoomContext {
+    pub persister: Arc<Persister>,
+    pub metrics: Arc<Metrics>,
+    pub settings: RoomSettings,
+    /// The registry the room is listed in, so it can take itself out when it unloads.
+    pub registry: Arc<Registry>,
+    /// The server's one shutdown token.
+    pub shutdown: CancellationToken,
+}
 
-impl Rooms {
-    pub fn new(shutdown: CancellationToken) -> Self {
-        Rooms {
-            live: Mutex::new(HashMap::new()),
-            next_instance: AtomicU64::new(1),
-            tasks: TaskTracker::new(),
-            shutdown,
-        }
-    }
+/// Room name → the handle of its running task.
+#[derive(Default)]
+pub(crate) struct Registry {
+    live: Mutex<HashMap<Arc<str>, RoomHandle>>,
+    next_instance: AtomicU64,
+}
 
-    /// Join `conn` to room `name`, loading the room if needed.
-    pub async fn join(
-        &self,
-        app: &Arc<AppShared>,
-        name: &str,
-        conn: ConnHandle,
-    ) -> Result<RoomHandle, JoinError> {
-        loop {
-            if self.shutdown.is_cancelled() {
-                return Err(JoinError::ShuttingDown);
-            }
-            let handle = self.get_or_spawn(app, name);
-            let (reply, answer) = oneshot::channel();
-            let join = RoomMsg::Join {
-                conn: conn.clone(),
-                reply,
-            };
-            if handle.tx.send(join).await.is_err() {
-                self.forget(name, handle.instance);
-                continue;
-            }
-            match answer.await {
-                Ok(Ok(())) => return Ok(handle),
-                Ok(Err(JoinError::Unloading)) | Err(_) => {
-                    self.forget(name, handle.instance);
-                    tokio::task::yield_now().await;
-                }
-                Ok(Err(err)) => return Err(err),
-            }
-        }
-    }
-
-    fn get_or_spawn(&self, app: &Arc<AppShared>, name: &str) -> RoomHandle {
+impl Registry {
+    /// The live room's handle, or a new entry plus the inbox its task must serve.
+    fn get_or_insert(&self, name: &str) -> (RoomHandle, Option<mpsc::Receiver<RoomMsg>>) {
         let mut live = self.live.lock();
         if let Some(handle) = live.get(name) {
-            return handle.clone();
+            return (handle.clone(), None);
         }
         let (tx, rx) = mpsc::channel(ROOM_INBOX);
         let handle = RoomHandle {
-            instance: self.next_instance.fetch_add(1, Ordering::Relaxed),
+            instance: self.next_instance.fetch_add(1, Ordering::Relaxed) + 1,
             tx,
         };
-        let name: Arc<str> = name.into();
-        live.insert(name.clone(), handle.clone());
-        drop(live);
-        let task = actor::RoomTask::new(
-            app.clone(),
-            name,
-            handle.instance,
-            rx,
-            self.shutdown.clone(),
-        );
-        self.tasks.spawn(task.run());
-        handle
+        live.insert(name.into(), handle.clone());
+        (handle, Some(rx))
     }
 
-    /// Remove the registry entry for `name` if it still points at `instance`.
+    /// Remove the entry for `name` if it still points at `instance`.
     pub(crate) fn forget(&self, name: &str, instance: u64) {
         let mut live = self.live.lock();
         if live.get(name).is_some_and(|h| h.instance == instance) {
@@ -262,6 +232,73 @@ impl Rooms {
         }
         rx.close();
         true
+    }
+}
+
+/// The live rooms: loads a room on first join and keeps track of the room tasks.
+pub struct Rooms {
+    ctx: RoomContext,
+    /// Room tasks, awaited at shutdown so every pending commit is flushed.
+    tasks: TaskTracker,
+}
+
+/// Capacity of a room's inbox.
+const ROOM_INBOX: usize = 4096;
+
+impl Rooms {
+    pub(crate) fn new(
+        persister: Arc<Persister>,
+        metrics: Arc<Metrics>,
+        settings: RoomSettings,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Rooms {
+            ctx: RoomContext {
+                persister,
+                metrics,
+                settings,
+                registry: Arc::default(),
+                shutdown,
+            },
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    /// Join `conn` to room `name`, loading the room if needed.
+    pub async fn join(&self, name: &str, conn: ConnHandle) -> Result<RoomHandle, JoinError> {
+        loop {
+            if self.ctx.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
+            let handle = self.get_or_spawn(name);
+            let (reply, answer) = oneshot::channel();
+            let join = RoomMsg::Join {
+                conn: conn.clone(),
+                reply,
+            };
+            if handle.tx.send(join).await.is_err() {
+                self.ctx.registry.forget(name, handle.instance);
+                continue;
+            }
+            match answer.await {
+                Ok(Ok(())) => return Ok(handle),
+                Ok(Err(JoinError::Unloading)) | Err(_) => {
+                    self.ctx.registry.forget(name, handle.instance);
+                    tokio::task::yield_now().await;
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+    }
+
+    fn get_or_spawn(&self, name: &str) -> RoomHandle {
+        let (handle, inbox) = self.ctx.registry.get_or_insert(name);
+        if let Some(inbox) = inbox {
+            let actor =
+                actor::RoomActor::new(self.ctx.clone(), name.into(), handle.instance, inbox);
+            self.tasks.spawn(actor.run());
+        }
+        handle
     }
 
     /// Wait for every room task to flush and exit (after shutdown was signalled).

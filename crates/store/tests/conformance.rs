@@ -1,0 +1,268 @@
+//! What every `Store` backend must do, written once against the trait and run on each
+//! backend through `store_tests!` (zed's `test_both_dbs!` pattern). SQLite runs here; the
+//! PostgreSQL backend joins by adding a `Backend` implementation and one macro line.
+
+// The checks are called from the `#[test]`s the macro generates, so clippy does not see
+// them as tests.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use peercode_store::{
+    Durability, EventKind, Record, RecordKind, SqliteStore, Store, StoreError, StoredEvent,
+};
+
+/// A place a store lives, which can be opened again to check what survived.
+trait Backend {
+    fn open(&self) -> Arc<dyn Store>;
+}
+
+struct Sqlite(tempfile::TempDir);
+
+impl Sqlite {
+    fn new() -> Self {
+        Sqlite(tempfile::tempdir().expect("temp dir"))
+    }
+}
+
+impl Backend for Sqlite {
+    fn open(&self) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(self.0.path(), Durability::Process).expect("open sqlite"))
+    }
+}
+
+/// One `#[test]` per conformance check and backend.
+macro_rules! store_tests {
+    ($backend:ident: $make:expr => $($check:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[test]
+                fn $check() {
+                    super::$check(&$make);
+                }
+            )*
+        }
+    };
+}
+
+store_tests!(sqlite: super::Sqlite::new() =>
+    a_new_room_is_empty,
+    updates_come_back_in_order_with_time_author_and_bytes,
+    load_starts_at_the_latest_snapshot,
+    ranges_are_inclusive_and_per_room,
+    events_come_back_in_the_order_recorded,
+    a_duplicate_seq_fails_its_room_only,
+    everything_survives_a_reopen,
+    large_payloads_round_trip,
+    check_answers_and_close_is_clean,
+);
+
+fn record(room: &str, seq: u64, kind: RecordKind, data: &[u8]) -> Record {
+    Record {
+        room: room.into(),
+        seq,
+        ts_ms: 1_700_000_000_000 + seq as i64,
+        author: format!("yjs:{seq}").into(),
+        kind,
+        data: Bytes::copy_from_slice(data),
+    }
+}
+
+fn update(room: &str, seq: u64) -> Record {
+    record(room, seq, RecordKind::Update, &[seq as u8, 1, 2])
+}
+
+fn append_ok(store: &dyn Store, records: &[Record]) {
+    let failures = store.append(records).expect("append");
+    assert!(failures.is_empty(), "unexpected failures: {failures:?}");
+}
+
+fn a_new_room_is_empty(backend: &impl Backend) {
+    let store = backend.open();
+    let history = store.load_room("nobody-here").expect("load");
+    assert_eq!(history.last_seq, 0);
+    assert!(history.snapshot.is_none() && history.updates.is_empty());
+    assert!(
+        store
+            .updates("nobody-here", 1, u64::MAX)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.events("nobody-here", 0, u64::MAX).unwrap().is_empty());
+}
+
+fn updates_come_back_in_order_with_time_author_and_bytes(backend: &impl Backend) {
+    let store = backend.open();
+    let records: Vec<Record> = (1..=50).map(|seq| update("r", seq)).collect();
+    append_ok(&*store, &records[..20]);
+    append_ok(&*store, &records[20..]);
+    let got = store.updates("r", 1, u64::MAX).unwrap();
+    assert_eq!(got.len(), 50);
+    for (stored, sent) in got.iter().zip(&records) {
+        assert_eq!(stored.seq, sent.seq);
+        assert_eq!(stored.ts_ms, sent.ts_ms);
+        assert_eq!(stored.author, &*sent.author);
+        assert_eq!(stored.data, &sent.data[..]);
+    }
+    let history = store.load_room("r").unwrap();
+    assert_eq!(history.last_seq, 50);
+    assert_eq!(history.updates.len(), 50);
+}
+
+fn load_starts_at_the_latest_snapshot(backend: &impl Backend) {
+    let store = backend.open();
+    let mut records: Vec<Record> = (1..=30).map(|seq| update("snap", seq)).collect();
+    records.insert(10, record("snap", 10, RecordKind::Snapshot, b"at-10"));
+    records.insert(21, record("snap", 20, RecordKind::Snapshot, b"at-20"));
+    append_ok(&*store, &records);
+    let history = store.load_room("snap").unwrap();
+    assert_eq!(history.snapshot, Some((20, b"at-20".to_vec())));
+    let seqs: Vec<u64> = history.updates.iter().map(|u| u.seq).collect();
+    assert_eq!(seqs, (21..=30).collect::<Vec<_>>());
+    assert_eq!(history.last_seq, 30);
+    // A snapshot with nothing after it: the room's last seq is the snapshot's.
+    append_ok(
+        &*store,
+        &[record("snap", 30, RecordKind::Snapshot, b"at-30")],
+    );
+    let history = store.load_room("snap").unwrap();
+    assert_eq!(history.snapshot, Some((30, b"at-30".to_vec())));
+    assert!(history.updates.is_empty());
+    assert_eq!(history.last_seq, 30);
+}
+
+fn ranges_are_inclusive_and_per_room(backend: &impl Backend) {
+    let store = backend.open();
+    let mut records = Vec::new();
+    for seq in 1..=10 {
+        records.push(update("a", seq));
+        records.push(update("b", seq));
+    }
+    append_ok(&*store, &records);
+    let seqs = |room: &str, from, to| -> Vec<u64> {
+        store
+            .updates(room, from, to)
+            .unwrap()
+            .iter()
+            .map(|u| u.seq)
+            .collect()
+    };
+    assert_eq!(seqs("a", 3, 5), [3, 4, 5]);
+    assert_eq!(seqs("b", 10, u64::MAX), [10]);
+    assert_eq!(seqs("a", 11, u64::MAX), Vec::<u64>::new());
+    assert_eq!(seqs("a", 6, 5), Vec::<u64>::new());
+    assert_eq!(seqs("c", 1, u64::MAX), Vec::<u64>::new());
+}
+
+fn events_come_back_in_the_order_recorded(backend: &impl Backend) {
+    let store = backend.open();
+    append_ok(
+        &*store,
+        &[
+            update("ev", 1),
+            record("ev", 1, RecordKind::Event(EventKind::Join), b""),
+            record(
+                "ev",
+                1,
+                RecordKind::Event(EventKind::Presence),
+                b"{\"c\":1}",
+            ),
+            update("ev", 2),
+            record("ev", 2, RecordKind::Event(EventKind::Leave), b""),
+            record("other", 1, RecordKind::Event(EventKind::Join), b""),
+        ],
+    );
+    let events = store.events("ev", 0, u64::MAX).unwrap();
+    let kinds: Vec<(u64, EventKind)> = events.iter().map(|e| (e.seq, e.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (1, EventKind::Join),
+            (1, EventKind::Presence),
+            (2, EventKind::Leave)
+        ]
+    );
+    assert_eq!(
+        events[1],
+        StoredEvent {
+            seq: 1,
+            ts_ms: 1_700_000_000_001,
+            kind: EventKind::Presence,
+            author: "yjs:1".into(),
+            data: b"{\"c\":1}".to_vec(),
+        }
+    );
+    assert_eq!(store.events("ev", 2, 2).unwrap().len(), 1);
+}
+
+fn a_duplicate_seq_fails_its_room_only(backend: &impl Backend) {
+    let store = backend.open();
+    append_ok(&*store, &[update("bad", 1)]);
+    // One batch: a good room, a room with a seq that is already stored (after a record
+    // that on its own would be fine), and another good room.
+    let failures = store
+        .append(&[
+            update("good", 1),
+            update("bad", 2),
+            update("bad", 1),
+            update("good", 2),
+            update("also-good", 1),
+        ])
+        .expect("the batch as a whole commits");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(&*failures[0].room, "bad");
+    assert!(
+        matches!(
+            failures[0].error,
+            StoreError::DuplicateSeq { ref room, seq: 1 } if room == "bad"
+        ),
+        "{:?}",
+        failures[0].error
+    );
+    assert_eq!(store.load_room("good").unwrap().last_seq, 2);
+    assert_eq!(store.load_room("also-good").unwrap().last_seq, 1);
+    // Nothing of the failed room's part of the batch was written, not even seq 2.
+    assert_eq!(store.load_room("bad").unwrap().last_seq, 1);
+}
+
+fn everything_survives_a_reopen(backend: &impl Backend) {
+    {
+        let store = backend.open();
+        append_ok(
+            &*store,
+            &[
+                update("keep", 1),
+                update("keep", 2),
+                record("keep", 2, RecordKind::Snapshot, b"doc"),
+                update("keep", 3),
+                record("keep", 3, RecordKind::Event(EventKind::Leave), b""),
+            ],
+        );
+        store.close().unwrap();
+    }
+    let store = backend.open();
+    let history = store.load_room("keep").unwrap();
+    assert_eq!(history.snapshot, Some((2, b"doc".to_vec())));
+    assert_eq!(history.last_seq, 3);
+    assert_eq!(store.updates("keep", 1, u64::MAX).unwrap().len(), 3);
+    assert_eq!(store.events("keep", 0, u64::MAX).unwrap().len(), 1);
+}
+
+fn large_payloads_round_trip(backend: &impl Backend) {
+    let store = backend.open();
+    let big: Vec<u8> = (0..4 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    append_ok(&*store, &[record("big", 1, RecordKind::Update, &big)]);
+    let got = store.updates("big", 1, 1).unwrap();
+    assert_eq!(got[0].data, big);
+}
+
+fn check_answers_and_close_is_clean(backend: &impl Backend) {
+    let store = backend.open();
+    store.check().expect("health check");
+    append_ok(&*store, &[update("c", 1)]);
+    store.close().expect("close");
+    let store = backend.open();
+    store.check().expect("health check after reopen");
+    assert_eq!(store.load_room("c").unwrap().last_seq, 1);
+}
