@@ -9,10 +9,17 @@
 mod guard;
 mod presence;
 mod room;
+mod runs;
 
-pub use guard::{GuardError, MAX_ANY_DEPTH, check_update};
+pub use guard::{
+    Anchor, GuardError, MAX_ANY_DEPTH, NewItem, UpdateShape, check_state_vector, check_update,
+    inspect_update,
+};
 pub use presence::{MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES, Presence, PresenceError};
-pub use room::{Limits, Room, RoomError, UpdateOutcome, update_client_id};
+pub use room::{
+    Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot, update_client_id,
+};
+pub use runs::{Ownership, OwnershipError, RUNS, RunStream, RunValue};
 
 /// Identifies one WebSocket connection within the server process.
 pub type ConnId = u64;

@@ -8,6 +8,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, Map, Out, ReadTxn, StateVector, TextPrelim, Transact, Update};
 
+use crate::runs::{Ownership, RunStream, RunValue};
 use crate::{ConnId, Presence};
 
 /// Limits a room enforces on what clients send.
@@ -37,6 +38,9 @@ pub enum RoomError {
     DocumentTooLarge { limit: usize },
     #[error("the document failed while applying an update and must be reloaded")]
     Poisoned,
+    /// The update would change what only the server writes; nothing of it was applied.
+    #[error("update refused: {0}")]
+    ServerOwned(#[from] crate::runs::OwnershipError),
 }
 
 /// What applying an update did.
@@ -57,6 +61,23 @@ pub struct Room {
     /// Set when `yrs` panicked mid-update: the in-memory document can no longer be trusted.
     poisoned: bool,
     presence: Presence,
+    /// Which of the document's items are the server-owned `runs` map.
+    runs: Ownership,
+}
+
+/// A snapshot record starts with these bytes, then the document as one update and the
+/// `runs` ownership. (A bare Yjs update, as older snapshots are, never starts so.)
+const SNAPSHOT_MAGIC: &[u8] = &[0x00, 0xff, b'P', b'C', b'S', 1];
+
+/// What a run needs from the room: its files and which one runs as what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomFiles {
+    /// `meta.entry`, the file that runs.
+    pub entry: String,
+    /// `meta.language`.
+    pub language: String,
+    /// Every file of the `files` map: (path, text), sorted by path.
+    pub files: Vec<(String, String)>,
 }
 
 /// The empty update: no structs, empty delete set.
@@ -82,6 +103,7 @@ impl Room {
             limits,
             poisoned: false,
             presence: Presence::default(),
+            runs: Ownership::default(),
         };
         (room, update)
     }
@@ -99,8 +121,18 @@ impl Room {
             limits,
             poisoned: false,
             presence: Presence::default(),
+            runs: Ownership::default(),
         };
-        for update in snapshot.into_iter().chain(updates) {
+        if let Some(snapshot) = snapshot {
+            let (doc, runs) = decode_snapshot(snapshot)?;
+            room.integrate(doc)?;
+            room.runs = runs;
+            room.size_bound += doc.len();
+        }
+        for update in updates {
+            let shape = crate::inspect_update(update)
+                .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+            room.runs.observe(&shape);
             room.integrate(update)?;
             room.size_bound += update.len();
         }
@@ -114,6 +146,8 @@ impl Room {
 
     /// What a peer with state vector `sv` lacks (the payload of a sync step 2).
     pub fn diff(&self, sv: &[u8]) -> Result<Vec<u8>, RoomError> {
+        crate::check_state_vector(sv)
+            .map_err(|e| RoomError::MalformedStateVector(e.to_string()))?;
         let sv = catch_unwind(|| StateVector::decode_v1(sv))
             .map_err(|_| RoomError::MalformedStateVector("decoder panicked".into()))?
             .map_err(|e| RoomError::MalformedStateVector(e.to_string()))?;
@@ -136,13 +170,17 @@ impl Room {
                 return Err(RoomError::DocumentTooLarge { limit });
             }
         }
+        let shape =
+            crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+        self.runs
+            .check_client(&shape, &self.doc.transact().state_vector())?;
         self.integrate(update)?;
         self.size_bound += update.len();
         Ok(UpdateOutcome::Applied)
     }
 
+    /// Apply an update that passed the guard (or was accepted before).
     fn integrate(&mut self, update: &[u8]) -> Result<(), RoomError> {
-        crate::check_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
         let decoded = catch_unwind(|| Update::decode_v1(update))
             .map_err(|_| RoomError::MalformedUpdate("decoder panicked".into()))?
             .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
@@ -160,14 +198,99 @@ impl Room {
         }
     }
 
-    /// The whole document as one update (a keyframe); also re-measures the size bound.
+    /// A keyframe: the whole document as one update plus what is needed to rebuild the
+    /// room exactly (which items are the server's `runs`); also re-measures the size bound.
     pub fn snapshot(&mut self) -> Vec<u8> {
         let encoded = self
             .doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         self.size_bound = encoded.len();
-        encoded
+        let mut w = peercode_protocol::Writer::with_capacity(encoded.len() + 64);
+        for &b in SNAPSHOT_MAGIC {
+            w.write_u8(b);
+        }
+        w.write_var_bytes(&encoded);
+        self.runs.encode(&mut w);
+        w.into_vec()
+    }
+
+    /// The room's files and what runs, as the document holds them now.
+    pub fn files(&self) -> RoomFiles {
+        let files = self.doc.get_or_insert_map("files");
+        let meta = self.doc.get_or_insert_map("meta");
+        let txn = self.doc.transact();
+        let meta_str = |key: &str| match meta.get(&txn, key) {
+            Some(Out::Any(yrs::Any::String(s))) => s.to_string(),
+            _ => String::new(),
+        };
+        let mut all: Vec<(String, String)> = files
+            .iter(&txn)
+            .filter_map(|(path, value)| match value {
+                Out::YText(text) => Some((path.to_owned(), text.get_string(&txn))),
+                _ => None,
+            })
+            .collect();
+        all.sort();
+        RoomFiles {
+            entry: meta_str("entry"),
+            language: meta_str("language"),
+            files: all,
+        }
+    }
+
+    /// A change only the server makes, to the `runs` map: applied, noted as server-owned
+    /// and returned as the update to commit and broadcast (`None` when nothing changed).
+    fn write_runs(
+        &mut self,
+        change: impl FnOnce(&mut yrs::TransactionMut, &yrs::MapRef),
+    ) -> Option<Vec<u8>> {
+        let runs = self.doc.get_or_insert_map(crate::runs::RUNS);
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            change(&mut txn, &runs);
+            txn.encode_update_v1()
+        };
+        if update == EMPTY_UPDATE {
+            return None;
+        }
+        if let Ok(shape) = crate::inspect_update(&update) {
+            self.runs.observe(&shape);
+        }
+        self.size_bound += update.len();
+        Some(update)
+    }
+
+    /// Add run `id` with its first fields (and empty `stdout` / `stderr`).
+    pub fn run_create(&mut self, id: &str, fields: Vec<(&str, RunValue)>) -> Option<Vec<u8>> {
+        self.write_runs(|txn, runs| crate::runs::create(txn, runs, id, fields))
+    }
+
+    /// Append output to a run.
+    pub fn run_output(&mut self, id: &str, stream: RunStream, text: &str) -> Option<Vec<u8>> {
+        self.write_runs(|txn, runs| {
+            crate::runs::append(txn, runs, id, stream, text);
+        })
+    }
+
+    /// Set fields of a run (status, verdict, usage, …).
+    pub fn run_set(&mut self, id: &str, fields: Vec<(&str, RunValue)>) -> Option<Vec<u8>> {
+        self.write_runs(|txn, runs| {
+            crate::runs::set(txn, runs, id, fields);
+        })
+    }
+
+    /// Keep only the newest `keep` runs in the document.
+    pub fn runs_prune(&mut self, keep: usize) -> Option<Vec<u8>> {
+        self.write_runs(|txn, runs| {
+            crate::runs::prune(txn, runs, keep);
+        })
+    }
+
+    /// Every run in the document as JSON objects (texts as strings), keyed by id.
+    pub fn runs(&self) -> Vec<(String, serde_json::Map<String, serde_json::Value>)> {
+        let runs = self.doc.get_or_insert_map(crate::runs::RUNS);
+        crate::runs::read_all(&self.doc.transact(), &runs)
     }
 
     fn encoded_len(&self) -> usize {
@@ -209,6 +332,19 @@ impl Room {
     pub fn remove_connection(&mut self, conn: ConnId) -> Option<Vec<u8>> {
         self.presence.remove_connection(conn)
     }
+}
+
+/// Split a stored snapshot into the document update and the `runs` ownership; a bare
+/// update (an older snapshot) owns nothing.
+pub fn decode_snapshot(snapshot: &[u8]) -> Result<(&[u8], Ownership), RoomError> {
+    let Some(rest) = snapshot.strip_prefix(SNAPSHOT_MAGIC) else {
+        return Ok((snapshot, Ownership::default()));
+    };
+    let bad = || RoomError::MalformedUpdate("malformed snapshot".into());
+    let mut r = Reader::new(rest);
+    let doc = r.read_var_bytes().map_err(|_| bad())?;
+    let runs = Ownership::decode(&mut r).ok_or_else(bad)?;
+    Ok((doc, runs))
 }
 
 /// The Yjs client id of the first struct in a v1 update, without decoding the rest.

@@ -71,6 +71,15 @@ impl Message {
         }
     }
 
+    /// y-protocols' auth message telling a client it may not do what it tried
+    /// (`permission denied` with a reason); the connection stays open.
+    pub fn permission_denied(reason: &str) -> Message {
+        let mut w = Writer::with_capacity(reason.len() + 4);
+        w.write_var_uint(0); // y-protocols: 0 = permission denied
+        w.write_var_str(reason);
+        Message::Auth(w.into_bytes())
+    }
+
     /// Encode as one frame.
     pub fn encode(&self) -> Bytes {
         match self {

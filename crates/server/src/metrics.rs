@@ -27,6 +27,8 @@ pub struct Metrics {
     pub rejected_connections: AtomicU64,
     /// Connections dropped because they could not keep up.
     pub slow_connections: AtomicU64,
+    /// Client updates refused for writing into server-owned state (the `runs` map).
+    pub refused_updates: AtomicU64,
     persist_buckets: [AtomicU64; PERSIST_BUCKETS.len()],
     persist_count: AtomicU64,
     persist_sum_ns: AtomicU64,
@@ -99,6 +101,11 @@ impl Metrics {
                 "peercode_slow_connections_total",
                 "Connections dropped for not keeping up.",
                 &self.slow_connections,
+            ),
+            (
+                "peercode_refused_updates_total",
+                "Client updates refused for writing into server-owned state.",
+                &self.refused_updates,
             ),
         ];
         for (name, help, value) in counters {
