@@ -156,6 +156,30 @@ impl Server {
         (status, response.text().await.unwrap_or_default())
     }
 
+    /// POST a JSON body; (status, parsed JSON body or Null).
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}{path}", self.addr))
+            .json(&body)
+            .send()
+            .await
+            .expect("http request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// GET a JSON answer; (status, parsed JSON body or Null).
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let (status, body) = self.get(path).await;
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// The value of an unlabelled metric.
     pub async fn metric(&self, name: &str) -> f64 {
         let (_, body) = self.get("/metrics").await;
@@ -201,6 +225,8 @@ pub struct Client {
     pub synced: bool,
     /// Update messages received (broadcasts, including echoes of our own).
     pub updates_received: usize,
+    /// Permission-denied (auth) messages received.
+    pub denied: usize,
     awareness_clock: u64,
 }
 
@@ -216,6 +242,7 @@ impl Client {
             closed: None,
             synced: false,
             updates_received: 0,
+            denied: 0,
             awareness_clock: 0,
         }
     }
@@ -267,6 +294,55 @@ impl Client {
     pub async fn type_text(&mut self, text: &str) {
         let update = self.local_insert(text);
         self.send(Message::Update(update.into())).await;
+    }
+
+    /// Replace the text of file `path` in the room's `files` map (creating it) and send
+    /// the update.
+    pub async fn set_file(&mut self, path: &str, text: &str) {
+        use yrs::{Map, TextPrelim};
+        let files = self.doc.get_or_insert_map("files");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            match files.get(&txn, path) {
+                Some(yrs::Out::YText(t)) => {
+                    let len = t.len(&txn);
+                    t.remove_range(&mut txn, 0, len);
+                    t.insert(&mut txn, 0, text);
+                }
+                _ => {
+                    files.insert(&mut txn, path, TextPrelim::new(text));
+                }
+            }
+            txn.encode_update_v1()
+        };
+        self.send(Message::Update(update.into())).await;
+    }
+
+    /// A field of run `id` in the room's `runs` map, as JSON (texts as strings).
+    pub fn run_field(&self, id: &str, key: &str) -> serde_json::Value {
+        use yrs::Map;
+        let runs = self.doc.get_or_insert_map("runs");
+        let txn = self.doc.transact();
+        let Some(yrs::Out::YMap(run)) = runs.get(&txn, id) else {
+            return serde_json::Value::Null;
+        };
+        match run.get(&txn, key) {
+            Some(yrs::Out::YText(t)) => t.get_string(&txn).into(),
+            Some(yrs::Out::Any(yrs::Any::String(s))) => s.to_string().into(),
+            Some(yrs::Out::Any(yrs::Any::Number(n))) => match n {
+                yrs::Number::Int(i) => i.into(),
+                yrs::Number::Float(f) => f.into(),
+            },
+            Some(yrs::Out::Any(yrs::Any::Bool(b))) => b.into(),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// How many runs the room's `runs` map holds here.
+    pub fn run_count(&self) -> u32 {
+        use yrs::Map;
+        let runs = self.doc.get_or_insert_map("runs");
+        runs.len(&self.doc.transact())
     }
 
     pub fn text(&self) -> String {
@@ -344,7 +420,8 @@ impl Client {
                     }
                 }
             }
-            Message::QueryAwareness | Message::Auth(_) => {}
+            Message::Auth(_) => self.denied += 1,
+            Message::QueryAwareness => {}
         }
     }
 

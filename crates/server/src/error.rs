@@ -11,9 +11,24 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A request body that could not be read: too large (413) or otherwise bad (400).
+    pub fn from_body(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(rejection.body_text())
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -21,6 +36,8 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(err) => {
                 tracing::error!(error = format!("{err:#}"), "request failed");

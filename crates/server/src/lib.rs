@@ -9,6 +9,7 @@ mod config;
 mod error;
 mod metrics;
 mod rooms;
+mod runs;
 mod web;
 mod ws;
 
@@ -39,6 +40,8 @@ pub struct AppShared {
     pub config: Config,
     metrics: Arc<Metrics>,
     rooms: Rooms,
+    /// The sandbox behind the runs routes.
+    runner: runs::Runner,
     persister: Arc<Persister>,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
@@ -65,6 +68,7 @@ impl AppShared {
             idle: config.room_idle(),
         };
         Arc::new(AppShared {
+            runner: runs::Runner::default(),
             rooms: Rooms::new(
                 persister.clone(),
                 metrics.clone(),
@@ -149,6 +153,9 @@ pub fn router(app: Arc<AppShared>) -> Router {
     Router::new()
         .route("/ws/{room}", get(ws::upgrade))
         .route("/api/analyze", post(analyze::analyze))
+        .route("/api/rooms/{room}/runs", post(runs::start).get(runs::list))
+        .route("/api/rooms/{room}/runs/{id}", get(runs::get))
+        .route("/api/rooms/{room}/runs/{id}/stop", post(runs::stop))
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

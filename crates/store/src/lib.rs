@@ -61,6 +61,10 @@ pub enum EventKind {
     Leave,
     /// An awareness update (cursor, selection, name); data is the encoded awareness update.
     Presence,
+    /// A run started; data is JSON `{"id", "started_by"}`.
+    RunStart,
+    /// A run ended; data is JSON `{"id", "verdict"}`.
+    RunEnd,
 }
 
 impl EventKind {
@@ -69,13 +73,21 @@ impl EventKind {
             EventKind::Join => "join",
             EventKind::Leave => "leave",
             EventKind::Presence => "presence",
+            EventKind::RunStart => "run_start",
+            EventKind::RunEnd => "run_end",
         }
     }
 
     pub fn parse(s: &str) -> Option<EventKind> {
-        [EventKind::Join, EventKind::Leave, EventKind::Presence]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            EventKind::Join,
+            EventKind::Leave,
+            EventKind::Presence,
+            EventKind::RunStart,
+            EventKind::RunEnd,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -149,6 +161,8 @@ pub trait Store: Send + Sync + 'static {
     fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError>;
     /// Every recorded event of a room with `from <= seq <= to`, in the order recorded.
     fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The highest update seq stored for a room (0: the room has never existed).
+    fn last_seq(&self, room: &str) -> Result<u64, StoreError>;
     /// A cheap round trip to the database, for health checks.
     fn check(&self) -> Result<(), StoreError>;
     /// Flush everything and release files (e.g. checkpoint the WAL).

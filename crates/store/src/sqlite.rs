@@ -234,6 +234,14 @@ impl Store for SqliteStore {
         Ok(events)
     }
 
+    fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+        let conn = self.reader.lock();
+        let seq: Option<i64> = conn
+            .prepare_cached("SELECT max(seq) FROM updates WHERE room = ?1")?
+            .query_row([room], |row| row.get(0))?;
+        Ok(seq.map_or(0, |s| s as u64))
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         let conn = self.reader.lock();
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;

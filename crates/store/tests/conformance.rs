@@ -80,6 +80,7 @@ fn append_ok(store: &dyn Store, records: &[Record]) {
 
 fn a_new_room_is_empty(backend: &impl Backend) {
     let store = backend.open();
+    assert_eq!(store.last_seq("nobody-here").expect("last seq"), 0);
     let history = store.load_room("nobody-here").expect("load");
     assert_eq!(history.last_seq, 0);
     assert!(history.snapshot.is_none() && history.updates.is_empty());
@@ -107,6 +108,7 @@ fn updates_come_back_in_order_with_time_author_and_bytes(backend: &impl Backend)
     }
     let history = store.load_room("r").unwrap();
     assert_eq!(history.last_seq, 50);
+    assert_eq!(store.last_seq("r").unwrap(), 50);
     assert_eq!(history.updates.len(), 50);
 }
 

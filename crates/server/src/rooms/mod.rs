@@ -114,6 +114,8 @@ pub(crate) enum RoomMsg {
         conn: ConnHandle,
         reply: oneshot::Sender<Result<(), JoinError>>,
     },
+    /// Something about the room's runs (see [`RunMsg`]).
+    Run(RunMsg),
     Client {
         conn: ConnId,
         frame: Bytes,
@@ -122,6 +124,58 @@ pub(crate) enum RoomMsg {
     Leave {
         conn: ConnId,
     },
+}
+
+/// What the runs service asks of a room. Only the room task writes its document, so a
+/// run's status and output reach the `runs` map through these.
+pub(crate) enum RunMsg {
+    /// Reserve the room's one run slot and hand out its files as they are now.
+    Reserve {
+        started_by: String,
+        reply: oneshot::Sender<Result<Reservation, RunRefusal>>,
+    },
+    /// The sandbox took the run: write it into the document (status `running`).
+    Accepted { id: Arc<str>, started_by: String },
+    /// The sandbox refused the run: free the slot, write nothing.
+    Refused { id: Arc<str> },
+    /// Output, already coalesced and UTF-8.
+    Output {
+        id: Arc<str>,
+        stream: peercode_collab::RunStream,
+        text: String,
+    },
+    /// The run ended: final fields, then the slot is free again.
+    Finished {
+        id: Arc<str>,
+        fields: Vec<(&'static str, peercode_collab::RunValue)>,
+    },
+    /// Ask the running run to stop.
+    Stop {
+        id: String,
+        reply: oneshot::Sender<Result<(), RunRefusal>>,
+    },
+    /// Every run in the document, as JSON objects.
+    List {
+        reply: oneshot::Sender<Vec<serde_json::Value>>,
+    },
+}
+
+/// The room's run slot, reserved for one run.
+pub(crate) struct Reservation {
+    pub id: Arc<str>,
+    pub files: peercode_collab::RoomFiles,
+    /// Cancelled when someone stops the run (or the server shuts down).
+    pub cancel: CancellationToken,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum RunRefusal {
+    #[error("the room already has a run going ({0}); stop it or wait for it to finish")]
+    Busy(Arc<str>),
+    #[error("no such run in this room")]
+    NotFound,
+    #[error("the run has already finished")]
+    Finished,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -289,6 +343,50 @@ impl Rooms {
                 Ok(Err(err)) => return Err(err),
             }
         }
+    }
+
+    /// Send the room (loading it if needed) a message that carries a reply channel, and
+    /// wait for the answer; retried on a fresh load if the room was unloading.
+    pub(crate) async fn request<T>(
+        &self,
+        name: &str,
+        message: impl Fn(oneshot::Sender<T>) -> RoomMsg,
+    ) -> Result<T, JoinError> {
+        // A room that unloads under us is loaded again; one that keeps failing to load
+        // (its task drops the request unanswered) is given up on.
+        for _ in 0..5 {
+            if self.ctx.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown);
+            }
+            let handle = self.get_or_spawn(name);
+            let (reply, answer) = oneshot::channel();
+            if handle.tx.send(message(reply)).await.is_err() {
+                self.ctx.registry.forget(name, handle.instance);
+                continue;
+            }
+            match answer.await {
+                Ok(value) => return Ok(value),
+                Err(_) => {
+                    self.ctx.registry.forget(name, handle.instance);
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        Err(JoinError::LoadFailed("the room did not answer".into()))
+    }
+
+    /// Send the room a message without a reply (a run's progress). Dropped when the room
+    /// is not loaded: a run keeps its room loaded, so that room was abandoned or shut down.
+    pub(crate) async fn tell(&self, name: &str, message: RoomMsg) {
+        let handle = self.ctx.registry.live.lock().get(name).cloned();
+        if let Some(handle) = handle {
+            let _ = handle.tx.send(message).await;
+        }
+    }
+
+    /// The store behind the rooms (for reads that need no room task).
+    pub(crate) fn store(&self) -> &Arc<dyn peercode_store::Store> {
+        self.ctx.persister.store()
     }
 
     fn get_or_spawn(&self, name: &str) -> RoomHandle {
