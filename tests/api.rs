@@ -55,8 +55,17 @@ async fn analyze_rejects_bad_requests_with_a_clear_error() {
             "{body}: {error}"
         );
     }
+    // Too large: the body (cut before it is buffered whole) or the code in it.
     let huge = json!({ "language": "python", "code": "x = 1\n".repeat(100_000) }).to_string();
-    assert_eq!(post(&server, "/api/analyze", &huge).await.0, 400);
+    assert_eq!(post(&server, "/api/analyze", &huge).await.0, 413);
+    let large = json!({ "language": "python", "code": "x = 1\n".repeat(45_000) }).to_string();
+    let (status, error) = post(&server, "/api/analyze", &large).await;
+    assert_eq!(status, 413, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("at most"))
+    );
     // Half-typed code still gets a report.
     let (status, report) = post(
         &server,

@@ -15,7 +15,10 @@ pub use guard::{
     Anchor, GuardError, MAX_ANY_DEPTH, NewItem, UpdateShape, check_state_vector, check_update,
     inspect_update,
 };
-pub use presence::{MAX_CLIENTS_PER_CONNECTION, MAX_STATE_BYTES, Presence, PresenceError};
+pub use presence::{
+    MAX_CLIENTS_PER_CONNECTION, MAX_CLIENTS_PER_ROOM, MAX_LEFT_CLIENTS, MAX_ROOM_STATE_BYTES,
+    MAX_STATE_BYTES, Presence, PresenceError,
+};
 pub use room::{
     Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot, update_client_id,
 };

@@ -1,7 +1,7 @@
 //! Awareness bookkeeping: the latest state of every Yjs client in a room and which
 //! connection announced it, so that a connection that goes away takes its states with it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use peercode_protocol::{AwarenessEntry, DecodeError, decode_awareness, encode_awareness};
 
@@ -21,6 +21,13 @@ struct Client {
 pub const MAX_CLIENTS_PER_CONNECTION: usize = 8;
 /// Largest presence state of one client, as JSON text.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
+/// Present clients a room holds; what a newcomer is sent is bounded by this and the next.
+pub const MAX_CLIENTS_PER_ROOM: usize = 256;
+/// Bytes of presence states a room holds in all.
+pub const MAX_ROOM_STATE_BYTES: usize = 1024 * 1024;
+/// Clients that left whose clock a room remembers (so a late stale state is ignored);
+/// the oldest are forgotten first, so ever-new client ids cannot grow memory.
+pub const MAX_LEFT_CLIENTS: usize = 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PresenceError {
@@ -30,11 +37,22 @@ pub enum PresenceError {
     TooManyClients,
     #[error("a presence state may be at most {MAX_STATE_BYTES} bytes")]
     StateTooLarge,
+    #[error("a presence state must be JSON")]
+    NotJson,
+    #[error(
+        "the room holds as much presence as it takes ({MAX_CLIENTS_PER_ROOM} clients, {MAX_ROOM_STATE_BYTES} bytes)"
+    )]
+    RoomFull,
 }
 
 #[derive(Default)]
 pub struct Presence {
     clients: HashMap<u64, Client>,
+    /// Bytes of the present states.
+    state_bytes: usize,
+    /// Clients without a state, oldest first (entries may be stale: a client that came
+    /// back is skipped when its turn to be forgotten comes).
+    left: VecDeque<u64>,
 }
 
 impl Presence {
@@ -47,10 +65,14 @@ impl Presence {
             if entry.state.len() > MAX_STATE_BYTES {
                 return Err(PresenceError::StateTooLarge);
             }
+            if serde_json::from_str::<serde::de::IgnoredAny>(entry.state).is_err() {
+                return Err(PresenceError::NotJson);
+            }
         }
         for entry in entries {
             let removal = entry.is_removal();
-            let accept = match self.clients.get(&entry.client_id) {
+            let existing = self.clients.get(&entry.client_id);
+            let accept = match existing {
                 None => true,
                 Some(c) => {
                     c.clock < entry.clock
@@ -60,12 +82,25 @@ impl Presence {
             if !accept {
                 continue;
             }
-            let already_owned = self
-                .clients
-                .get(&entry.client_id)
-                .is_some_and(|c| c.owner == Some(conn));
-            if !removal && !already_owned && self.owned_by(conn) >= MAX_CLIENTS_PER_CONNECTION {
-                return Err(PresenceError::TooManyClients);
+            let already_owned = existing.is_some_and(|c| c.owner == Some(conn));
+            let old_bytes = existing
+                .and_then(|c| c.state.as_ref())
+                .map_or(0, String::len);
+            if !removal {
+                if !already_owned && self.owned_by(conn) >= MAX_CLIENTS_PER_CONNECTION {
+                    return Err(PresenceError::TooManyClients);
+                }
+                let present = self.len() + usize::from(old_bytes == 0 && !already_owned);
+                let bytes = self.state_bytes - old_bytes + entry.state.len();
+                if present > MAX_CLIENTS_PER_ROOM || bytes > MAX_ROOM_STATE_BYTES {
+                    return Err(PresenceError::RoomFull);
+                }
+            }
+            self.state_bytes -= old_bytes;
+            if removal {
+                self.left.push_back(entry.client_id);
+            } else {
+                self.state_bytes += entry.state.len();
             }
             self.clients.insert(
                 entry.client_id,
@@ -76,7 +111,20 @@ impl Presence {
                 },
             );
         }
+        self.forget_old_leavers();
         Ok(())
+    }
+
+    /// Keep at most [`MAX_LEFT_CLIENTS`] clients that left.
+    fn forget_old_leavers(&mut self) {
+        while self.left.len() > MAX_LEFT_CLIENTS {
+            let Some(id) = self.left.pop_front() else {
+                break;
+            };
+            if self.clients.get(&id).is_some_and(|c| c.state.is_none()) {
+                self.clients.remove(&id);
+            }
+        }
     }
 
     fn owned_by(&self, conn: ConnId) -> usize {
@@ -91,13 +139,17 @@ impl Presence {
     pub fn remove_connection(&mut self, conn: ConnId) -> Option<Vec<u8>> {
         let mut removed = Vec::new();
         for (&client_id, client) in self.clients.iter_mut() {
-            if client.owner == Some(conn) && client.state.is_some() {
+            if client.owner == Some(conn)
+                && let Some(state) = client.state.take()
+            {
+                self.state_bytes -= state.len();
                 client.clock += 1;
-                client.state = None;
                 client.owner = None;
                 removed.push((client_id, client.clock));
             }
         }
+        self.left.extend(removed.iter().map(|&(id, _)| id));
+        self.forget_old_leavers();
         if removed.is_empty() {
             return None;
         }
@@ -202,6 +254,42 @@ mod tests {
             p.apply(2, &update(&[(100, 1, &big)])),
             Err(PresenceError::StateTooLarge)
         );
+    }
+
+    #[test]
+    fn presence_stays_bounded_whatever_a_client_sends() {
+        let mut p = Presence::default();
+        // Ever-new client ids that "left": remembered only up to a bound.
+        for id in 0..(MAX_LEFT_CLIENTS as u64 * 5) {
+            p.apply(1, &update(&[(1000 + id, 1, "null")])).unwrap();
+        }
+        assert!(p.clients.len() <= MAX_LEFT_CLIENTS, "{}", p.clients.len());
+        assert!(p.left.len() <= MAX_LEFT_CLIENTS);
+        // States must be JSON.
+        assert_eq!(
+            p.apply(2, &update(&[(5, 1, "{not json")])),
+            Err(PresenceError::NotJson)
+        );
+        // A room holds a bounded number of present clients and bytes.
+        let state = format!("{{\"pad\":\"{}\"}}", "x".repeat(MAX_STATE_BYTES - 20));
+        let mut refused = None;
+        for conn in 0..64u64 {
+            for i in 0..MAX_CLIENTS_PER_CONNECTION as u64 {
+                if let Err(e) = p.apply(100 + conn, &update(&[(conn * 100 + i, 1, &state)])) {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(refused, Some(PresenceError::RoomFull));
+        assert!(p.state_bytes <= MAX_ROOM_STATE_BYTES);
+        let snapshot = p.snapshot().unwrap();
+        assert!(snapshot.len() <= MAX_ROOM_STATE_BYTES + MAX_CLIENTS_PER_ROOM * 32);
+        // Leaving frees room for others, and the byte count follows.
+        let before = p.state_bytes;
+        assert!(p.remove_connection(100).is_some());
+        assert!(p.state_bytes < before);
+        p.apply(999, &update(&[(77_777, 1, "{}")])).unwrap();
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
@@ -42,6 +42,8 @@ pub struct AppShared {
     rooms: Rooms,
     /// The sandbox behind the runs routes.
     runner: runs::Runner,
+    /// The complexity analyser's pool.
+    analyses: analyze::Analyses,
     persister: Arc<Persister>,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
@@ -69,6 +71,7 @@ impl AppShared {
         };
         Arc::new(AppShared {
             runner: runs::Runner::default(),
+            analyses: analyze::Analyses::default(),
             rooms: Rooms::new(
                 persister.clone(),
                 metrics.clone(),
@@ -152,7 +155,10 @@ pub async fn serve_on(
 pub fn router(app: Arc<AppShared>) -> Router {
     Router::new()
         .route("/ws/{room}", get(ws::upgrade))
-        .route("/api/analyze", post(analyze::analyze))
+        .route(
+            "/api/analyze",
+            post(analyze::analyze).layer(DefaultBodyLimit::max(analyze::MAX_BODY_BYTES)),
+        )
         .route("/api/rooms/{room}/runs", post(runs::start).get(runs::list))
         .route("/api/rooms/{room}/runs/{id}", get(runs::get))
         .route("/api/rooms/{room}/runs/{id}/stop", post(runs::stop))
