@@ -98,3 +98,23 @@ pub async fn analyze(
             .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Json(report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_admits_workers_plus_queue_then_turns_away() {
+        let pool = Analyses::default();
+        let admitted: Vec<_> = (0..WORKERS + QUEUE).map(|_| pool.admit()).collect();
+        assert!(admitted.iter().all(Option::is_some));
+        assert!(
+            pool.admit().is_none(),
+            "one more than the queue holds is refused"
+        );
+        assert!(pool.admit().is_none());
+        drop(admitted);
+        assert!(pool.admit().is_some(), "room again once requests finish");
+        assert_eq!(pool.admitted.load(Ordering::Acquire), 0);
+    }
+}

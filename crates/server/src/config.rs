@@ -44,6 +44,17 @@ pub struct Config {
     /// `power`: every commit is fsynced and survives a power cut too.
     #[arg(long, env = "PEERCODE_DURABILITY", value_enum, default_value_t = DurabilityFlag::Process)]
     pub durability: DurabilityFlag,
+    /// A client must send a request's headers within this many milliseconds of connecting
+    /// (or of its previous response); silent and half-sent requests are closed.
+    #[arg(
+        long,
+        env = "PEERCODE_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Connections one client address may hold open at once (HTTP and WebSocket).
+    #[arg(long, env = "PEERCODE_MAX_CONNECTIONS_PER_IP", default_value_t = 2048)]
+    pub max_connections_per_ip: usize,
     /// Extra time the commit thread waits to let a batch grow, in microseconds (0: batches
     /// are whatever queued during the previous commit).
     #[arg(long, env = "PEERCODE_COMMIT_WINDOW_US", default_value_t = 0)]

@@ -7,6 +7,7 @@
 mod analyze;
 mod config;
 mod error;
+mod listener;
 mod metrics;
 mod rooms;
 mod runs;
@@ -23,7 +24,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
-use axum::serve::ListenerExt;
 use peercode_collab::Limits;
 use peercode_store::{Persister, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
@@ -135,20 +135,21 @@ pub async fn serve_on(
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
     tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
-    // Every keystroke is a small frame: without TCP_NODELAY, Nagle's algorithm meeting the
-    // peer's delayed ACK holds frames back for ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    let result = axum::serve(listener, router(app.clone()))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("while serving");
+    let limits = listener::ListenLimits {
+        header_read_timeout: Duration::from_millis(app.config.header_read_timeout_ms.max(1)),
+        max_connections_per_ip: app.config.max_connections_per_ip.max(1),
+    };
+    listener::serve(
+        listener,
+        router(app.clone()),
+        limits,
+        shutdown.clone(),
+        Duration::from_secs(3),
+    )
+    .await;
     app.close().await?;
     tracing::info!("shut down cleanly");
-    result
+    Ok(())
 }
 
 /// The HTTP routes, without a socket (tests can drive it directly).

@@ -122,17 +122,24 @@ async fn read_loop(
             }
             Ok(None) => return,
             Ok(Some(Err(error))) => {
-                if is_capacity_error(error) {
-                    app.metrics
-                        .rejected_connections
-                        .fetch_add(1, Ordering::Relaxed);
-                    let limit = app.config.max_message_bytes;
-                    closer.close(
-                        TOO_BIG,
-                        format!("message larger than the limit of {limit} bytes"),
-                    );
-                } else {
-                    closer.close(GOING_AWAY, "");
+                match classify(error) {
+                    ReadFailure::TooBig => {
+                        app.metrics
+                            .rejected_connections
+                            .fetch_add(1, Ordering::Relaxed);
+                        let limit = app.config.max_message_bytes;
+                        closer.close(
+                            TOO_BIG,
+                            format!("message larger than the limit of {limit} bytes"),
+                        );
+                    }
+                    ReadFailure::InvalidUtf8 => {
+                        app.metrics
+                            .rejected_connections
+                            .fetch_add(1, Ordering::Relaxed);
+                        closer.close(INVALID_DATA, "text frame is not valid UTF-8");
+                    }
+                    ReadFailure::Other => closer.close(GOING_AWAY, ""),
                 }
                 return;
             }
@@ -239,15 +246,24 @@ async fn write_step(
     }
 }
 
-/// Whether a read failed because a message or frame exceeded the configured maximum
-/// (tungstenite's `Capacity` error), as opposed to the peer going away.
-fn is_capacity_error(error: axum::Error) -> bool {
+/// Why reading from a WebSocket failed.
+enum ReadFailure {
+    /// A message or frame exceeded the configured maximum (tungstenite's `Capacity`).
+    TooBig,
+    /// A text frame was not UTF-8 (RFC 6455 §8.1: close with 1007).
+    InvalidUtf8,
+    /// The peer went away or broke the protocol.
+    Other,
+}
+
+fn classify(error: axum::Error) -> ReadFailure {
     let inner = error.into_inner();
     match inner.downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Capacity(_)) => true,
+        Some(tungstenite::Error::Capacity(_)) => ReadFailure::TooBig,
+        Some(tungstenite::Error::Utf8(_)) => ReadFailure::InvalidUtf8,
         _ => {
             tracing::debug!(error = %inner, "websocket error");
-            false
+            ReadFailure::Other
         }
     }
 }
