@@ -148,17 +148,30 @@ pub fn analyze(source: &str, language: Language) -> Report {
     // The walk recurses through nested code and calls between functions; a thread of its
     // own with a generous stack keeps hostile input from overflowing the caller's (the
     // server's blocking pool has 2 MiB). The stack is reserved, not committed, up front.
+    on_analysis_thread(source, language, || analyze_here(source, language))
+}
+
+/// What the report says when the analysis thread panicked.
+const ANALYSER_FAILED: &str = "the analyser failed on this code";
+
+/// Runs `run` on a thread of its own with [`ANALYSIS_STACK`]; a panic becomes a report
+/// that says the analyser failed.
+fn on_analysis_thread(
+    source: &str,
+    language: Language,
+    run: impl Fn() -> Report + Send + Sync,
+) -> Report {
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("peercode-analyze".into())
             .stack_size(ANALYSIS_STACK)
-            .spawn_scoped(scope, || analyze_here(source, language));
+            .spawn_scoped(scope, &run);
         match spawned {
             Ok(handle) => handle
                 .join()
-                .unwrap_or_else(|_| failed(source, language, "the analyser failed on this code")),
+                .unwrap_or_else(|_| failed(source, language, ANALYSER_FAILED)),
             // No thread to be had (resource limits): analyse on the caller's stack.
-            Err(_) => analyze_here(source, language),
+            Err(_) => run(),
         }
     })
 }
@@ -403,4 +416,25 @@ fn name_vars(an: &Analyzer, used: &[Var]) -> HashMap<Var, String> {
         names.insert(*v, name);
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tests/robustness.rs` looks for this exact sentence to prove no input made the
+    /// analyser fail; if it changes, change it there too.
+    #[test]
+    fn a_panic_becomes_a_report_that_says_the_analyser_failed() {
+        let r = on_analysis_thread("x = 1\ny = 2\n", Language::Python, || {
+            panic!("a bug in a cost rule")
+        });
+        assert_eq!(
+            r.top_level.unknown_reason.as_deref(),
+            Some("the analyser failed on this code")
+        );
+        assert_eq!(r.top_level.complexity, "unknown");
+        assert_eq!((r.top_level.line_start, r.top_level.line_end), (1, 2));
+        assert!(r.functions.is_empty());
+    }
 }
