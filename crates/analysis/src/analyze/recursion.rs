@@ -81,9 +81,7 @@ impl Analyzer<'_> {
                     }
                     && let Some(g) = Self::single_var(&gv)
                 {
-                    let e = self.derived_var(g);
-                    self.syms[g].graph = Some("V");
-                    self.syms[e].graph = Some("E");
+                    let e = self.mark_graph(g);
                     nodes = Cost::var(g);
                     edges = edges.add(&Cost::var(e));
                     continue;
