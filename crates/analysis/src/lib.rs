@@ -131,17 +131,6 @@ impl Report {
 
 const UNKNOWN: &str = "unknown";
 
-/// Deepest syntax nesting the analysis follows; deeper code (only hostile input is so deep)
-/// is left out rather than risking the stack.
-pub(crate) const MAX_DEPTH: usize = 100;
-
-/// Term products one analysis may compute before giving up on growing costs (a 300-line
-/// file uses a few thousand; the budget is well under a second of work).
-pub(crate) const WORK_BUDGET: u64 = 2_000_000;
-
-/// Term products one substitution of arguments into a callee's cost may compute.
-pub(crate) const SUBST_BUDGET: u64 = 50_000;
-
 /// Analyses `source`. Never fails: code that does not parse yields `parse_errors` and an
 /// analysis of what could be parsed.
 pub fn analyze(source: &str, language: Language) -> Report {
@@ -200,7 +189,6 @@ fn failed(source: &str, language: Language, why: &str) -> Report {
 const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
 
 fn analyze_here(source: &str, language: Language) -> Report {
-    complexity::reset_work();
     let mut parser = tree_sitter::Parser::new();
     let lang: tree_sitter::Language = match language {
         Language::Python => tree_sitter_python::LANGUAGE.into(),

@@ -46,7 +46,7 @@ impl<'a> Lower<'a> {
     }
 
     fn stmt(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return;
         }
         self.depth += 1;
@@ -449,7 +449,7 @@ impl<'a> Lower<'a> {
     }
 
     pub fn expr(&mut self, n: Node, parent: Option<FuncId>) -> Expr {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return Expr::new(ExprKind::Const, span(n));
         }
         self.depth += 1;

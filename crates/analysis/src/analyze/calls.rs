@@ -82,7 +82,7 @@ impl Analyzer<'_> {
                         let s = size(0);
                         let mut v = arg(0);
                         v.kind = Kind::List;
-                        (v, s.map(|s| s.mul(&s.log())), "sorting")
+                        (v, s.map(|s| s.mul(&s.log(), &self.work)), "sorting")
                     }
                     "list" | "tuple" | "set" | "frozenset" | "dict" | "Counter" | "deque"
                     | "defaultdict" | "OrderedDict" | "Set" | "Map" | "Array" | "heapify" => {
@@ -155,7 +155,7 @@ impl Analyzer<'_> {
                         let s = size(1);
                         (
                             Val::of(Kind::List, k.clone()),
-                            s.map(|s| s.mul(&k.log())),
+                            s.map(|s| s.mul(&k.log(), &self.work)),
                             "`nlargest`/`nsmallest`",
                         )
                     }
@@ -421,7 +421,7 @@ impl Analyzer<'_> {
                     && let Some(cur) = f.env.get(n).cloned()
                 {
                     let mut nv = cur.clone();
-                    nv.size = grow(&cur.size, &f.loop_mult.mul(&s));
+                    nv.size = grow(&cur.size, &f.loop_mult.mul(&s, &self.work));
                     f.env.insert(n.clone(), nv);
                 }
                 let mut v = ov.clone();
@@ -531,7 +531,7 @@ impl Analyzer<'_> {
                 (v, Some(Cost::one()), "")
             }
             "sort" => {
-                let c = osize.as_ref().map(|s| s.mul(&s.log()));
+                let c = osize.as_ref().map(|s| s.mul(&s.log(), &self.work));
                 (ov.clone(), c, "sorting")
             }
             "readFileSync" | "readline" | "readlines" | "read" => {
@@ -599,7 +599,7 @@ impl Analyzer<'_> {
         if name == "sort" {
             // The comparator runs O(n log n) times; body_cost counted it n times.
             let per = self.callback_once(f, cb, &el);
-            total = count.mul(&count.log()).mul(&per);
+            total = count.mul(&count.log(), &self.work).mul(&per, &self.work);
         }
         if !count.is_one() {
             let what = match name {
@@ -702,16 +702,13 @@ impl Analyzer<'_> {
             ));
             return (Val::one(Kind::Unknown), cost);
         }
-        if crate::complexity::work() > crate::WORK_BUDGET {
+        if self.work.exhausted() {
             f.set_unknown(format!(
                 "the cost of calling `{name}` grows too large to work out"
             ));
             return (Val::one(Kind::Unknown), cost);
         }
-        let c = match callee_cost.subst(
-            &|v| map.get(&v).cloned().flatten(),
-            crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-        ) {
+        let c = match callee_cost.subst(&|v| map.get(&v).cloned().flatten(), &self.work) {
             Ok(c) => c,
             Err(_) => {
                 f.set_unknown(format!(
@@ -730,11 +727,8 @@ impl Analyzer<'_> {
                     if sz.vars().iter().any(|x| matches!(map.get(x), Some(None))) {
                         return None;
                     }
-                    sz.subst(
-                        &|x| map.get(&x).cloned().flatten(),
-                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-                    )
-                    .ok()
+                    sz.subst(&|x| map.get(&x).cloned().flatten(), &self.work)
+                        .ok()
                 });
                 v.elem = None;
                 v

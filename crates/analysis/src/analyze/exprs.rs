@@ -237,7 +237,7 @@ impl Analyzer<'_> {
                     (&rv, &lv)
                 };
                 let size = match (&list.size, &n.size) {
-                    (Some(a), Some(b)) => Some(a.mul(b)),
+                    (Some(a), Some(b)) => Some(a.mul(b, &self.work)),
                     _ => None,
                 };
                 match &size {
@@ -269,14 +269,14 @@ impl Analyzer<'_> {
                     if s.is_one() {
                         Some(Cost::one())
                     } else {
-                        s.exp(base)
+                        s.exp(base, &self.work)
                     }
                 });
                 (v, cost)
             }
             BinOp::Mul | BinOp::Pow | BinOp::Shl => {
                 let size = match (&lv.size, &rv.size) {
-                    (Some(a), Some(b)) => Some(a.mul(b)),
+                    (Some(a), Some(b)) => Some(a.mul(b, &self.work)),
                     _ => None,
                 };
                 let mut v = Val::of(Kind::Num, Cost::one());

@@ -30,7 +30,9 @@ impl Analyzer<'_> {
                 .push((count.clone(), info.iter.clone(), pushed));
         }
         let one = Cost::one();
-        f.loop_mult = f.loop_mult.mul(if charge { count } else { &one });
+        f.loop_mult = f
+            .loop_mult
+            .mul(if charge { count } else { &one }, &self.work);
         self.find_caps(f, body);
         // Collections pushed to in the body are as big as the loop makes them, even when the
         // body reads them before the push (`if x in seen: ...; seen.append(x)`).
@@ -55,7 +57,7 @@ impl Analyzer<'_> {
         f.loop_copies.pop();
         f.loop_mult = saved_mult;
         let total = if charge {
-            count.mul(&body_cost)
+            count.mul(&body_cost, &self.work)
         } else {
             body_cost
         };
@@ -121,7 +123,7 @@ impl Analyzer<'_> {
                     f.env.insert(name.clone(), el.clone());
                 }
             });
-            let total = count.mul(&once);
+            let total = count.mul(&once, &self.work);
             f.amortized = f.amortized.add(&total);
             let what = self.text(iter.span);
             self.reason(
@@ -215,7 +217,7 @@ impl Analyzer<'_> {
         let mut filtered_from = None;
         for g in gens {
             let (iv, ic) = self.expr(f, &g.iter);
-            cost = cost.add(&count.mul(&ic));
+            cost = cost.add(&count.mul(&ic, &self.work));
             let (c, el) = match self.iteration(f, &g.iter, &iv) {
                 Some(x) => x,
                 None => {
@@ -245,13 +247,13 @@ impl Analyzer<'_> {
                 };
                 f.env.insert(t.clone(), v);
             }
-            count = count.mul(&c);
-            f.loop_mult = f.loop_mult.mul(&c);
+            count = count.mul(&c, &self.work);
+            f.loop_mult = f.loop_mult.mul(&c, &self.work);
             f.depth += 1;
             f.max_depth = f.max_depth.max(f.depth);
             for cnd in &g.conds {
                 let (_, cc) = self.expr(f, cnd);
-                cost = cost.add(&count.mul(&cc));
+                cost = cost.add(&count.mul(&cc, &self.work));
             }
             if !g.conds.is_empty() {
                 filtered_from = g.iter.name().map(str::to_string);
@@ -260,7 +262,7 @@ impl Analyzer<'_> {
         let mut elem = None;
         for x in elt {
             let (v, c) = self.expr(f, x);
-            cost = cost.add(&count.mul(&c));
+            cost = cost.add(&count.mul(&c, &self.work));
             elem.get_or_insert(v);
         }
         f.env = saved_env;

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::complexity::{Cost, Factor, Var};
+use crate::complexity::{Cost, Factor, Var, Work};
 use crate::ir::*;
 
 mod calls;
@@ -92,6 +92,8 @@ pub(crate) struct Analyzer<'p> {
     fields: HashMap<String, Var>,
     /// Python strings are immutable (`s += c` copies); JavaScript's are ropes.
     python: bool,
+    /// The work budget of this analysis, handed to every product of costs.
+    work: Work,
 }
 
 const MAX_CALL_DEPTH: usize = 16;
@@ -110,6 +112,7 @@ impl<'p> Analyzer<'p> {
             fields: HashMap::new(),
             le: Vec::new(),
             python,
+            work: Work::default(),
         }
     }
 

@@ -59,9 +59,11 @@ impl Analyzer<'_> {
             if changing.is_empty() {
                 return Err(unknown());
             }
-            let states = changing.iter().fold(Cost::one(), |a, b| a.mul(b));
+            let states = changing
+                .iter()
+                .fold(Cost::one(), |a, b| a.mul(b, &self.work));
             return Ok((
-                states.mul(local),
+                states.mul(local, &self.work),
                 "memoised recursion: each state is computed once".into(),
                 true,
             ));
@@ -90,7 +92,7 @@ impl Analyzer<'_> {
                 edges = edges.add(&nodes);
                 let _ = count;
             }
-            let total = nodes.mul(local).add(&edges);
+            let total = nodes.mul(local, &self.work).add(&edges);
             return Ok((total, "recursion visits each node once".into(), false));
         }
         if let Some(call) = in_loop.first() {
@@ -102,16 +104,16 @@ impl Analyzer<'_> {
             }
             let (leaves, why) = if info.from_param {
                 (
-                    n.exp(2).ok_or_else(unknown)?,
+                    n.exp(2, &self.work).ok_or_else(unknown)?,
                     "backtracking: one call per subset",
                 )
             } else {
                 (
-                    n.factorial().ok_or_else(unknown)?,
+                    n.factorial(&self.work).ok_or_else(unknown)?,
                     "backtracking: one call per ordering",
                 )
             };
-            return Ok((leaves.mul(local), why.into(), false));
+            return Ok((leaves.mul(local, &self.work), why.into(), false));
         }
         let Some((shrink, n, _)) = driver else {
             return Err(unknown());
@@ -121,7 +123,7 @@ impl Analyzer<'_> {
             Shrink::Split => {
                 // Worst case: one part gets everything but the pivot.
                 Ok((
-                    n.mul(full),
+                    n.mul(full, &self.work),
                     "recursion on parts of the input: worst case depth n".into(),
                     false,
                 ))
@@ -141,10 +143,10 @@ impl Analyzer<'_> {
                     }
                 };
                 let total = if deg < crit {
-                    n.pow(crit)
+                    n.pow(crit, &self.work)
                 } else if deg == crit {
-                    let mut t = n.pow(crit);
-                    t = t.mul(&n.log().pow(logs.saturating_add(1)));
+                    let mut t = n.pow(crit, &self.work);
+                    t = t.mul(&n.log().pow(logs.saturating_add(1), &self.work), &self.work);
                     t
                 } else {
                     full.clone()
@@ -174,27 +176,24 @@ impl Analyzer<'_> {
                     }
                 }
                 let with_depth = |c: &Cost| {
-                    c.subst(
-                        &|v| growing.contains(&v).then(|| n.clone()),
-                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-                    )
-                    .unwrap_or_else(|_| c.clone())
+                    c.subst(&|v| growing.contains(&v).then(|| n.clone()), &self.work)
+                        .unwrap_or_else(|_| c.clone())
                 };
                 let full_d = with_depth(full);
                 if sites <= 1 {
                     Ok((
-                        n.mul(&full_d),
+                        n.mul(&full_d, &self.work),
                         "one recursive call on an input one smaller: depth n".into(),
                         false,
                     ))
                 } else {
-                    let total = n.exp(sites as u32).ok_or_else(unknown)?;
+                    let total = n.exp(sites as u32, &self.work).ok_or_else(unknown)?;
                     // Work that shrinks with the input sums to a constant factor over the levels;
                     // work on a growing accumulator does not.
                     let total = if full.has_exp() {
-                        total.mul(full)
+                        total.mul(full, &self.work)
                     } else if full_d != *full {
-                        total.mul(&full_d)
+                        total.mul(&full_d, &self.work)
                     } else {
                         total
                     };

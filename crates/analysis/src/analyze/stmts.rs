@@ -145,7 +145,7 @@ impl Analyzer<'_> {
                         let sz = v.size.clone().unwrap_or_else(Cost::one);
                         cost = cost.add(&sz);
                         let mut nv = tv.clone();
-                        nv.size = grow(&tv.size, &f.loop_mult.mul(&sz));
+                        nv.size = grow(&tv.size, &f.loop_mult.mul(&sz, &self.work));
                         f.env.insert(name.to_string(), nv);
                     }
                     (Kind::Num | Kind::Unknown, BinOp::Mod) => {
@@ -170,7 +170,8 @@ impl Analyzer<'_> {
                             nv.kind = Kind::Num;
                             nv.size = grow(
                                 &tv.size,
-                                &f.loop_mult.mul(v.size.as_ref().unwrap_or(&Cost::one())),
+                                &f.loop_mult
+                                    .mul(v.size.as_ref().unwrap_or(&Cost::one()), &self.work),
                             );
                             f.env.insert(name.to_string(), nv);
                         }

@@ -66,7 +66,7 @@ impl Analyzer<'_> {
             // Runs `count` times in total across the enclosing loop, not per iteration.
             let (once, _) = self.loop_body(f, &Cost::one(), body, info, |_| {});
             let per = once.add(&cond_cost);
-            let total = count.mul(&per);
+            let total = count.mul(&per, &self.work);
             f.amortized = f.amortized.add(&total);
             self.reason(
                 f,
@@ -83,6 +83,6 @@ impl Analyzer<'_> {
         if !text.is_empty() {
             self.reason(f, span, &format!("{kw} {text}"), count.clone());
         }
-        total.add(&count.mul(&cond_cost))
+        total.add(&count.mul(&cond_cost, &self.work))
     }
 }

@@ -111,7 +111,7 @@ fn state_space(an: &mut Analyzer<'_>, f: &mut Frame, body: &[Stmt]) -> Option<Co
     let mut states = Cost::one();
     for b in bounds {
         let size = an.expr(f, &b).0.size?;
-        states = states.mul(&size);
+        states = states.mul(&size, &an.work);
     }
     (!states.is_one()).then_some(states)
 }
