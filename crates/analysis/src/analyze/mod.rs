@@ -22,6 +22,7 @@ use crate::ir::*;
 mod calls;
 mod exprs;
 mod frame;
+mod library;
 mod loops;
 mod patterns;
 mod recursion;
@@ -32,6 +33,7 @@ mod value;
 mod while_loop;
 
 use frame::*;
+use library::*;
 use recursion::*;
 use syntax::*;
 use updates::*;
