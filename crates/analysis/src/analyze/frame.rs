@@ -21,6 +21,17 @@ pub(super) struct LoopInfo {
     pub(super) from_param: bool,
 }
 
+/// A loop whose body calls the function itself.
+#[derive(Debug, Clone)]
+pub(super) struct RecLoop {
+    /// How often it runs.
+    pub(super) count: Cost,
+    /// What it iterates (`graph[node]`), when it is a `for`.
+    pub(super) iter: Option<Expr>,
+    /// Names it pushes to (the path of a backtracking search).
+    pub(super) pushed: Vec<String>,
+}
+
 /// State while walking one function body.
 pub(super) struct Frame {
     pub(super) func: Option<FuncId>,
@@ -42,8 +53,8 @@ pub(super) struct Frame {
     /// When false, a loop whose body recurses counts its body once (structural recursion
     /// charges the loop to the children instead).
     pub(super) charge_rec_loops: bool,
-    /// Loops whose body recurses: how often they run, what they iterate and what they push.
-    pub(super) rec_loop_counts: Vec<(Cost, Option<Expr>, Vec<String>)>,
+    /// Loops whose body recurses.
+    pub(super) rec_loop_counts: Vec<RecLoop>,
     /// Locals assigned the middle of a range: `mid = (lo + hi) // 2`.
     pub(super) mids: HashSet<String>,
     /// Inside a graph traversal with a visited set: the adjacency collection, whose

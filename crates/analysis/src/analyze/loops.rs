@@ -26,8 +26,11 @@ impl Analyzer<'_> {
                 .filter(|(_, u)| u.contains(&Update::Push))
                 .map(|(n, _)| n)
                 .collect();
-            f.rec_loop_counts
-                .push((count.clone(), info.iter.clone(), pushed));
+            f.rec_loop_counts.push(RecLoop {
+                count: count.clone(),
+                iter: info.iter.clone(),
+                pushed,
+            });
         }
         let one = Cost::one();
         f.loop_mult = f

@@ -261,10 +261,10 @@ impl<'p> Analyzer<'p> {
             // Second walk: per-call work with loops around recursive calls counted once, and
             // what those loops push (the path of a backtracking search) as deep as they go.
             let mut env = env;
-            for (count, _, pushed) in &f.rec_loop_counts {
-                for n in pushed {
+            for l in &f.rec_loop_counts {
+                for n in &l.pushed {
                     if let Some(v) = env.get_mut(n) {
-                        v.size = grow(&v.size, count);
+                        v.size = grow(&v.size, &l.count);
                     }
                 }
             }

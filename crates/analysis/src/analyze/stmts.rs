@@ -119,125 +119,12 @@ impl Analyzer<'_> {
             let Some(t) = targets.first() else {
                 return cost;
             };
-            let (tv, tc) = self.expr(f, t);
-            cost = cost.add(&tc);
-            if let Some(name) = t.name() {
-                match (tv.kind, op) {
-                    (Kind::Str, BinOp::Add) if self.is_python() => {
-                        // Python strings are immutable: `s += c` copies s.
-                        let grown = grow(&tv.size, &f.loop_mult);
-                        if let Some(sz) = &grown
-                            && !sz.is_one()
-                        {
-                            cost = cost.add(sz);
-                            self.reason(
-                                f,
-                                span,
-                                &format!("`{name} += ...` copies the string `{name}`"),
-                                sz.clone(),
-                            );
-                        }
-                        let mut nv = tv.clone();
-                        nv.size = grown;
-                        f.env.insert(name.to_string(), nv);
-                    }
-                    (Kind::List, BinOp::Add) => {
-                        let sz = v.size.clone().unwrap_or_else(Cost::one);
-                        cost = cost.add(&sz);
-                        let mut nv = tv.clone();
-                        nv.size = grow(&tv.size, &f.loop_mult.mul(&sz, &self.work));
-                        f.env.insert(name.to_string(), nv);
-                    }
-                    (Kind::Num | Kind::Unknown, BinOp::Mod) => {
-                        // k %= n: now below n.
-                        let mut nv = tv.clone();
-                        nv.kind = Kind::Num;
-                        nv.size = v.size.clone();
-                        f.env.insert(name.to_string(), nv);
-                    }
-                    (
-                        Kind::Num | Kind::Unknown,
-                        BinOp::Mul | BinOp::Shl | BinOp::Add | BinOp::Sub | BinOp::Pow,
-                    ) => {
-                        // A number built up in a loop: its magnitude is not tracked.
-                        if f.depth > 0 && op != BinOp::Sub && op != BinOp::Add {
-                            let mut nv = tv.clone();
-                            nv.size = None;
-                            nv.kind = Kind::Num;
-                            f.env.insert(name.to_string(), nv);
-                        } else if f.depth > 0 && tv.size.as_ref().is_none_or(|s| s.is_one()) {
-                            let mut nv = tv.clone();
-                            nv.kind = Kind::Num;
-                            nv.size = grow(
-                                &tv.size,
-                                &f.loop_mult
-                                    .mul(v.size.as_ref().unwrap_or(&Cost::one()), &self.work),
-                            );
-                            f.env.insert(name.to_string(), nv);
-                        }
-                    }
-                    _ => {}
-                }
-            } else if let ExprKind::Index { .. } = &t.kind {
-                // counts[x] += 1: no growth beyond what the assignment site adds.
-                self.grow_container(f, t);
-            }
-            return cost;
+            return self.augmented(f, t, op, &v, span, cost);
         }
         for t in targets {
             match &t.kind {
-                ExprKind::Name(n) => {
-                    if is_mid_expr(value) {
-                        f.mids.insert(n.clone());
-                        v.mid = true;
-                    } else {
-                        f.mids.remove(n);
-                    }
-                    if is_half_expr(value) {
-                        f.halves.insert(n.clone());
-                    } else {
-                        f.halves.remove(n);
-                    }
-                    // A fresh size read from input takes the name it is stored under.
-                    if let Some(var) = v.size.as_ref().and_then(Self::single_var)
-                        && self.syms[var].origin == "input"
-                    {
-                        self.syms[var].origin = n.clone();
-                        self.syms[var].is_number = v.kind == Kind::Num;
-                    }
-                    if is_len_expr(value) {
-                        self.prefer_name(n, &v);
-                    }
-                    f.env.insert(n.clone(), v.clone());
-                }
-                ExprKind::Seq { items, .. } => {
-                    // a, b = b, a + b / lo, hi = 0, len(a) - 1
-                    if let ExprKind::Seq { items: vals, .. } = &value.kind {
-                        for (t, e) in items.iter().zip(vals) {
-                            if let Some(n) = t.name() {
-                                let (ev, _) = self.expr(f, e);
-                                if is_len_expr(e) {
-                                    self.prefer_name(n, &ev);
-                                }
-                                f.env.insert(n.to_string(), ev);
-                            }
-                        }
-                    } else {
-                        let el = self.elem_of(&v);
-                        for t in items {
-                            if let Some(n) = t.name() {
-                                f.env.insert(n.to_string(), el.clone());
-                            } else if let ExprKind::Spread(inner) = &t.kind {
-                                // const [first, ...rest] = arr
-                                if let Some(n) = inner.name() {
-                                    let mut rest = v.clone();
-                                    rest.part_of = None;
-                                    f.env.insert(n.to_string(), rest);
-                                }
-                            }
-                        }
-                    }
-                }
+                ExprKind::Name(n) => self.bind_name(f, n, value, &mut v),
+                ExprKind::Seq { items, .. } => self.bind_tuple(f, items, value, &v),
                 ExprKind::Index { obj, index } => {
                     let (_, ic) = self.expr(f, index);
                     let (_, oc) = self.expr(f, obj);
@@ -284,5 +171,137 @@ impl Analyzer<'_> {
 
     pub(super) fn is_python(&self) -> bool {
         self.python
+    }
+
+    /// `x op= value`: a Python string or a list grown in place, a number scaled.
+    fn augmented(
+        &mut self,
+        f: &mut Frame,
+        t: &Expr,
+        op: BinOp,
+        v: &Val,
+        span: Span,
+        mut cost: Cost,
+    ) -> Cost {
+        let (tv, tc) = self.expr(f, t);
+        cost = cost.add(&tc);
+        if let Some(name) = t.name() {
+            match (tv.kind, op) {
+                (Kind::Str, BinOp::Add) if self.is_python() => {
+                    // Python strings are immutable: `s += c` copies s.
+                    let grown = grow(&tv.size, &f.loop_mult);
+                    if let Some(sz) = &grown
+                        && !sz.is_one()
+                    {
+                        cost = cost.add(sz);
+                        self.reason(
+                            f,
+                            span,
+                            &format!("`{name} += ...` copies the string `{name}`"),
+                            sz.clone(),
+                        );
+                    }
+                    let mut nv = tv.clone();
+                    nv.size = grown;
+                    f.env.insert(name.to_string(), nv);
+                }
+                (Kind::List, BinOp::Add) => {
+                    let sz = v.size.clone().unwrap_or_else(Cost::one);
+                    cost = cost.add(&sz);
+                    let mut nv = tv.clone();
+                    nv.size = grow(&tv.size, &f.loop_mult.mul(&sz, &self.work));
+                    f.env.insert(name.to_string(), nv);
+                }
+                (Kind::Num | Kind::Unknown, BinOp::Mod) => {
+                    // k %= n: now below n.
+                    let mut nv = tv.clone();
+                    nv.kind = Kind::Num;
+                    nv.size = v.size.clone();
+                    f.env.insert(name.to_string(), nv);
+                }
+                (
+                    Kind::Num | Kind::Unknown,
+                    BinOp::Mul | BinOp::Shl | BinOp::Add | BinOp::Sub | BinOp::Pow,
+                ) => {
+                    // A number built up in a loop: its magnitude is not tracked.
+                    if f.depth > 0 && op != BinOp::Sub && op != BinOp::Add {
+                        let mut nv = tv.clone();
+                        nv.size = None;
+                        nv.kind = Kind::Num;
+                        f.env.insert(name.to_string(), nv);
+                    } else if f.depth > 0 && tv.size.as_ref().is_none_or(|s| s.is_one()) {
+                        let mut nv = tv.clone();
+                        nv.kind = Kind::Num;
+                        nv.size = grow(
+                            &tv.size,
+                            &f.loop_mult
+                                .mul(v.size.as_ref().unwrap_or(&Cost::one()), &self.work),
+                        );
+                        f.env.insert(name.to_string(), nv);
+                    }
+                }
+                _ => {}
+            }
+        } else if let ExprKind::Index { .. } = &t.kind {
+            // counts[x] += 1: no growth beyond what the assignment site adds.
+            self.grow_container(f, t);
+        }
+        cost
+    }
+
+    /// `n = value`: binds the value, and notes what it says about sizes.
+    fn bind_name(&mut self, f: &mut Frame, n: &str, value: &Expr, v: &mut Val) {
+        if is_mid_expr(value) {
+            f.mids.insert(n.to_string());
+            v.mid = true;
+        } else {
+            f.mids.remove(n);
+        }
+        if is_half_expr(value) {
+            f.halves.insert(n.to_string());
+        } else {
+            f.halves.remove(n);
+        }
+        // A fresh size read from input takes the name it is stored under.
+        if let Some(var) = v.size.as_ref().and_then(Self::single_var)
+            && self.syms[var].origin == "input"
+        {
+            self.syms[var].origin = n.to_string();
+            self.syms[var].is_number = v.kind == Kind::Num;
+        }
+        if is_len_expr(value) {
+            self.prefer_name(n, v);
+        }
+        f.env.insert(n.to_string(), v.clone());
+    }
+
+    /// `a, b = ...`: each name gets its part, or an element of the value.
+    fn bind_tuple(&mut self, f: &mut Frame, items: &[Expr], value: &Expr, v: &Val) {
+        // a, b = b, a + b / lo, hi = 0, len(a) - 1
+        if let ExprKind::Seq { items: vals, .. } = &value.kind {
+            for (t, e) in items.iter().zip(vals) {
+                if let Some(n) = t.name() {
+                    let (ev, _) = self.expr(f, e);
+                    if is_len_expr(e) {
+                        self.prefer_name(n, &ev);
+                    }
+                    f.env.insert(n.to_string(), ev);
+                }
+            }
+        } else {
+            let el = self.elem_of(v);
+            for t in items {
+                if let Some(n) = t.name() {
+                    f.env.insert(n.to_string(), el.clone());
+                } else if let ExprKind::Spread(inner) = &t.kind {
+                    // const [first, ...rest] = arr
+                    if let Some(n) = inner.name() {
+                        let mut rest = v.clone();
+                        rest.part_of = None;
+                        f.env.insert(n.to_string(), rest);
+                    }
+                }
+            }
+        }
     }
 }
