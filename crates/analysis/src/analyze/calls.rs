@@ -283,6 +283,41 @@ impl Analyzer<'_> {
                 return (Val::one(Kind::Unknown), cost);
             }
         };
+        let Some((c, map)) = self.cost_with_args(f, &name, &s, &callee_cost, avals) else {
+            return (Val::one(Kind::Unknown), cost);
+        };
+        let ret = self.returned(id, &s, &map, avals);
+        if s.memoised && f.depth > 0 && !c.is_one() {
+            // The memo (or visited marks) outlives each call: all calls together do the
+            // work once.
+            let t = self.text(e.span);
+            self.reason(
+                f,
+                e.span,
+                &format!("call `{t}`, memoised: over all calls"),
+                c.clone(),
+            );
+            f.amortized = f.amortized.add(&c);
+            return (ret, cost);
+        }
+        if !c.is_one() {
+            let t = self.text(e.span);
+            self.reason(f, e.span, &format!("call `{t}`"), c.clone());
+        }
+        let _ = args;
+        (ret, cost.add(&c))
+    }
+
+    /// The callee's cost with the arguments' sizes put in for its parameters, and the map
+    /// used; `None` (the frame made unknown, with why) when that cannot be told.
+    fn cost_with_args(
+        &mut self,
+        f: &mut Frame,
+        name: &str,
+        s: &Summary,
+        callee_cost: &Cost,
+        avals: &[Val],
+    ) -> Option<(Cost, HashMap<Var, Option<Cost>>)> {
         // Put the arguments' sizes in for the parameters.
         let mut map: HashMap<Var, Option<Cost>> = HashMap::new();
         for (i, pv) in s.params.iter().enumerate() {
@@ -304,13 +339,13 @@ impl Analyzer<'_> {
             f.set_unknown(format!(
                 "cannot tell the size of the argument `{p}` passed to `{name}`"
             ));
-            return (Val::one(Kind::Unknown), cost);
+            return None;
         }
         if self.work.exhausted() {
             f.set_unknown(format!(
                 "the cost of calling `{name}` grows too large to work out"
             ));
-            return (Val::one(Kind::Unknown), cost);
+            return None;
         }
         let c = match callee_cost.subst(&|v| map.get(&v).cloned().flatten(), &self.work) {
             Ok(c) => c,
@@ -318,10 +353,21 @@ impl Analyzer<'_> {
                 f.set_unknown(format!(
                     "cannot put the arguments of `{name}` into its cost"
                 ));
-                return (Val::one(Kind::Unknown), cost);
+                return None;
             }
         };
-        let ret = match &s.ret {
+        Some((c, map))
+    }
+
+    /// What the call returns: the callee's return value with the arguments' sizes put in.
+    fn returned(
+        &mut self,
+        id: FuncId,
+        s: &Summary,
+        map: &HashMap<Var, Option<Cost>>,
+        avals: &[Val],
+    ) -> Val {
+        match &s.ret {
             Some(r) => {
                 let mut v = r.clone();
                 v.func = None;
@@ -338,26 +384,7 @@ impl Analyzer<'_> {
                 v
             }
             _ => self.return_val(id, avals),
-        };
-        if s.memoised && f.depth > 0 && !c.is_one() {
-            // The memo (or visited marks) outlives each call: all calls together do the
-            // work once.
-            let t = self.text(e.span);
-            self.reason(
-                f,
-                e.span,
-                &format!("call `{t}`, memoised: over all calls"),
-                c.clone(),
-            );
-            f.amortized = f.amortized.add(&c);
-            return (ret, cost);
         }
-        if !c.is_one() {
-            let t = self.text(e.span);
-            self.reason(f, e.span, &format!("call `{t}`"), c.clone());
-        }
-        let _ = args;
-        (ret, cost.add(&c))
     }
 
     /// What a call returns: a collection as big as its first argument is a fair guess for

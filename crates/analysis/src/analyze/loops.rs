@@ -3,6 +3,15 @@
 
 use super::*;
 
+/// The parts of one `for` statement.
+#[derive(Clone, Copy)]
+struct ForLoop<'a> {
+    targets: &'a [String],
+    iter: &'a Expr,
+    body: &'a [Stmt],
+    span: Span,
+}
+
 impl Analyzer<'_> {
     /// Enters a loop running `count` times: returns the cost of the body run that often.
     pub(super) fn loop_body(
@@ -88,53 +97,14 @@ impl Analyzer<'_> {
             }
         };
         let idx_val = Val::of(Kind::Num, iv.size.clone().unwrap_or_else(Cost::one));
-        // `for u in graph: for v in graph[u]`: the neighbour lists of all nodes together.
-        let all_lists = |f: &Frame, obj: &Expr, index: &Expr| {
-            let (Some(g), Some(u)) = (obj.name(), index.name()) else {
-                return false;
-            };
-            f.loops.iter().any(|l| {
-                l.targets.first().is_some_and(|t| t == u)
-                    && l.iter.as_ref().is_some_and(|it| {
-                        it.name() == Some(g) || is_method_call(it, "keys") && it.mentions(g)
-                    })
-            })
-        };
-        if let ExprKind::Index { obj, index } = &iter.kind
-            && obj.name().is_some()
-            && (f.graph_loop.as_deref() == obj.name() || all_lists(f, obj, index))
-            && let Some(g) = iv.size.as_ref().and_then(|_| {
-                obj.name()
-                    .and_then(|g| f.env.get(g))
-                    .and_then(|v| v.size.clone())
-                    .as_ref()
-                    .and_then(Self::single_var)
-            })
-        {
-            self.mark_graph(g);
-            // Neighbours of each node once: E in total over the traversal.
-            let el = elem.clone();
-            let t = targets.to_vec();
-            let info = LoopInfo {
-                iter: Some(iter.clone()),
-                targets: t.clone(),
-                count: Cost::one(),
-                from_param: false,
-            };
-            let (once, _) = self.loop_body(f, &Cost::one(), body, info, |f| {
-                for name in &t {
-                    f.env.insert(name.clone(), el.clone());
-                }
-            });
-            let total = count.mul(&once, &self.work);
-            f.amortized = f.amortized.add(&total);
-            let what = self.text(iter.span);
-            self.reason(
-                f,
+        if let Some(g) = self.neighbour_lists(f, iter, &iv) {
+            let l = ForLoop {
+                targets,
+                iter,
+                body,
                 span,
-                &format!("loop over `{what}`, all nodes together"),
-                count.clone(),
-            );
+            };
+            let once = self.over_all_nodes(f, &l, &count, &elem, g);
             return ic.add(&once);
         }
         let t = targets.to_vec();
@@ -328,5 +298,79 @@ impl Analyzer<'_> {
                 f.caps.insert(name, sz);
             }
         }
+    }
+
+    /// `for v in graph[u]` inside a traversal of `graph` (or a loop over its nodes): the
+    /// size variable of its nodes, whose neighbour lists add up to the edges.
+    fn neighbour_lists(&self, f: &Frame, iter: &Expr, iv: &Val) -> Option<Var> {
+        // `for u in graph: for v in graph[u]`: the neighbour lists of all nodes together.
+        let all_lists = |f: &Frame, obj: &Expr, index: &Expr| {
+            let (Some(g), Some(u)) = (obj.name(), index.name()) else {
+                return false;
+            };
+            f.loops.iter().any(|l| {
+                l.targets.first().is_some_and(|t| t == u)
+                    && l.iter.as_ref().is_some_and(|it| {
+                        it.name() == Some(g) || is_method_call(it, "keys") && it.mentions(g)
+                    })
+            })
+        };
+        if let ExprKind::Index { obj, index } = &iter.kind
+            && obj.name().is_some()
+            && (f.graph_loop.as_deref() == obj.name() || all_lists(f, obj, index))
+            && let Some(g) = iv.size.as_ref().and_then(|_| {
+                obj.name()
+                    .and_then(|g| f.env.get(g))
+                    .and_then(|v| v.size.clone())
+                    .as_ref()
+                    .and_then(Self::single_var)
+            })
+        {
+            return Some(g);
+        }
+        None
+    }
+
+    /// A loop over the neighbours of each node: run once per node, E times in all, charged
+    /// once per function call. Returns the cost of one run.
+    fn over_all_nodes(
+        &mut self,
+        f: &mut Frame,
+        l: &ForLoop,
+        count: &Cost,
+        elem: &Val,
+        g: Var,
+    ) -> Cost {
+        let ForLoop {
+            targets,
+            iter,
+            body,
+            span,
+        } = *l;
+        self.mark_graph(g);
+        // Neighbours of each node once: E in total over the traversal.
+        let el = elem.clone();
+        let t = targets.to_vec();
+        let info = LoopInfo {
+            iter: Some(iter.clone()),
+            targets: t.clone(),
+            count: Cost::one(),
+            from_param: false,
+        };
+        let (once, _) = self.loop_body(f, &Cost::one(), body, info, |f| {
+            for name in &t {
+                f.env.insert(name.clone(), el.clone());
+            }
+        });
+        let total = count.mul(&once, &self.work);
+        f.amortized = f.amortized.add(&total);
+        let what = self.text(iter.span);
+        self.reason(
+            f,
+            span,
+            &format!("loop over `{what}`, all nodes together"),
+            count.clone(),
+        );
+        once
     }
 }

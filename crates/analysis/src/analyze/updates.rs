@@ -96,83 +96,7 @@ pub(super) fn collect_updates(
                 targets, op, value, ..
             } => {
                 for t in targets {
-                    let Some(n) = t.name() else {
-                        if let ExprKind::Seq { items, .. } = &t.kind {
-                            let values: Vec<Option<&Expr>> = match &value.kind {
-                                ExprKind::Seq { items: vs, .. } => vs.iter().map(Some).collect(),
-                                _ => Vec::new(),
-                            };
-                            for (k, i) in items.iter().enumerate() {
-                                if let Some(n) = i.name() {
-                                    // `a, b = b, a % b`: b becomes a remainder modulo itself,
-                                    // which halves at least every two steps (Euclid).
-                                    let euclid = values.get(k).copied().flatten().is_some_and(|v| {
-                                        matches!(&v.kind, ExprKind::Bin { op: BinOp::Mod, r, .. } if r.name() == Some(n))
-                                    });
-                                    let u = if euclid { Update::Scale } else { Update::Other };
-                                    out.entry(n.to_string()).or_default().push(u);
-                                }
-                            }
-                        }
-                        continue;
-                    };
-                    let u = match op {
-                        Some(BinOp::Add) if value.num().is_some_and(|v| v > 0) => Update::Inc,
-                        Some(BinOp::Sub) if value.num().is_some_and(|v| v > 0) => Update::Dec,
-                        Some(BinOp::Div | BinOp::FloorDiv | BinOp::Shr) => Update::Scale,
-                        Some(BinOp::Mul | BinOp::Shl | BinOp::Pow) => Update::Grow,
-                        Some(_) => Update::Other,
-                        None => {
-                            if is_mid_expr(value) && !value.mentions(n) {
-                                d.mids.insert(n.to_string());
-                                d.from.remove(n);
-                                continue;
-                            }
-                            if let Some(v) = value.name()
-                                && v != n
-                            {
-                                // `i = j` after `j = i` and `j += 1`s: i jumps forward.
-                                let j_only_up = out.get(v).is_some_and(|u| {
-                                    !u.is_empty() && u.iter().all(|x| *x == Update::Inc)
-                                });
-                                if j_only_up && d.copies.get(v).is_some_and(|src| src == n) {
-                                    out.entry(n.to_string()).or_default().push(Update::Inc);
-                                    continue;
-                                }
-                                if !out.contains_key(n)
-                                    && !d.mids.contains(v)
-                                    && !d.from.contains_key(v)
-                                {
-                                    d.copies.insert(n.to_string(), v.to_string());
-                                    continue;
-                                }
-                            }
-                            let u = classify_value(n, value, d);
-                            if u == Update::Other {
-                                // Remember what this local derives from, for `i = p` later.
-                                let mut names = Vec::new();
-                                value.walk(&mut |x| {
-                                    if let Some(v) = x.name() {
-                                        names.push(v.to_string());
-                                    }
-                                });
-                                let mut recorded = false;
-                                for base in names {
-                                    let k = classify_value(&base, value, d);
-                                    if k != Update::Other && base != n {
-                                        d.from.insert(n.to_string(), (base, k));
-                                        recorded = true;
-                                        break;
-                                    }
-                                }
-                                if recorded {
-                                    continue;
-                                }
-                            }
-                            u
-                        }
-                    };
-                    out.entry(n.to_string()).or_default().push(u);
+                    assigned(t, *op, value, out, d);
                 }
                 for_each_stmt_expr(s, &mut |e| collect_calls(e, out));
             }
@@ -250,4 +174,93 @@ pub(super) fn collect_calls(e: &Expr, out: &mut HashMap<String, Vec<Update>>) {
             }
         }
     });
+}
+
+/// How assigning `value` to target `t` (with `op` for `t op= value`) updates the names.
+fn assigned(
+    t: &Expr,
+    op: Option<BinOp>,
+    value: &Expr,
+    out: &mut HashMap<String, Vec<Update>>,
+    d: &mut Derivations,
+) {
+    let Some(n) = t.name() else {
+        if let ExprKind::Seq { items, .. } = &t.kind {
+            tuple_assigned(items, value, out);
+        }
+        return;
+    };
+    let u = match op {
+        Some(BinOp::Add) if value.num().is_some_and(|v| v > 0) => Update::Inc,
+        Some(BinOp::Sub) if value.num().is_some_and(|v| v > 0) => Update::Dec,
+        Some(BinOp::Div | BinOp::FloorDiv | BinOp::Shr) => Update::Scale,
+        Some(BinOp::Mul | BinOp::Shl | BinOp::Pow) => Update::Grow,
+        Some(_) => Update::Other,
+        None => match plainly_assigned(n, value, out, d) {
+            Some(u) => u,
+            None => return,
+        },
+    };
+    out.entry(n.to_string()).or_default().push(u);
+}
+
+/// `a, b = b, a % b`: b becomes a remainder modulo itself, which halves at least every two
+/// steps (Euclid); any other name of the tuple changes in no known way.
+fn tuple_assigned(items: &[Expr], value: &Expr, out: &mut HashMap<String, Vec<Update>>) {
+    let values: Vec<Option<&Expr>> = match &value.kind {
+        ExprKind::Seq { items: vs, .. } => vs.iter().map(Some).collect(),
+        _ => Vec::new(),
+    };
+    for (k, i) in items.iter().enumerate() {
+        if let Some(n) = i.name() {
+            let euclid = values.get(k).copied().flatten().is_some_and(|v| {
+                matches!(&v.kind, ExprKind::Bin { op: BinOp::Mod, r, .. } if r.name() == Some(n))
+            });
+            let u = if euclid { Update::Scale } else { Update::Other };
+            out.entry(n.to_string()).or_default().push(u);
+        }
+    }
+}
+
+/// `n = value`: the update it makes, or `None` when it only records a derivation (a middle,
+/// a copy, a value computed from another name) or was recorded already.
+fn plainly_assigned(
+    n: &str,
+    value: &Expr,
+    out: &mut HashMap<String, Vec<Update>>,
+    d: &mut Derivations,
+) -> Option<Update> {
+    if is_mid_expr(value) && !value.mentions(n) {
+        d.mids.insert(n.to_string());
+        d.from.remove(n);
+        return None;
+    }
+    if let Some(v) = value.name()
+        && v != n
+    {
+        // `i = j` after `j = i` and `j += 1`s: i jumps forward.
+        let j_only_up = out
+            .get(v)
+            .is_some_and(|u| !u.is_empty() && u.iter().all(|x| *x == Update::Inc));
+        if j_only_up && d.copies.get(v).is_some_and(|src| src == n) {
+            out.entry(n.to_string()).or_default().push(Update::Inc);
+            return None;
+        }
+        if !out.contains_key(n) && !d.mids.contains(v) && !d.from.contains_key(v) {
+            d.copies.insert(n.to_string(), v.to_string());
+            return None;
+        }
+    }
+    let u = classify_value(n, value, d);
+    if u == Update::Other {
+        // Remember what this local derives from, for `i = p` later.
+        for base in names_in(value) {
+            let k = classify_value(&base, value, d);
+            if k != Update::Other && base != n {
+                d.from.insert(n.to_string(), (base, k));
+                return None;
+            }
+        }
+    }
+    Some(u)
 }
