@@ -107,42 +107,21 @@ impl Analyzer<'_> {
             let once = self.over_all_nodes(f, &l, &count, &elem, g);
             return ic.add(&once);
         }
-        let t = targets.to_vec();
         let enumerate = is_call_to(iter, "enumerate") || is_call_to(iter, "entries");
         let from_param = is_call_to(iter, "range")
             && matches!(&iter.kind, ExprKind::Call { args, .. } if args.len() >= 2 && args[0].name().is_some_and(|a| self.is_param(f, a)));
-        // `for dr, dc in pairs`: each name is a part of the element, not the element.
-        let destructures = targets.len() > 1
-            && !enumerate
-            && !["zip", "items", "entries"]
-                .iter()
-                .any(|n| is_call_to(iter, n));
-        let part = if destructures {
-            self.elem_of(&elem)
-        } else {
-            elem.clone()
+        let bound = self.target_values(targets, iter, &elem, enumerate, &idx_val);
+        let info = LoopInfo {
+            iter: Some(iter.clone()),
+            targets: targets.to_vec(),
+            count: Cost::one(),
+            from_param,
         };
-        let (total, _) = self.loop_body(
-            f,
-            &count,
-            body,
-            LoopInfo {
-                iter: Some(iter.clone()),
-                targets: t.clone(),
-                count: Cost::one(),
-                from_param,
-            },
-            |f| {
-                for (i, name) in t.iter().enumerate() {
-                    let v = if enumerate && i == 0 {
-                        idx_val.clone()
-                    } else {
-                        part.clone()
-                    };
-                    f.env.insert(name.clone(), v);
-                }
-            },
-        );
+        let (total, _) = self.loop_body(f, &count, body, info, |f| {
+            for (name, v) in bound {
+                f.env.insert(name, v);
+            }
+        });
         if !count.is_one() {
             let what = self.text(iter.span);
             self.reason(f, span, &format!("loop over `{what}`"), count.clone());
@@ -189,37 +168,7 @@ impl Analyzer<'_> {
         let mut cost = Cost::one();
         let mut filtered_from = None;
         for g in gens {
-            let (iv, ic) = self.expr(f, &g.iter);
-            cost = cost.add(&count.mul(&ic, &self.work));
-            let (c, el) = match self.iteration(f, &g.iter, &iv) {
-                Some(x) => x,
-                None => {
-                    f.set_unknown(format!(
-                        "cannot tell the size of `{}`",
-                        self.text(g.iter.span)
-                    ));
-                    (Cost::one(), Val::unknown())
-                }
-            };
-            let enumerate = is_call_to(&g.iter, "enumerate");
-            let destructures = g.targets.len() > 1
-                && !enumerate
-                && !["zip", "items", "entries"]
-                    .iter()
-                    .any(|n| is_call_to(&g.iter, n));
-            let part = if destructures {
-                self.elem_of(&el)
-            } else {
-                el.clone()
-            };
-            for (i, t) in g.targets.iter().enumerate() {
-                let v = if enumerate && i == 0 {
-                    Val::of(Kind::Num, c.clone())
-                } else {
-                    part.clone()
-                };
-                f.env.insert(t.clone(), v);
-            }
+            let c = self.enter_generator(f, g, &count, &mut cost);
             count = count.mul(&c, &self.work);
             f.loop_mult = f.loop_mult.mul(&c, &self.work);
             f.depth += 1;
@@ -372,5 +321,68 @@ impl Analyzer<'_> {
             count.clone(),
         );
         once
+    }
+
+    /// What each loop target is bound to: the index for `enumerate`'s first, a part of the
+    /// element when a tuple is unpacked (`for dr, dc in pairs`), else the element.
+    fn target_values(
+        &mut self,
+        targets: &[String],
+        iter: &Expr,
+        el: &Val,
+        enumerate: bool,
+        index: &Val,
+    ) -> Vec<(String, Val)> {
+        let destructures = targets.len() > 1
+            && !enumerate
+            && !["zip", "items", "entries"]
+                .iter()
+                .any(|n| is_call_to(iter, n));
+        let part = if destructures {
+            self.elem_of(el)
+        } else {
+            el.clone()
+        };
+        targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let v = if enumerate && i == 0 {
+                    index.clone()
+                } else {
+                    part.clone()
+                };
+                (t.clone(), v)
+            })
+            .collect()
+    }
+
+    /// One `for` of a comprehension, run `count` times: charges its iterable, binds its
+    /// targets and answers how often it runs.
+    fn enter_generator(
+        &mut self,
+        f: &mut Frame,
+        g: &Generator,
+        count: &Cost,
+        cost: &mut Cost,
+    ) -> Cost {
+        let (iv, ic) = self.expr(f, &g.iter);
+        *cost = cost.add(&count.mul(&ic, &self.work));
+        let (c, el) = match self.iteration(f, &g.iter, &iv) {
+            Some(x) => x,
+            None => {
+                f.set_unknown(format!(
+                    "cannot tell the size of `{}`",
+                    self.text(g.iter.span)
+                ));
+                (Cost::one(), Val::unknown())
+            }
+        };
+        let enumerate = is_call_to(&g.iter, "enumerate");
+        let index = Val::of(Kind::Num, c.clone());
+        for (t, v) in self.target_values(&g.targets, &g.iter, &el, enumerate, &index) {
+            f.env.insert(t, v);
+        }
+        c
     }
 }

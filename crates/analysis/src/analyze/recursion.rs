@@ -370,76 +370,93 @@ pub(super) enum Shrink {
     Other,
 }
 
+/// How argument `a`, passed for parameter `p` in a recursive call, relates to `p`.
 pub(super) fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Shrink {
     if a.name() == Some(p) {
         return Shrink::Same;
     }
-    if let ExprKind::Bin { op, l, r } = &a.kind {
-        let lp = l.mentions(p);
-        match op {
-            BinOp::Sub | BinOp::Add if lp && r.num().is_some() => return Shrink::Step,
-            BinOp::FloorDiv | BinOp::Div | BinOp::Shr if lp => return Shrink::Half,
-            _ => {}
-        }
-        // lo = mid + 1 / hi = mid - 1
-        if let Some(n) = l.name() {
-            if f.mids.contains(n) {
-                return Shrink::Half;
-            }
-            if matches!(op, BinOp::Sub | BinOp::Add)
-                && r.num().is_some()
-                && !func.params.iter().any(|q| q == n)
-            {
-                // pivot ± 1, a loop variable + 1 …
-                if call
-                    .in_loop
-                    .as_ref()
-                    .is_some_and(|l| l.targets.iter().any(|t| t == n))
-                {
-                    return Shrink::Step;
-                }
-                return Shrink::Split;
-            }
-        }
+    if let ExprKind::Bin { op, l, r } = &a.kind
+        && let Some(s) = by_arithmetic(*op, l, r, p, f, func, call)
+    {
+        return s;
     }
-    if let Some(n) = a.name() {
-        if f.mids.contains(n) {
-            return Shrink::Half;
-        }
-        if let Some(v) = f.env.get(n)
-            && v.part_of.is_some()
-        {
-            return Shrink::Split;
-        }
-        // A loop variable over the parameter's children / neighbours.
-        if let Some(l) = &call.in_loop
-            && l.targets.iter().any(|t| t == n)
-            && l.iter.as_ref().is_some_and(|it| it.mentions(p))
-        {
-            return Shrink::Struct;
-        }
-        if !func.params.iter().any(|q| q == n) {
-            return Shrink::Split;
-        }
+    if let Some(n) = a.name()
+        && let Some(s) = by_name(n, p, f, func, call)
+    {
+        return s;
     }
+    by_shape(a, p, f)
+}
+
+/// `p - 1`, `p // 2`, `mid + 1`, `pivot - 1`, `i + 1` for a loop variable `i`.
+fn by_arithmetic(
+    op: BinOp,
+    l: &Expr,
+    r: &Expr,
+    p: &str,
+    f: &Frame,
+    func: &Func,
+    call: &RecCall,
+) -> Option<Shrink> {
+    let lp = l.mentions(p);
+    match op {
+        BinOp::Sub | BinOp::Add if lp && r.num().is_some() => return Some(Shrink::Step),
+        BinOp::FloorDiv | BinOp::Div | BinOp::Shr if lp => return Some(Shrink::Half),
+        _ => {}
+    }
+    // lo = mid + 1 / hi = mid - 1
+    let n = l.name()?;
+    if f.mids.contains(n) {
+        return Some(Shrink::Half);
+    }
+    if matches!(op, BinOp::Sub | BinOp::Add)
+        && r.num().is_some()
+        && !func.params.iter().any(|q| q == n)
+    {
+        // pivot ± 1, a loop variable + 1 …
+        let loop_var = call
+            .in_loop
+            .as_ref()
+            .is_some_and(|l| l.targets.iter().any(|t| t == n));
+        return Some(if loop_var {
+            Shrink::Step
+        } else {
+            Shrink::Split
+        });
+    }
+    None
+}
+
+/// A local passed for `p`: a middle, a part of the input, a child in a loop over `p`'s
+/// children, or any other local (a part, at worst).
+fn by_name(n: &str, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Option<Shrink> {
+    if f.mids.contains(n) {
+        return Some(Shrink::Half);
+    }
+    if let Some(v) = f.env.get(n)
+        && v.part_of.is_some()
+    {
+        return Some(Shrink::Split);
+    }
+    // A loop variable over the parameter's children / neighbours.
+    if let Some(l) = &call.in_loop
+        && l.targets.iter().any(|t| t == n)
+        && l.iter.as_ref().is_some_and(|it| it.mentions(p))
+    {
+        return Some(Shrink::Struct);
+    }
+    if !func.params.iter().any(|q| q == n) {
+        return Some(Shrink::Split);
+    }
+    None
+}
+
+/// `node.left`, `a[1:]`, `a[:mid]`, `path + [x]`, `graph[u]`, `arr.slice(0, mid)`.
+fn by_shape(a: &Expr, p: &str, f: &Frame) -> Shrink {
     match &a.kind {
         ExprKind::Attr { obj, .. } if obj.mentions(p) => Shrink::Struct,
         ExprKind::Slice { obj, lo, hi } if obj.mentions(p) => {
-            let halves = |e: &Option<Box<Expr>>| {
-                e.as_ref().is_some_and(|e| {
-                    e.any(&|x| {
-                        matches!(
-                            &x.kind,
-                            ExprKind::Bin {
-                                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
-                                ..
-                            }
-                        )
-                    }) || e
-                        .name()
-                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
-                })
-            };
+            let halves = |e: &Option<Box<Expr>>| e.as_ref().is_some_and(|e| cuts_in_half(e, f));
             if halves(lo) || halves(hi) {
                 Shrink::Half
             } else {
@@ -460,25 +477,31 @@ pub(super) fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &Rec
             ExprKind::Attr { obj, name }
                 if obj.mentions(p) && matches!(name.as_str(), "slice" | "substring" | "substr") =>
             {
-                let halves = args.iter().any(|e| {
-                    e.any(&|x| {
-                        matches!(
-                            &x.kind,
-                            ExprKind::Bin {
-                                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
-                                ..
-                            }
-                        )
-                    }) || e
-                        .name()
-                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
-                });
-                if halves { Shrink::Half } else { Shrink::Step }
+                if args.iter().any(|e| cuts_in_half(e, f)) {
+                    Shrink::Half
+                } else {
+                    Shrink::Step
+                }
             }
             _ => Shrink::Other,
         },
         _ => Shrink::Other,
     }
+}
+
+/// A bound that halves: it divides (`len(a) // 2`) or is a middle or half computed before.
+fn cuts_in_half(e: &Expr, f: &Frame) -> bool {
+    e.any(&|x| {
+        matches!(
+            &x.kind,
+            ExprKind::Bin {
+                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
+                ..
+            }
+        )
+    }) || e
+        .name()
+        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
 }
 
 pub(super) fn stmt_mentions_index(s: &Stmt, coll: &str, idx: &str) -> bool {
