@@ -35,18 +35,7 @@ impl Analyzer<'_> {
                 (Val::one(Kind::Num), c, "`unshift` shifts every element")
             }
             Method::Extend | Method::Concat => self.extend(f, rule, recv, args),
-            Method::Pop => {
-                let from_front = args
-                    .vals
-                    .first()
-                    .is_some_and(|_| args.exprs.first().and_then(Expr::num) != Some(-1));
-                let el = self.elem_of(ov);
-                if from_front && !set_like {
-                    (el, osize, "`pop(i)` shifts the rest of the list")
-                } else {
-                    (el, Some(Cost::one()), "")
-                }
-            }
+            Method::Pop => self.pop(ov, args),
             Method::Shift => (self.elem_of(ov), osize, "`shift` moves every element"),
             Method::Get => (self.elem_of(ov), Some(Cost::one()), ""),
             Method::Lookup => (Val::one(Kind::Num), Some(Cost::one()), ""),
@@ -62,15 +51,7 @@ impl Analyzer<'_> {
             }
             Method::Measure => (Val::one(Kind::Num), osize, "touches every element"),
             Method::Transform => (ov.clone(), osize, "touches every element"),
-            Method::Split => {
-                let mut v = ov.clone();
-                v.kind = Kind::List;
-                v.elem = Some(Box::new(Val::of(
-                    Kind::Str,
-                    osize.clone().unwrap_or_else(Cost::one),
-                )));
-                (v, osize, "splits the whole string")
-            }
+            Method::Split => split(ov),
             Method::Join => {
                 let v = Val {
                     kind: Kind::Str,
@@ -102,6 +83,20 @@ impl Analyzer<'_> {
                 "repeats the string",
             ),
             Method::Constant => (Val::one(Kind::Num), Some(Cost::one()), ""),
+        }
+    }
+
+    /// `pop()` takes the last element; `pop(i)` (not `pop(-1)`) shifts the rest of a list.
+    fn pop(&mut self, ov: &Val, args: &Args) -> Charge {
+        let from_front = args
+            .vals
+            .first()
+            .is_some_and(|_| args.exprs.first().and_then(Expr::num) != Some(-1));
+        let el = self.elem_of(ov);
+        if from_front && !matches!(ov.kind, Kind::Set | Kind::Dict) {
+            (el, ov.size.clone(), "`pop(i)` shifts the rest of the list")
+        } else {
+            (el, Some(Cost::one()), "")
         }
     }
 
@@ -143,4 +138,15 @@ impl Analyzer<'_> {
         v.size = size.clone();
         (v, size, "copies")
     }
+}
+
+/// `s.split()`: a list of pieces, each at most as long as `s`.
+fn split(ov: &Val) -> Charge {
+    let mut v = ov.clone();
+    v.kind = Kind::List;
+    v.elem = Some(Box::new(Val::of(
+        Kind::Str,
+        ov.size.clone().unwrap_or_else(Cost::one),
+    )));
+    (v, ov.size.clone(), "splits the whole string")
 }
