@@ -47,7 +47,7 @@ impl Work {
     }
 }
 
-/// Identifies a size variable in [`crate::analyze::Symbols`].
+/// Identifies a size variable (an index into the analyser's `syms`).
 pub(crate) type Var = usize;
 
 /// The growth of one term in one variable.

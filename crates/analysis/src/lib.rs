@@ -321,9 +321,6 @@ fn render(
         .collect();
     reasons.sort_by_key(|r| (r.line_start, r.line_end));
     reasons.dedup();
-    if let Some(why) = &unknown_reason {
-        let _ = why;
-    }
     let mut variables: Vec<Variable> = used
         .iter()
         .map(|v| Variable {

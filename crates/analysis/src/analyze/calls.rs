@@ -304,7 +304,6 @@ impl Analyzer<'_> {
             let t = self.text(e.span);
             self.reason(f, e.span, &format!("call `{t}`"), c.clone());
         }
-        let _ = args;
         (ret, cost.add(&c))
     }
 
