@@ -17,23 +17,37 @@ type GrowthKey = (u32, u32, u32, u32);
 /// Most terms a sum keeps (only pathological input comes near it).
 const MAX_TERMS: usize = 24;
 
-thread_local! {
-    /// Term products computed by this thread's current analysis: a work budget, so that
-    /// pathological input (costs raised through chains of calls) cannot take seconds.
-    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+/// Term products one analysis may compute before giving up on growing costs (a 300-line
+/// file uses a few thousand; the budget is well under a second of work).
+const WORK_BUDGET: u64 = 2_000_000;
+
+/// Term products one substitution of arguments into a callee's cost may compute.
+const SUBST_BUDGET: u64 = 50_000;
+
+/// The work budget of one analysis: term products computed so far, so that pathological
+/// input (costs raised through chains of calls) cannot take seconds. Every operation that
+/// multiplies costs is handed it; a `Cell` so that shared borrows of the analyser can
+/// charge it.
+#[derive(Debug, Default)]
+pub(crate) struct Work(std::cell::Cell<u64>);
+
+impl Work {
+    fn charge(&self, products: u64) {
+        self.0.set(self.0.get().saturating_add(products));
+    }
+
+    /// Term products computed so far.
+    pub fn spent(&self) -> u64 {
+        self.0.get()
+    }
+
+    /// The whole analysis has used up its budget.
+    pub fn exhausted(&self) -> bool {
+        self.spent() > WORK_BUDGET
+    }
 }
 
-/// Starts a new analysis's work count.
-pub(crate) fn reset_work() {
-    WORK.with(|w| w.set(0));
-}
-
-/// Term products computed since [`reset_work`].
-pub(crate) fn work() -> u64 {
-    WORK.with(|w| w.get())
-}
-
-/// Identifies a size variable in [`crate::analyze::Symbols`].
+/// Identifies a size variable (an index into the analyser's `syms`).
 pub(crate) type Var = usize;
 
 /// The growth of one term in one variable.
@@ -162,9 +176,8 @@ impl Cost {
         Cost::normalize(v)
     }
 
-    pub fn mul(&self, o: &Cost) -> Cost {
-        let n = (self.0.len() * o.0.len()) as u64;
-        WORK.with(|w| w.set(w.get().saturating_add(n)));
+    pub fn mul(&self, o: &Cost, w: &Work) -> Cost {
+        w.charge((self.0.len() * o.0.len()) as u64);
         let mut v = Vec::new();
         for a in &self.0 {
             for b in &o.0 {
@@ -174,7 +187,7 @@ impl Cost {
         Cost::normalize(v)
     }
 
-    pub fn pow(&self, k: u32) -> Cost {
+    pub fn pow(&self, k: u32, w: &Work) -> Cost {
         if let [t] = self.0.as_slice() {
             // One term: scale its exponents.
             let mut m = BTreeMap::new();
@@ -202,16 +215,16 @@ impl Cost {
         let mut r = Cost::one();
         // (a + b)^k has the same biggest terms as (a + b)^min(k, 4) raised term by term.
         for _ in 0..k.min(4) {
-            r = r.mul(self);
+            r = r.mul(self, w);
         }
         if k > 4 {
             let rest = Cost(
                 self.0
                     .iter()
-                    .map(|t| Cost(vec![t.clone()]).pow(k - 4).0[0].clone())
+                    .map(|t| Cost(vec![t.clone()]).pow(k - 4, w).0[0].clone())
                     .collect(),
             );
-            r = r.mul(&Cost::normalize(rest.0));
+            r = r.mul(&Cost::normalize(rest.0), w);
         }
         r
     }
@@ -247,40 +260,46 @@ impl Cost {
     }
 
     /// `base^self`, for a size that is one variable to the first power; `None` otherwise.
-    pub fn exp(&self, base: u32) -> Option<Cost> {
+    pub fn exp(&self, base: u32, w: &Work) -> Option<Cost> {
         let mut out = Cost::one();
         for t in &self.0 {
             for (v, f) in &t.0 {
                 if f.pow != 1 || f.log != 0 || f.exp_base != 0 || f.fact != 0 {
                     return None;
                 }
-                out = out.mul(&Cost::single(
-                    *v,
-                    Factor {
-                        exp_base: base,
-                        ..Default::default()
-                    },
-                ));
+                out = out.mul(
+                    &Cost::single(
+                        *v,
+                        Factor {
+                            exp_base: base,
+                            ..Default::default()
+                        },
+                    ),
+                    w,
+                );
             }
         }
         Some(out)
     }
 
     /// `self!`, for a single variable.
-    pub fn factorial(&self) -> Option<Cost> {
+    pub fn factorial(&self, w: &Work) -> Option<Cost> {
         let mut out = Cost::one();
         for t in &self.0 {
             for (v, f) in &t.0 {
                 if f.pow != 1 || f.log != 0 || f.exp_base != 0 || f.fact != 0 {
                     return None;
                 }
-                out = out.mul(&Cost::single(
-                    *v,
-                    Factor {
-                        fact: 1,
-                        ..Default::default()
-                    },
-                ));
+                out = out.mul(
+                    &Cost::single(
+                        *v,
+                        Factor {
+                            fact: 1,
+                            ..Default::default()
+                        },
+                    ),
+                    w,
+                );
             }
         }
         Some(out)
@@ -354,35 +373,36 @@ impl Cost {
             .any(|t| t.0.values().any(|f| f.exp_base > 0 || f.fact > 0))
     }
 
-    /// Replaces each variable by a cost (`None` keeps it).
-    /// Gives up (`Err`) once the thread's work count passes `limit`.
-    pub fn subst(&self, f: &dyn Fn(Var) -> Option<Cost>, limit: u64) -> Result<Cost, Var> {
+    /// Replaces each variable by a cost (`None` keeps it). Gives up (`Err`) once this
+    /// substitution has computed more than its share of term products.
+    pub fn subst(&self, f: &dyn Fn(Var) -> Option<Cost>, w: &Work) -> Result<Cost, Var> {
+        let limit = w.spent().saturating_add(SUBST_BUDGET);
         let mut total: Option<Cost> = None;
         for t in &self.0 {
             let mut prod = Cost::one();
             for (v, fac) in &t.0 {
-                if work() > limit {
+                if w.spent() > limit {
                     return Err(*v);
                 }
                 let Some(c) = f(*v) else {
-                    prod = prod.mul(&Cost::single(*v, *fac));
+                    prod = prod.mul(&Cost::single(*v, *fac), w);
                     continue;
                 };
-                let mut part = c.pow(fac.pow);
+                let mut part = c.pow(fac.pow, w);
                 if fac.log > 0 {
-                    part = part.mul(&c.log().pow(fac.log));
+                    part = part.mul(&c.log().pow(fac.log, w), w);
                 }
                 if fac.exp_base > 0 {
                     if c.is_one() {
                         // base^constant is a constant.
                     } else {
-                        part = part.mul(&c.exp(fac.exp_base).ok_or(*v)?);
+                        part = part.mul(&c.exp(fac.exp_base, w).ok_or(*v)?, w);
                     }
                 }
                 if fac.fact > 0 && !c.is_one() {
-                    part = part.mul(&c.factorial().ok_or(*v)?);
+                    part = part.mul(&c.factorial(w).ok_or(*v)?, w);
                 }
-                prod = prod.mul(&part);
+                prod = prod.mul(&part, w);
             }
             total = Some(match total {
                 None => prod,
@@ -477,31 +497,81 @@ mod tests {
 
     #[test]
     fn notation() {
+        let w = &Work::default();
         let n = Cost::var(0);
         let m = Cost::var(1);
         assert_eq!(show(&Cost::one()), "O(1)");
         assert_eq!(show(&n), "O(n)");
         assert_eq!(show(&n.log()), "O(log n)");
-        assert_eq!(show(&n.mul(&n.log())), "O(n log n)");
-        assert_eq!(show(&n.mul(&n)), "O(n^2)");
-        assert_eq!(show(&n.mul(&m)), "O(n·m)");
+        assert_eq!(show(&n.mul(&n.log(), w)), "O(n log n)");
+        assert_eq!(show(&n.mul(&n, w)), "O(n^2)");
+        assert_eq!(show(&n.mul(&m, w)), "O(n·m)");
         assert_eq!(show(&n.add(&m)), "O(n + m)");
-        assert_eq!(show(&n.add(&n.mul(&n))), "O(n^2)");
-        assert_eq!(show(&n.exp(2).unwrap_or_else(Cost::one)), "O(2^n)");
+        assert_eq!(show(&n.add(&n.mul(&n, w))), "O(n^2)");
+        assert_eq!(show(&n.exp(2, w).unwrap_or_else(Cost::one)), "O(2^n)");
         assert_eq!(
-            show(&n.factorial().unwrap_or_else(Cost::one).mul(&n)),
+            show(&n.factorial(w).unwrap_or_else(Cost::one).mul(&n, w)),
             "O(n·n!)"
         );
-        assert_eq!(show(&m.mul(&n.log())), "O(m log n)");
-        assert_eq!(show(&n.mul(&m).mul(&m.log())), "O(n·m log m)");
-        assert_eq!(show(&n.log().mul(&m.log())), "O(log n log m)");
+        assert_eq!(show(&m.mul(&n.log(), w)), "O(m log n)");
+        assert_eq!(show(&n.mul(&m, w).mul(&m.log(), w)), "O(n·m log m)");
+        assert_eq!(show(&n.log().mul(&m.log(), w)), "O(log n log m)");
         assert_eq!(show(&n.add(&Cost::one())), "O(n)");
         // With m <= n: n + m is n, n·m stays (no other term covers it).
         assert_eq!(show(&n.add(&m).drop_bounded(&[(1, 0)])), "O(n)");
-        assert_eq!(show(&n.mul(&m).drop_bounded(&[(1, 0)])), "O(n·m)");
+        assert_eq!(show(&n.mul(&m, w).drop_bounded(&[(1, 0)])), "O(n·m)");
         assert_eq!(
-            show(&n.mul(&n).add(&n.mul(&m)).drop_bounded(&[(1, 0)])),
+            show(&n.mul(&n, w).add(&n.mul(&m, w)).drop_bounded(&[(1, 0)])),
             "O(n^2)"
         );
+    }
+}
+
+#[cfg(test)]
+mod work_tests {
+    use super::*;
+
+    #[test]
+    fn products_are_charged_to_the_work_they_are_handed() {
+        let w = Work::default();
+        let sum = Cost::var(0).add(&Cost::var(1));
+        let _ = sum.mul(&sum, &w);
+        assert_eq!(w.spent(), 4);
+        assert!(!w.exhausted());
+        let other = Work::default();
+        let _ = sum.mul(&sum, &other);
+        assert_eq!(w.spent(), 4, "each analysis counts its own work");
+    }
+
+    #[test]
+    fn a_substitution_gives_up_past_its_budget() {
+        let nine = Factor {
+            pow: 9,
+            ..Default::default()
+        };
+        // 24 terms, each four of ten variables to the 9th: x0^9·x1^9·x2^9·x3^9 + ...
+        let mut terms = Vec::new();
+        'fill: for a in 0..10 {
+            for b in a + 1..10 {
+                for c in b + 1..10 {
+                    for d in c + 1..10 {
+                        terms.push(Term([a, b, c, d].into_iter().map(|v| (v, nine)).collect()));
+                        if terms.len() == MAX_TERMS {
+                            break 'fill;
+                        }
+                    }
+                }
+            }
+        }
+        let cost = Cost(terms);
+        // Each variable becomes a sum of seven: tens of thousands of products per term.
+        let seven = (20..27).fold(Cost::one(), |c, v| c.add(&Cost::var(v)));
+        let w = Work::default();
+        assert!(cost.subst(&|_| Some(seven.clone()), &w).is_err());
+        assert!(w.spent() > SUBST_BUDGET);
+        // The same cost with each variable renamed: a few products, well within it.
+        let w = Work::default();
+        assert!(cost.subst(&|v| Some(Cost::var(v + 100)), &w).is_ok());
+        assert!(w.spent() < 1_000, "{}", w.spent());
     }
 }

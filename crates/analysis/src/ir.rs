@@ -1,6 +1,10 @@
 //! A small language-neutral syntax tree: the Python and JavaScript lowerings produce it and
 //! the cost rules read only it, so every rule is written once for both languages.
 
+/// Deepest syntax nesting the lowerings follow; deeper code (only hostile input is so deep)
+/// is left out of the tree rather than risking the stack.
+pub(crate) const MAX_DEPTH: usize = 100;
+
 /// Where a piece of code is: 1-based lines (inclusive) and the byte range in the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Span {

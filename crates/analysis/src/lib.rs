@@ -131,34 +131,36 @@ impl Report {
 
 const UNKNOWN: &str = "unknown";
 
-/// Deepest syntax nesting the analysis follows; deeper code (only hostile input is so deep)
-/// is left out rather than risking the stack.
-pub(crate) const MAX_DEPTH: usize = 100;
-
-/// Term products one analysis may compute before giving up on growing costs (a 300-line
-/// file uses a few thousand; the budget is well under a second of work).
-pub(crate) const WORK_BUDGET: u64 = 2_000_000;
-
-/// Term products one substitution of arguments into a callee's cost may compute.
-pub(crate) const SUBST_BUDGET: u64 = 50_000;
-
 /// Analyses `source`. Never fails: code that does not parse yields `parse_errors` and an
 /// analysis of what could be parsed.
 pub fn analyze(source: &str, language: Language) -> Report {
     // The walk recurses through nested code and calls between functions; a thread of its
     // own with a generous stack keeps hostile input from overflowing the caller's (the
     // server's blocking pool has 2 MiB). The stack is reserved, not committed, up front.
+    on_analysis_thread(source, language, || analyze_here(source, language))
+}
+
+/// What the report says when the analysis thread panicked.
+const ANALYSER_FAILED: &str = "the analyser failed on this code";
+
+/// Runs `run` on a thread of its own with [`ANALYSIS_STACK`]; a panic becomes a report
+/// that says the analyser failed.
+fn on_analysis_thread(
+    source: &str,
+    language: Language,
+    run: impl Fn() -> Report + Send + Sync,
+) -> Report {
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("peercode-analyze".into())
             .stack_size(ANALYSIS_STACK)
-            .spawn_scoped(scope, || analyze_here(source, language));
+            .spawn_scoped(scope, &run);
         match spawned {
             Ok(handle) => handle
                 .join()
-                .unwrap_or_else(|_| failed(source, language, "the analyser failed on this code")),
+                .unwrap_or_else(|_| failed(source, language, ANALYSER_FAILED)),
             // No thread to be had (resource limits): analyse on the caller's stack.
-            Err(_) => analyze_here(source, language),
+            Err(_) => run(),
         }
     })
 }
@@ -187,7 +189,6 @@ fn failed(source: &str, language: Language, why: &str) -> Report {
 const ANALYSIS_STACK: usize = 64 * 1024 * 1024;
 
 fn analyze_here(source: &str, language: Language) -> Report {
-    complexity::reset_work();
     let mut parser = tree_sitter::Parser::new();
     let lang: tree_sitter::Language = match language {
         Language::Python => tree_sitter_python::LANGUAGE.into(),
@@ -320,9 +321,6 @@ fn render(
         .collect();
     reasons.sort_by_key(|r| (r.line_start, r.line_end));
     reasons.dedup();
-    if let Some(why) = &unknown_reason {
-        let _ = why;
-    }
     let mut variables: Vec<Variable> = used
         .iter()
         .map(|v| Variable {
@@ -403,4 +401,25 @@ fn name_vars(an: &Analyzer, used: &[Var]) -> HashMap<Var, String> {
         names.insert(*v, name);
     }
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tests/robustness.rs` looks for this exact sentence to prove no input made the
+    /// analyser fail; if it changes, change it there too.
+    #[test]
+    fn a_panic_becomes_a_report_that_says_the_analyser_failed() {
+        let r = on_analysis_thread("x = 1\ny = 2\n", Language::Python, || {
+            panic!("a bug in a cost rule")
+        });
+        assert_eq!(
+            r.top_level.unknown_reason.as_deref(),
+            Some("the analyser failed on this code")
+        );
+        assert_eq!(r.top_level.complexity, "unknown");
+        assert_eq!((r.top_level.line_start, r.top_level.line_end), (1, 2));
+        assert!(r.functions.is_empty());
+    }
 }

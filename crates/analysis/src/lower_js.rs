@@ -46,7 +46,7 @@ impl<'a> Lower<'a> {
     }
 
     fn stmt(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return;
         }
         self.depth += 1;
@@ -74,33 +74,7 @@ impl<'a> Lower<'a> {
                 }
             }
             "lexical_declaration" | "variable_declaration" => {
-                for d in named_children(n) {
-                    if d.kind() != "variable_declarator" {
-                        continue;
-                    }
-                    let Some(name) = d.child_by_field_name("name") else {
-                        continue;
-                    };
-                    let Some(value) = d.child_by_field_name("value") else {
-                        continue;
-                    };
-                    if matches!(value.kind(), "arrow_function" | "function_expression")
-                        && name.kind() == "identifier"
-                    {
-                        let fname = text(self.src, name).to_string();
-                        let id = self.function(value, &fname, parent, class);
-                        out.push(Stmt::Def(id));
-                        continue;
-                    }
-                    let target = self.expr(name, parent);
-                    let value = self.expr(value, parent);
-                    out.push(Stmt::Assign {
-                        targets: vec![target],
-                        op: None,
-                        value,
-                        span: span(d),
-                    });
-                }
+                self.declaration(n, parent, class, out)
             }
             "function_declaration" | "generator_function_declaration" => {
                 let fname = n
@@ -110,94 +84,9 @@ impl<'a> Lower<'a> {
                 let id = self.function(n, &fname, parent, class);
                 out.push(Stmt::Def(id));
             }
-            "class_declaration" | "class" => {
-                let cname = n
-                    .child_by_field_name("name")
-                    .map(|x| text(self.src, x).to_string())
-                    .unwrap_or_default();
-                if let Some(b) = n.child_by_field_name("body") {
-                    for m in named_children(b) {
-                        if m.kind() == "method_definition" {
-                            let mname = m
-                                .child_by_field_name("name")
-                                .map(|x| text(self.src, x).to_string())
-                                .unwrap_or_default();
-                            let id = self.function(m, &mname, parent, Some(&cname));
-                            out.push(Stmt::Def(id));
-                        }
-                    }
-                }
-            }
-            "for_statement" => {
-                let init = self.body(n.child_by_field_name("initializer"), parent, class);
-                let cond = n
-                    .child_by_field_name("condition")
-                    .and_then(|c| {
-                        if c.kind() == "expression_statement" {
-                            named_children(c).first().copied()
-                        } else if c.kind() == "empty_statement" || c.kind() == ";" {
-                            None
-                        } else {
-                            Some(c)
-                        }
-                    })
-                    .map(|c| self.expr(c, parent));
-                let mut update = Vec::new();
-                if let Some(u) = n.child_by_field_name("increment") {
-                    if u.kind() == "sequence_expression" {
-                        for c in named_children(u) {
-                            self.expr_stmt(c, parent, &mut update);
-                        }
-                    } else {
-                        self.expr_stmt(u, parent, &mut update);
-                    }
-                }
-                let body = self.body(n.child_by_field_name("body"), parent, class);
-                out.push(Stmt::CFor {
-                    init,
-                    cond,
-                    update,
-                    body,
-                    span: span(n),
-                });
-            }
-            "for_in_statement" => {
-                let targets = n
-                    .child_by_field_name("left")
-                    .map(|l| self.targets(l))
-                    .unwrap_or_default();
-                let is_in = n
-                    .child_by_field_name("operator")
-                    .is_some_and(|o| text(self.src, o) == "in");
-                let mut iter = match n.child_by_field_name("right") {
-                    Some(r) => self.expr(r, parent),
-                    None => Expr::new(ExprKind::Const, span(n)),
-                };
-                if is_in {
-                    // `for (k in obj)` iterates the keys: as many as the object has.
-                    let sp = iter.span;
-                    iter = Expr::new(
-                        ExprKind::Call {
-                            func: Box::new(Expr::new(
-                                ExprKind::Attr {
-                                    obj: Box::new(Expr::new(ExprKind::Name("Object".into()), sp)),
-                                    name: "keys".into(),
-                                },
-                                sp,
-                            )),
-                            args: vec![iter],
-                        },
-                        sp,
-                    );
-                }
-                let body = self.body(n.child_by_field_name("body"), parent, class);
-                out.push(Stmt::For {
-                    targets,
-                    iter,
-                    body,
-                    span: span(n),
-                });
-            }
+            "class_declaration" | "class" => self.class(n, parent, out),
+            "for_statement" => self.c_for(n, parent, class, out),
+            "for_in_statement" => self.for_in(n, parent, class, out),
             "while_statement" | "do_statement" => {
                 let cond = match n.child_by_field_name("condition") {
                     Some(c) => self.expr(c, parent),
@@ -219,29 +108,7 @@ impl<'a> Lower<'a> {
                 let els = self.body(n.child_by_field_name("alternative"), parent, class);
                 out.push(Stmt::If { cond, then, els });
             }
-            "switch_statement" => {
-                if let Some(v) = n.child_by_field_name("value") {
-                    let e = self.expr(v, parent);
-                    out.push(Stmt::Expr(e));
-                }
-                if let Some(b) = n.child_by_field_name("body") {
-                    for case in named_children(b) {
-                        // Each case is a branch: model as `if (?) {...}`.
-                        let mut inner = Vec::new();
-                        for s in named_children(case) {
-                            if Some(s) == case.child_by_field_name("value") {
-                                continue;
-                            }
-                            self.stmt(s, parent, class, &mut inner);
-                        }
-                        out.push(Stmt::If {
-                            cond: Expr::new(ExprKind::Const, span(case)),
-                            then: inner,
-                            els: Vec::new(),
-                        });
-                    }
-                }
-            }
+            "switch_statement" => self.switch(n, parent, class, out),
             "try_statement" => {
                 out.extend(self.body(n.child_by_field_name("body"), parent, class));
                 if let Some(h) = n.child_by_field_name("handler") {
@@ -270,61 +137,178 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn expr_stmt(&mut self, c: Node, parent: Option<FuncId>, out: &mut Vec<Stmt>) {
-        match c.kind() {
-            "assignment_expression" => {
-                let mut targets = Vec::new();
-                let mut cur = c;
-                loop {
-                    if let Some(l) = cur.child_by_field_name("left") {
-                        targets.push(self.expr(l, parent));
-                    }
-                    match cur.child_by_field_name("right") {
-                        Some(r) if r.kind() == "assignment_expression" => cur = r,
-                        Some(r) => {
-                            // `obj.f = function () {}` / `f = () => {}`: a named function.
-                            if matches!(r.kind(), "arrow_function" | "function_expression")
-                                && targets.len() == 1
-                                && let Some(l) = cur.child_by_field_name("left")
-                            {
-                                let fname = text(self.src, l).to_string();
-                                let id = self.function(r, &fname, parent, None);
-                                out.push(Stmt::Def(id));
-                                return;
-                            }
-                            let value = self.expr(r, parent);
-                            out.push(Stmt::Assign {
-                                targets,
-                                op: None,
-                                value,
-                                span: span(c),
-                            });
-                            return;
-                        }
-                        None => return,
-                    }
+    /// `let x = ...`, `const f = () => ...`: assignments, or definitions of functions.
+    fn declaration(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        for d in named_children(n) {
+            if d.kind() != "variable_declarator" {
+                continue;
+            }
+            let Some(name) = d.child_by_field_name("name") else {
+                continue;
+            };
+            let Some(value) = d.child_by_field_name("value") else {
+                continue;
+            };
+            if matches!(value.kind(), "arrow_function" | "function_expression")
+                && name.kind() == "identifier"
+            {
+                let fname = text(self.src, name).to_string();
+                let id = self.function(value, &fname, parent, class);
+                out.push(Stmt::Def(id));
+                continue;
+            }
+            let target = self.expr(name, parent);
+            let value = self.expr(value, parent);
+            out.push(Stmt::Assign {
+                targets: vec![target],
+                op: None,
+                value,
+                span: span(d),
+            });
+        }
+    }
+
+    /// `class A { m() {} }`: one function per method.
+    fn class(&mut self, n: Node, parent: Option<FuncId>, out: &mut Vec<Stmt>) {
+        let cname = n
+            .child_by_field_name("name")
+            .map(|x| text(self.src, x).to_string())
+            .unwrap_or_default();
+        if let Some(b) = n.child_by_field_name("body") {
+            for m in named_children(b) {
+                if m.kind() == "method_definition" {
+                    let mname = m
+                        .child_by_field_name("name")
+                        .map(|x| text(self.src, x).to_string())
+                        .unwrap_or_default();
+                    let id = self.function(m, &mname, parent, Some(&cname));
+                    out.push(Stmt::Def(id));
                 }
             }
-            "augmented_assignment_expression" => {
-                let op = c
-                    .child_by_field_name("operator")
-                    .map(|o| binop(text(self.src, o).trim_end_matches('=')))
-                    .unwrap_or(BinOp::Other);
-                let target = match c.child_by_field_name("left") {
-                    Some(l) => self.expr(l, parent),
-                    None => return,
-                };
-                let value = match c.child_by_field_name("right") {
-                    Some(r) => self.expr(r, parent),
-                    None => return,
-                };
-                out.push(Stmt::Assign {
-                    targets: vec![target],
-                    op: Some(op),
-                    value,
-                    span: span(c),
+        }
+    }
+
+    /// `for (init; cond; update)`.
+    fn c_for(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
+        let init = self.body(n.child_by_field_name("initializer"), parent, class);
+        let cond = n
+            .child_by_field_name("condition")
+            .and_then(|c| {
+                if c.kind() == "expression_statement" {
+                    named_children(c).first().copied()
+                } else if c.kind() == "empty_statement" || c.kind() == ";" {
+                    None
+                } else {
+                    Some(c)
+                }
+            })
+            .map(|c| self.expr(c, parent));
+        let mut update = Vec::new();
+        if let Some(u) = n.child_by_field_name("increment") {
+            if u.kind() == "sequence_expression" {
+                for c in named_children(u) {
+                    self.expr_stmt(c, parent, &mut update);
+                }
+            } else {
+                self.expr_stmt(u, parent, &mut update);
+            }
+        }
+        let body = self.body(n.child_by_field_name("body"), parent, class);
+        out.push(Stmt::CFor {
+            init,
+            cond,
+            update,
+            body,
+            span: span(n),
+        });
+    }
+
+    /// `for (const x of xs)` / `for (const k in o)`.
+    fn for_in(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let targets = n
+            .child_by_field_name("left")
+            .map(|l| self.targets(l))
+            .unwrap_or_default();
+        let is_in = n
+            .child_by_field_name("operator")
+            .is_some_and(|o| text(self.src, o) == "in");
+        let mut iter = match n.child_by_field_name("right") {
+            Some(r) => self.expr(r, parent),
+            None => Expr::new(ExprKind::Const, span(n)),
+        };
+        if is_in {
+            // `for (k in obj)` iterates the keys: as many as the object has.
+            let sp = iter.span;
+            iter = Expr::new(
+                ExprKind::Call {
+                    func: Box::new(Expr::new(
+                        ExprKind::Attr {
+                            obj: Box::new(Expr::new(ExprKind::Name("Object".into()), sp)),
+                            name: "keys".into(),
+                        },
+                        sp,
+                    )),
+                    args: vec![iter],
+                },
+                sp,
+            );
+        }
+        let body = self.body(n.child_by_field_name("body"), parent, class);
+        out.push(Stmt::For {
+            targets,
+            iter,
+            body,
+            span: span(n),
+        });
+    }
+
+    /// `switch`: its cases as branches.
+    fn switch(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        if let Some(v) = n.child_by_field_name("value") {
+            let e = self.expr(v, parent);
+            out.push(Stmt::Expr(e));
+        }
+        if let Some(b) = n.child_by_field_name("body") {
+            for case in named_children(b) {
+                // Each case is a branch: model as `if (?) {...}`.
+                let mut inner = Vec::new();
+                for s in named_children(case) {
+                    if Some(s) == case.child_by_field_name("value") {
+                        continue;
+                    }
+                    self.stmt(s, parent, class, &mut inner);
+                }
+                out.push(Stmt::If {
+                    cond: Expr::new(ExprKind::Const, span(case)),
+                    then: inner,
+                    els: Vec::new(),
                 });
             }
+        }
+    }
+
+    fn expr_stmt(&mut self, c: Node, parent: Option<FuncId>, out: &mut Vec<Stmt>) {
+        match c.kind() {
+            "assignment_expression" => self.assignment_stmt(c, parent, out),
+            "augmented_assignment_expression" => self.augmented_stmt(c, parent, out),
             "update_expression" => {
                 let inc = text(self.src, c).contains("++");
                 let Some(arg) = c.child_by_field_name("argument") else {
@@ -353,6 +337,63 @@ impl<'a> Lower<'a> {
                 out.push(Stmt::Expr(e));
             }
         }
+    }
+
+    /// `a = b = value`: one assignment with several targets.
+    fn assignment_stmt(&mut self, c: Node, parent: Option<FuncId>, out: &mut Vec<Stmt>) {
+        let mut targets = Vec::new();
+        let mut cur = c;
+        loop {
+            if let Some(l) = cur.child_by_field_name("left") {
+                targets.push(self.expr(l, parent));
+            }
+            match cur.child_by_field_name("right") {
+                Some(r) if r.kind() == "assignment_expression" => cur = r,
+                Some(r) => {
+                    // `obj.f = function () {}` / `f = () => {}`: a named function.
+                    if matches!(r.kind(), "arrow_function" | "function_expression")
+                        && targets.len() == 1
+                        && let Some(l) = cur.child_by_field_name("left")
+                    {
+                        let fname = text(self.src, l).to_string();
+                        let id = self.function(r, &fname, parent, None);
+                        out.push(Stmt::Def(id));
+                        return;
+                    }
+                    let value = self.expr(r, parent);
+                    out.push(Stmt::Assign {
+                        targets,
+                        op: None,
+                        value,
+                        span: span(c),
+                    });
+                    return;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// `x op= value`.
+    fn augmented_stmt(&mut self, c: Node, parent: Option<FuncId>, out: &mut Vec<Stmt>) {
+        let op = c
+            .child_by_field_name("operator")
+            .map(|o| binop(text(self.src, o).trim_end_matches('=')))
+            .unwrap_or(BinOp::Other);
+        let target = match c.child_by_field_name("left") {
+            Some(l) => self.expr(l, parent),
+            None => return,
+        };
+        let value = match c.child_by_field_name("right") {
+            Some(r) => self.expr(r, parent),
+            None => return,
+        };
+        out.push(Stmt::Assign {
+            targets: vec![target],
+            op: Some(op),
+            value,
+            span: span(c),
+        });
     }
 
     fn function(
@@ -449,7 +490,7 @@ impl<'a> Lower<'a> {
     }
 
     pub fn expr(&mut self, n: Node, parent: Option<FuncId>) -> Expr {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return Expr::new(ExprKind::Const, span(n));
         }
         self.depth += 1;
@@ -477,19 +518,7 @@ impl<'a> Lower<'a> {
                 }
                 ExprKind::Other(self.children_exprs(n, parent))
             }
-            "call_expression" | "new_expression" => {
-                let is_new = n.kind() == "new_expression";
-                let func = Box::new(self.field(
-                    n,
-                    if is_new { "constructor" } else { "function" },
-                    parent,
-                ));
-                let args = match n.child_by_field_name("arguments") {
-                    Some(a) => self.children_exprs(a, parent),
-                    None => Vec::new(),
-                };
-                ExprKind::Call { func, args }
-            }
+            "call_expression" | "new_expression" => self.call_expr(n, parent),
             "member_expression" => ExprKind::Attr {
                 obj: Box::new(self.field(n, "object", parent)),
                 name: n
@@ -501,33 +530,7 @@ impl<'a> Lower<'a> {
                 obj: Box::new(self.field(n, "object", parent)),
                 index: Box::new(self.field(n, "index", parent)),
             },
-            "binary_expression" => {
-                let op = n
-                    .child_by_field_name("operator")
-                    .map(|o| text(self.src, o))
-                    .unwrap_or("");
-                let l = Box::new(self.field(n, "left", parent));
-                let r = Box::new(self.field(n, "right", parent));
-                let cmp = match op {
-                    "<" => Some(CmpOp::Lt),
-                    "<=" => Some(CmpOp::Le),
-                    ">" => Some(CmpOp::Gt),
-                    ">=" => Some(CmpOp::Ge),
-                    "==" | "===" => Some(CmpOp::Eq),
-                    "!=" | "!==" => Some(CmpOp::Ne),
-                    // `k in obj` is a property lookup: constant time.
-                    "in" | "instanceof" => Some(CmpOp::Other),
-                    _ => None,
-                };
-                match cmp {
-                    Some(op) => ExprKind::Cmp { op, l, r },
-                    None => ExprKind::Bin {
-                        op: binop(op),
-                        l,
-                        r,
-                    },
-                }
-            }
+            "binary_expression" => self.binary_expr(n, parent),
             "unary_expression" | "await_expression" | "yield_expression" => {
                 match named_children(n).first() {
                     Some(c) => ExprKind::Unary(Box::new(self.expr(*c, parent))),
@@ -546,28 +549,7 @@ impl<'a> Lower<'a> {
                 kind: SeqKind::List,
                 items: self.children_exprs(n, parent),
             },
-            "object" => {
-                let mut items = Vec::new();
-                for p in named_children(n) {
-                    if p.kind() == "method_definition" {
-                        // `{ sum(xs) { ... } }`: a function of its own, reported by its key.
-                        let key = p
-                            .child_by_field_name("name")
-                            .map(|k| text(self.src, k).to_string())
-                            .unwrap_or_default();
-                        let id = self.function_full(p, &key, parent, None, false);
-                        items.push(Expr::new(ExprKind::Lambda(id), span(p)));
-                    } else if p.kind() == "pair" {
-                        items.push(self.field(p, "value", parent));
-                    } else {
-                        items.push(self.expr(p, parent));
-                    }
-                }
-                ExprKind::Seq {
-                    kind: SeqKind::Dict,
-                    items,
-                }
-            }
+            "object" => self.object_expr(n, parent),
             "spread_element" => match named_children(n).first() {
                 Some(c) => ExprKind::Spread(Box::new(self.expr(*c, parent))),
                 None => ExprKind::Const,
@@ -595,5 +577,69 @@ impl<'a> Lower<'a> {
             _ => ExprKind::Other(self.children_exprs(n, parent)),
         };
         Expr::new(kind, sp)
+    }
+
+    /// A binary operator: arithmetic, comparison or logical.
+    fn binary_expr(&mut self, n: Node, parent: Option<FuncId>) -> ExprKind {
+        let op = n
+            .child_by_field_name("operator")
+            .map(|o| text(self.src, o))
+            .unwrap_or("");
+        let l = Box::new(self.field(n, "left", parent));
+        let r = Box::new(self.field(n, "right", parent));
+        let cmp = match op {
+            "<" => Some(CmpOp::Lt),
+            "<=" => Some(CmpOp::Le),
+            ">" => Some(CmpOp::Gt),
+            ">=" => Some(CmpOp::Ge),
+            "==" | "===" => Some(CmpOp::Eq),
+            "!=" | "!==" => Some(CmpOp::Ne),
+            // `k in obj` is a property lookup: constant time.
+            "in" | "instanceof" => Some(CmpOp::Other),
+            _ => None,
+        };
+        match cmp {
+            Some(op) => ExprKind::Cmp { op, l, r },
+            None => ExprKind::Bin {
+                op: binop(op),
+                l,
+                r,
+            },
+        }
+    }
+
+    /// An object literal: its values, as a dict.
+    fn object_expr(&mut self, n: Node, parent: Option<FuncId>) -> ExprKind {
+        let mut items = Vec::new();
+        for p in named_children(n) {
+            if p.kind() == "method_definition" {
+                // `{ sum(xs) { ... } }`: a function of its own, reported by its key.
+                let key = p
+                    .child_by_field_name("name")
+                    .map(|k| text(self.src, k).to_string())
+                    .unwrap_or_default();
+                let id = self.function_full(p, &key, parent, None, false);
+                items.push(Expr::new(ExprKind::Lambda(id), span(p)));
+            } else if p.kind() == "pair" {
+                items.push(self.field(p, "value", parent));
+            } else {
+                items.push(self.expr(p, parent));
+            }
+        }
+        ExprKind::Seq {
+            kind: SeqKind::Dict,
+            items,
+        }
+    }
+
+    /// A call or `new`.
+    fn call_expr(&mut self, n: Node, parent: Option<FuncId>) -> ExprKind {
+        let is_new = n.kind() == "new_expression";
+        let func = Box::new(self.field(n, if is_new { "constructor" } else { "function" }, parent));
+        let args = match n.child_by_field_name("arguments") {
+            Some(a) => self.children_exprs(a, parent),
+            None => Vec::new(),
+        };
+        ExprKind::Call { func, args }
     }
 }

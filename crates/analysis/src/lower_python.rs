@@ -69,7 +69,7 @@ impl<'a> Lower<'a> {
     }
 
     fn stmt(&mut self, n: Node, parent: Option<FuncId>, class: Option<&str>, out: &mut Vec<Stmt>) {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return;
         }
         self.depth += 1;
@@ -85,49 +85,12 @@ impl<'a> Lower<'a> {
         out: &mut Vec<Stmt>,
     ) {
         match n.kind() {
-            "expression_statement" => {
-                for c in named_children(n) {
-                    match c.kind() {
-                        "assignment" => self.assignment(c, out),
-                        "augmented_assignment" => {
-                            let op = c
-                                .child_by_field_name("operator")
-                                .map(|o| binop(text(self.src, o).trim_end_matches('=')))
-                                .unwrap_or(BinOp::Other);
-                            let target = self.field_expr(c, "left");
-                            let value = self.field_expr(c, "right");
-                            out.push(Stmt::Assign {
-                                targets: vec![target],
-                                op: Some(op),
-                                value,
-                                span: span(c),
-                            });
-                        }
-                        _ => out.push(Stmt::Expr(self.expr(c))),
-                    }
-                }
-            }
+            "expression_statement" => self.expression_stmt(n, out),
             "function_definition" => {
                 let id = self.function(n, parent, class, false);
                 out.push(Stmt::Def(id));
             }
-            "decorated_definition" => {
-                let memo = named_children(n).iter().any(|d| {
-                    d.kind() == "decorator" && {
-                        let t = text(self.src, *d);
-                        t.contains("cache") || t.contains("memo")
-                    }
-                });
-                if let Some(def) = n.child_by_field_name("definition") {
-                    match def.kind() {
-                        "function_definition" => {
-                            let id = self.function(def, parent, class, memo);
-                            out.push(Stmt::Def(id));
-                        }
-                        _ => self.stmt(def, parent, class, out),
-                    }
-                }
-            }
+            "decorated_definition" => self.decorated_stmt(n, parent, class, out),
             "class_definition" => {
                 let name = n
                     .child_by_field_name("name")
@@ -136,23 +99,7 @@ impl<'a> Lower<'a> {
                 let body = self.field_block(n, "body", parent, Some(&name));
                 out.extend(body);
             }
-            "for_statement" => {
-                let targets = n
-                    .child_by_field_name("left")
-                    .map(|l| self.targets(l))
-                    .unwrap_or_default();
-                let iter = self.field_expr(n, "right");
-                let mut body = self.field_block(n, "body", parent, class);
-                if let Some(alt) = n.child_by_field_name("alternative") {
-                    body.extend(self.field_block(alt, "body", parent, class));
-                }
-                out.push(Stmt::For {
-                    targets,
-                    iter,
-                    body,
-                    span: span(n),
-                });
-            }
+            "for_statement" => self.for_stmt(n, parent, class, out),
             "while_statement" => {
                 let cond = self.field_expr(n, "condition");
                 let body = self.field_block(n, "body", parent, class);
@@ -162,29 +109,7 @@ impl<'a> Lower<'a> {
                     span: span(n),
                 });
             }
-            "if_statement" => {
-                let cond = self.field_expr(n, "condition");
-                let then = self.field_block(n, "consequence", parent, class);
-                // elif / else clauses, chained right to left.
-                let mut clauses: Vec<Node> = Vec::new();
-                let mut c = n.walk();
-                for alt in n.children_by_field_name("alternative", &mut c) {
-                    clauses.push(alt);
-                }
-                let mut els: Vec<Stmt> = Vec::new();
-                for alt in clauses.into_iter().rev() {
-                    if alt.kind() == "elif_clause" {
-                        let cond = self.field_expr(alt, "condition");
-                        let then = self.field_block(alt, "consequence", parent, class);
-                        els = vec![Stmt::If { cond, then, els }];
-                    } else {
-                        let mut b = self.field_block(alt, "body", parent, class);
-                        b.extend(els);
-                        els = b;
-                    }
-                }
-                out.push(Stmt::If { cond, then, els });
-            }
+            "if_statement" => self.if_stmt(n, parent, class, out),
             "return_statement" => {
                 let e = named_children(n).first().map(|c| self.expr(*c));
                 out.push(Stmt::Return(e));
@@ -229,6 +154,111 @@ impl<'a> Lower<'a> {
                 out.push(Stmt::Expr(e));
             }
         }
+    }
+
+    /// An expression statement: an assignment, or an expression evaluated for its effect.
+    fn expression_stmt(&mut self, n: Node, out: &mut Vec<Stmt>) {
+        for c in named_children(n) {
+            match c.kind() {
+                "assignment" => self.assignment(c, out),
+                "augmented_assignment" => {
+                    let op = c
+                        .child_by_field_name("operator")
+                        .map(|o| binop(text(self.src, o).trim_end_matches('=')))
+                        .unwrap_or(BinOp::Other);
+                    let target = self.field_expr(c, "left");
+                    let value = self.field_expr(c, "right");
+                    out.push(Stmt::Assign {
+                        targets: vec![target],
+                        op: Some(op),
+                        value,
+                        span: span(c),
+                    });
+                }
+                _ => out.push(Stmt::Expr(self.expr(c))),
+            }
+        }
+    }
+
+    /// A decorated function (`@cache` marks it memoised) or class.
+    fn decorated_stmt(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let memo = named_children(n).iter().any(|d| {
+            d.kind() == "decorator" && {
+                let t = text(self.src, *d);
+                t.contains("cache") || t.contains("memo")
+            }
+        });
+        if let Some(def) = n.child_by_field_name("definition") {
+            match def.kind() {
+                "function_definition" => {
+                    let id = self.function(def, parent, class, memo);
+                    out.push(Stmt::Def(id));
+                }
+                _ => self.stmt(def, parent, class, out),
+            }
+        }
+    }
+
+    /// `for targets in iter:` (its `else` runs after it).
+    fn for_stmt(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let targets = n
+            .child_by_field_name("left")
+            .map(|l| self.targets(l))
+            .unwrap_or_default();
+        let iter = self.field_expr(n, "right");
+        let mut body = self.field_block(n, "body", parent, class);
+        if let Some(alt) = n.child_by_field_name("alternative") {
+            body.extend(self.field_block(alt, "body", parent, class));
+        }
+        out.push(Stmt::For {
+            targets,
+            iter,
+            body,
+            span: span(n),
+        });
+    }
+
+    /// `if` / `elif` / `else` as nested branches.
+    fn if_stmt(
+        &mut self,
+        n: Node,
+        parent: Option<FuncId>,
+        class: Option<&str>,
+        out: &mut Vec<Stmt>,
+    ) {
+        let cond = self.field_expr(n, "condition");
+        let then = self.field_block(n, "consequence", parent, class);
+        // elif / else clauses, chained right to left.
+        let mut clauses: Vec<Node> = Vec::new();
+        let mut c = n.walk();
+        for alt in n.children_by_field_name("alternative", &mut c) {
+            clauses.push(alt);
+        }
+        let mut els: Vec<Stmt> = Vec::new();
+        for alt in clauses.into_iter().rev() {
+            if alt.kind() == "elif_clause" {
+                let cond = self.field_expr(alt, "condition");
+                let then = self.field_block(alt, "consequence", parent, class);
+                els = vec![Stmt::If { cond, then, els }];
+            } else {
+                let mut b = self.field_block(alt, "body", parent, class);
+                b.extend(els);
+                els = b;
+            }
+        }
+        out.push(Stmt::If { cond, then, els });
     }
 
     fn assignment(&mut self, c: Node, out: &mut Vec<Stmt>) {
@@ -345,7 +375,7 @@ impl<'a> Lower<'a> {
     }
 
     pub fn expr(&mut self, n: Node) -> Expr {
-        if self.depth > crate::MAX_DEPTH {
+        if self.depth > MAX_DEPTH {
             return Expr::new(ExprKind::Const, span(n));
         }
         self.depth += 1;
@@ -370,24 +400,7 @@ impl<'a> Lower<'a> {
                     None => Expr::new(ExprKind::Const, sp),
                 };
             }
-            "call" => {
-                let func = Box::new(self.field_expr(n, "function"));
-                let mut args = Vec::new();
-                if let Some(a) = n.child_by_field_name("arguments") {
-                    if a.kind() == "generator_expression" {
-                        args.push(self.expr(a));
-                    } else {
-                        for c in named_children(a) {
-                            if c.kind() == "keyword_argument" {
-                                args.push(self.field_expr(c, "value"));
-                            } else {
-                                args.push(self.expr(c));
-                            }
-                        }
-                    }
-                }
-                ExprKind::Call { func, args }
-            }
+            "call" => self.call_expr(n),
             "attribute" => ExprKind::Attr {
                 obj: Box::new(self.field_expr(n, "object")),
                 name: n
@@ -395,60 +408,9 @@ impl<'a> Lower<'a> {
                     .map(|a| text(self.src, a).to_string())
                     .unwrap_or_default(),
             },
-            "subscript" => {
-                let obj = Box::new(self.field_expr(n, "value"));
-                let mut c = n.walk();
-                let subs: Vec<Node> = n.children_by_field_name("subscript", &mut c).collect();
-                match subs.as_slice() {
-                    [s] if s.kind() == "slice" => {
-                        let parts = self.slice_parts(*s);
-                        ExprKind::Slice {
-                            obj,
-                            lo: parts.0.map(Box::new),
-                            hi: parts.1.map(Box::new),
-                        }
-                    }
-                    [s] => ExprKind::Index {
-                        obj,
-                        index: Box::new(self.expr(*s)),
-                    },
-                    _ => {
-                        let items = subs.iter().map(|s| self.expr(*s)).collect();
-                        ExprKind::Index {
-                            obj,
-                            index: Box::new(Expr::new(
-                                ExprKind::Seq {
-                                    kind: SeqKind::Tuple,
-                                    items,
-                                },
-                                sp,
-                            )),
-                        }
-                    }
-                }
-            }
-            "binary_operator" => {
-                let op = n
-                    .child_by_field_name("operator")
-                    .map(|o| binop(text(self.src, o)))
-                    .unwrap_or(BinOp::Other);
-                ExprKind::Bin {
-                    op,
-                    l: Box::new(self.field_expr(n, "left")),
-                    r: Box::new(self.field_expr(n, "right")),
-                }
-            }
-            "boolean_operator" => {
-                let op = match n.child_by_field_name("operator").map(|o| text(self.src, o)) {
-                    Some("and") => BinOp::And,
-                    _ => BinOp::Or,
-                };
-                ExprKind::Bin {
-                    op,
-                    l: Box::new(self.field_expr(n, "left")),
-                    r: Box::new(self.field_expr(n, "right")),
-                }
-            }
+            "subscript" => self.subscript_expr(n, sp),
+            "binary_operator" => self.binary_expr(n),
+            "boolean_operator" => self.boolean_expr(n),
             "comparison_operator" => return self.comparison(n),
             "not_operator" => ExprKind::Unary(Box::new(self.field_expr(n, "argument"))),
             "unary_operator" => ExprKind::Unary(Box::new(self.field_expr(n, "argument"))),
@@ -466,16 +428,7 @@ impl<'a> Lower<'a> {
                 kind: SeqKind::Set,
                 items: self.children_exprs(n),
             },
-            "dictionary" => {
-                let mut items = Vec::new();
-                for p in named_children(n) {
-                    items.extend(self.children_exprs(p));
-                }
-                ExprKind::Seq {
-                    kind: SeqKind::Dict,
-                    items,
-                }
-            }
+            "dictionary" => self.dict_expr(n),
             "list_splat" | "dictionary_splat" | "list_splat_pattern" => {
                 match named_children(n).first() {
                     Some(c) => ExprKind::Spread(Box::new(self.expr(*c))),
@@ -485,78 +438,9 @@ impl<'a> Lower<'a> {
             "list_comprehension"
             | "set_comprehension"
             | "dictionary_comprehension"
-            | "generator_expression" => {
-                let kind = match n.kind() {
-                    "set_comprehension" => SeqKind::Set,
-                    "dictionary_comprehension" => SeqKind::Dict,
-                    "generator_expression" => SeqKind::Tuple,
-                    _ => SeqKind::List,
-                };
-                let mut gens: Vec<Generator> = Vec::new();
-                let mut elt = Vec::new();
-                for c in named_children(n) {
-                    match c.kind() {
-                        "for_in_clause" => {
-                            let targets = c
-                                .child_by_field_name("left")
-                                .map(|l| self.targets(l))
-                                .unwrap_or_default();
-                            let iter = self.field_expr(c, "right");
-                            gens.push(Generator {
-                                targets,
-                                iter,
-                                conds: Vec::new(),
-                            });
-                        }
-                        "if_clause" => {
-                            let conds = self.children_exprs(c);
-                            if let Some(g) = gens.last_mut() {
-                                g.conds.extend(conds);
-                            }
-                        }
-                        "pair" => elt.extend(self.children_exprs(c)),
-                        _ => elt.push(self.expr(c)),
-                    }
-                }
-                ExprKind::Comp { kind, gens, elt }
-            }
-            "lambda" => {
-                let mut params = Vec::new();
-                if let Some(ps) = n.child_by_field_name("parameters") {
-                    for p in named_children(ps) {
-                        if let Some(name) = self.param_name(p) {
-                            params.push(name);
-                        }
-                    }
-                }
-                let body_expr = self.field_expr(n, "body");
-                let id = self.prog.funcs.len();
-                self.prog.funcs.push(Func {
-                    name: "<lambda>".into(),
-                    params,
-                    body: vec![Stmt::Return(Some(body_expr))],
-                    span: sp,
-                    memo_decorator: false,
-                    parent: None,
-                    class: None,
-                    anonymous: true,
-                });
-                ExprKind::Lambda(id)
-            }
-            "conditional_expression" => {
-                let mut cs = self.children_exprs(n);
-                if cs.len() == 3 {
-                    let b = cs.pop().map(Box::new);
-                    let c = cs.pop().map(Box::new);
-                    let a = cs.pop().map(Box::new);
-                    match (a, b, c) {
-                        (Some(a), Some(b), Some(c)) => ExprKind::Cond { c, a, b },
-                        _ => ExprKind::Const,
-                    }
-                } else {
-                    ExprKind::Other(cs)
-                }
-            }
+            | "generator_expression" => self.comprehension_expr(n),
+            "lambda" => self.lambda_expr(n, sp),
+            "conditional_expression" => self.conditional_expr(n),
             "keyword_argument" => return self.field_expr(n, "value"),
             "await" | "parenthesized_expression" | "named_expression" => {
                 // (x) with several children, walrus: keep the value part.
@@ -565,6 +449,177 @@ impl<'a> Lower<'a> {
             _ => ExprKind::Other(self.children_exprs(n)),
         };
         Expr::new(kind, sp)
+    }
+
+    /// A list, set or dict comprehension or a generator: its generators, conditions and
+    /// element.
+    fn comprehension_expr(&mut self, n: Node) -> ExprKind {
+        let kind = match n.kind() {
+            "set_comprehension" => SeqKind::Set,
+            "dictionary_comprehension" => SeqKind::Dict,
+            "generator_expression" => SeqKind::Tuple,
+            _ => SeqKind::List,
+        };
+        let mut gens: Vec<Generator> = Vec::new();
+        let mut elt = Vec::new();
+        for c in named_children(n) {
+            match c.kind() {
+                "for_in_clause" => {
+                    let targets = c
+                        .child_by_field_name("left")
+                        .map(|l| self.targets(l))
+                        .unwrap_or_default();
+                    let iter = self.field_expr(c, "right");
+                    gens.push(Generator {
+                        targets,
+                        iter,
+                        conds: Vec::new(),
+                    });
+                }
+                "if_clause" => {
+                    let conds = self.children_exprs(c);
+                    if let Some(g) = gens.last_mut() {
+                        g.conds.extend(conds);
+                    }
+                }
+                "pair" => elt.extend(self.children_exprs(c)),
+                _ => elt.push(self.expr(c)),
+            }
+        }
+        ExprKind::Comp { kind, gens, elt }
+    }
+
+    /// A call, with keyword arguments as plain arguments.
+    fn call_expr(&mut self, n: Node) -> ExprKind {
+        let func = Box::new(self.field_expr(n, "function"));
+        let mut args = Vec::new();
+        if let Some(a) = n.child_by_field_name("arguments") {
+            if a.kind() == "generator_expression" {
+                args.push(self.expr(a));
+            } else {
+                for c in named_children(a) {
+                    if c.kind() == "keyword_argument" {
+                        args.push(self.field_expr(c, "value"));
+                    } else {
+                        args.push(self.expr(c));
+                    }
+                }
+            }
+        }
+        ExprKind::Call { func, args }
+    }
+
+    /// `a[i]` or a slice `a[lo:hi]`.
+    fn subscript_expr(&mut self, n: Node, sp: Span) -> ExprKind {
+        let obj = Box::new(self.field_expr(n, "value"));
+        let mut c = n.walk();
+        let subs: Vec<Node> = n.children_by_field_name("subscript", &mut c).collect();
+        match subs.as_slice() {
+            [s] if s.kind() == "slice" => {
+                let parts = self.slice_parts(*s);
+                ExprKind::Slice {
+                    obj,
+                    lo: parts.0.map(Box::new),
+                    hi: parts.1.map(Box::new),
+                }
+            }
+            [s] => ExprKind::Index {
+                obj,
+                index: Box::new(self.expr(*s)),
+            },
+            _ => {
+                let items = subs.iter().map(|s| self.expr(*s)).collect();
+                ExprKind::Index {
+                    obj,
+                    index: Box::new(Expr::new(
+                        ExprKind::Seq {
+                            kind: SeqKind::Tuple,
+                            items,
+                        },
+                        sp,
+                    )),
+                }
+            }
+        }
+    }
+
+    /// A lambda: an anonymous function of its own.
+    fn lambda_expr(&mut self, n: Node, sp: Span) -> ExprKind {
+        let mut params = Vec::new();
+        if let Some(ps) = n.child_by_field_name("parameters") {
+            for p in named_children(ps) {
+                if let Some(name) = self.param_name(p) {
+                    params.push(name);
+                }
+            }
+        }
+        let body_expr = self.field_expr(n, "body");
+        let id = self.prog.funcs.len();
+        self.prog.funcs.push(Func {
+            name: "<lambda>".into(),
+            params,
+            body: vec![Stmt::Return(Some(body_expr))],
+            span: sp,
+            memo_decorator: false,
+            parent: None,
+            class: None,
+            anonymous: true,
+        });
+        ExprKind::Lambda(id)
+    }
+
+    /// `a if c else b`.
+    fn conditional_expr(&mut self, n: Node) -> ExprKind {
+        let mut cs = self.children_exprs(n);
+        if cs.len() == 3 {
+            let b = cs.pop().map(Box::new);
+            let c = cs.pop().map(Box::new);
+            let a = cs.pop().map(Box::new);
+            match (a, b, c) {
+                (Some(a), Some(b), Some(c)) => ExprKind::Cond { c, a, b },
+                _ => ExprKind::Const,
+            }
+        } else {
+            ExprKind::Other(cs)
+        }
+    }
+
+    /// An arithmetic or bitwise operator.
+    fn binary_expr(&mut self, n: Node) -> ExprKind {
+        let op = n
+            .child_by_field_name("operator")
+            .map(|o| binop(text(self.src, o)))
+            .unwrap_or(BinOp::Other);
+        ExprKind::Bin {
+            op,
+            l: Box::new(self.field_expr(n, "left")),
+            r: Box::new(self.field_expr(n, "right")),
+        }
+    }
+
+    /// `and` / `or`.
+    fn boolean_expr(&mut self, n: Node) -> ExprKind {
+        let op = match n.child_by_field_name("operator").map(|o| text(self.src, o)) {
+            Some("and") => BinOp::And,
+            _ => BinOp::Or,
+        };
+        ExprKind::Bin {
+            op,
+            l: Box::new(self.field_expr(n, "left")),
+            r: Box::new(self.field_expr(n, "right")),
+        }
+    }
+
+    /// A dict literal: its values, as a `Seq`.
+    fn dict_expr(&mut self, n: Node) -> ExprKind {
+        let mut items = Vec::new();
+        for p in named_children(n) {
+            items.extend(self.children_exprs(p));
+        }
+        ExprKind::Seq {
+            kind: SeqKind::Dict,
+            items,
+        }
     }
 
     fn slice_parts(&mut self, s: Node) -> (Option<Expr>, Option<Expr>) {

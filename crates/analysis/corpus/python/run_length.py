@@ -1,5 +1,6 @@
 # `i` jumps to where the inner scan stopped: each character is looked at a constant number of times.
 # expect: rle O(n)
+# known disagreement: rle O(n·m)
 def rle(s):
     out = []
     i = 0

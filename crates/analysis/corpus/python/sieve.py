@@ -1,5 +1,6 @@
 # The inner loop runs n/p times for each prime p: n log log n in total.
 # expect: primes_up_to O(n log log n)
+# known disagreement: primes_up_to O(n^2)
 def primes_up_to(n):
     is_prime = [True] * (n + 1)
     is_prime[0] = is_prime[1] = False

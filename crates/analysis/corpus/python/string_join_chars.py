@@ -1,4 +1,5 @@
 # expect: swap_case O(n)
+# known disagreement: swap_case O(n·m)
 def swap_case(s):
     out = []
     for ch in s:

@@ -1,6 +1,5 @@
-//! Calls: the library cost table (Python builtins and methods, JavaScript arrays, strings,
-//! maps and sets, heaps), callbacks run per element, and calls to the file's own functions
-//! with the arguments' sizes put in for the parameters.
+//! Calls: to the file's own functions (their cost with the arguments' sizes put in for the
+//! parameters), to the library (see [`super::library`]), and callbacks run per element.
 
 use super::*;
 
@@ -25,207 +24,94 @@ impl Analyzer<'_> {
             cost = cost.add(&c);
             avals.push(v);
         }
-        let arg = |i: usize| {
-            avals
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| Val::one(Kind::Unknown))
+        let a = Args {
+            exprs: args,
+            vals: &avals,
         };
-        let size = |i: usize| avals.get(i).and_then(|v| v.size.clone());
         match &func.kind {
-            ExprKind::Name(name) => {
-                if let Some(id) = self.resolve(f, name, false)
-                    && f.env.get(name.as_str()).is_none_or(|v| v.func == Some(id))
-                {
-                    return self.user_call(f, e, id, args, &avals, cost);
-                }
-                if let Some(v) = f.env.get(name.as_str()).cloned()
-                    && let Some(id) = v.func
-                {
-                    return self.user_call(f, e, id, args, &avals, cost);
-                }
-                let n = name.as_str();
-                let (v, c, why): (Val, Option<Cost>, &str) = match n {
-                    "len" => (
-                        Val::of(Kind::Num, size(0).unwrap_or_else(Cost::one)),
-                        None,
-                        "",
-                    ),
-                    "range" => {
-                        // range(a, b) runs at most b times; range(b, a, -1) at most b times.
-                        let negative = args.get(2).is_some_and(|s| {
-                            matches!(s.kind, ExprKind::Unary(_)) || s.num().is_some_and(|v| v < 0)
-                        });
-                        let sz = if args.len() <= 1 || negative {
-                            size(0)
-                        } else {
-                            size(1)
-                        };
-                        let mut v = Val::of(Kind::List, Cost::one());
-                        v.size = sz;
-                        v.elem = Some(Box::new(Val::of(
-                            Kind::Num,
-                            v.size.clone().unwrap_or_else(Cost::one),
-                        )));
-                        (v, None, "")
-                    }
-                    "enumerate" | "reversed" | "iter" | "zip" => {
-                        let mut v = arg(0);
-                        if n == "zip" {
-                            v.size = join_sizes(
-                                &avals.iter().map(|a| a.size.clone()).collect::<Vec<_>>(),
-                            );
-                        }
-                        (v, None, "")
-                    }
-                    "sorted" => {
-                        let s = size(0);
-                        let mut v = arg(0);
-                        v.kind = Kind::List;
-                        (v, s.map(|s| s.mul(&s.log())), "sorting")
-                    }
-                    "list" | "tuple" | "set" | "frozenset" | "dict" | "Counter" | "deque"
-                    | "defaultdict" | "OrderedDict" | "Set" | "Map" | "Array" | "heapify" => {
-                        let kind = match n {
-                            "set" | "frozenset" | "Set" => Kind::Set,
-                            "dict" | "Counter" | "defaultdict" | "OrderedDict" | "Map" => {
-                                Kind::Dict
-                            }
-                            "deque" => Kind::Deque,
-                            _ => Kind::List,
-                        };
-                        if args.is_empty() || (n == "defaultdict") {
-                            (Val::one(kind), None, "")
-                        } else if n == "Array"
-                            && avals.first().is_some_and(|a| {
-                                !matches!(a.kind, Kind::List | Kind::Str | Kind::Set | Kind::Dict)
-                            })
-                        {
-                            // new Array(n)
-                            (
-                                Val::of(Kind::List, size(0).unwrap_or_else(Cost::one)),
-                                size(0),
-                                "allocates",
-                            )
-                        } else {
-                            let mut v = arg(0);
-                            v.kind = kind;
-                            v.mid = false;
-                            if kind == Kind::Dict || kind == Kind::Set {
-                                v.elem = None;
-                            }
-                            let why = if n == "heapify" {
-                                "`heapify`"
-                            } else {
-                                "copies its argument"
-                            };
-                            (v, size(0), why)
-                        }
-                    }
-                    "sum" | "max" | "min" | "any" | "all" if args.len() == 1 => {
-                        let el = self.elem_of(&arg(0));
-                        (
-                            Val::of(Kind::Num, el.size.unwrap_or_else(Cost::one)),
-                            size(0),
-                            "scans its argument",
-                        )
-                    }
-                    "map" | "filter" => {
-                        let mut v = arg(1);
-                        v.kind = Kind::List;
-                        (v, None, "")
-                    }
-                    "input" | "prompt" | "readline" => {
-                        let var = self.new_var("input", false);
-                        (Val::of(Kind::Str, Cost::var(var)), None, "")
-                    }
-                    "int" | "float" | "parseInt" | "parseFloat" | "Number" | "abs" | "round" => {
-                        let mut v = arg(0);
-                        v.kind = Kind::Num;
-                        v.elem = None;
-                        (v, None, "")
-                    }
-                    "str" | "String" | "repr" => (Val::one(Kind::Str), None, ""),
-                    "heappush" | "heappop" | "heappushpop" | "heapreplace" => {
-                        let heap = args.first();
-                        return self.heap_op(f, e, n, heap, &avals, cost);
-                    }
-                    "nlargest" | "nsmallest" => {
-                        let k = size(0).unwrap_or_else(Cost::one);
-                        let s = size(1);
-                        (
-                            Val::of(Kind::List, k.clone()),
-                            s.map(|s| s.mul(&k.log())),
-                            "`nlargest`/`nsmallest`",
-                        )
-                    }
-                    "bisect" | "bisect_left" | "bisect_right" => (
-                        Val::one(Kind::Num),
-                        size(0).map(|s| s.log()),
-                        "binary search",
-                    ),
-                    "insort" | "insort_left" | "insort_right" => {
-                        if let Some(h) = args.first().and_then(|a| a.name()) {
-                            self.grow(f, h);
-                        }
-                        (Val::one(Kind::Unknown), size(0), "`insort` shifts the list")
-                    }
-                    "print" | "ord" | "chr" | "isinstance" | "hash" | "id" | "type" | "bool"
-                    | "divmod" | "pow" | "hex" | "bin" | "callable" | "setattr" | "getattr"
-                    | "hasattr" | "next" | "Boolean" | "isNaN" | "isFinite" | "require" | "min"
-                    | "max" | "super" | "object" | "Symbol" | "Error" | "TypeError"
-                    | "ValueError" | "KeyError" | "IndexError" | "Exception" | "RangeError" => {
-                        (Val::one(Kind::Unknown), None, "")
-                    }
-                    // A function neither in the file nor in the cost table: what it returns
-                    // has no known size (its own cost is taken as constant).
-                    _ => (Val::unknown(), None, ""),
-                };
-                self.charge(f, e, v, c, why, cost)
-            }
-            ExprKind::Attr { obj, name } => {
-                let via_self = matches!(&obj.kind, ExprKind::Name(o) if o == "self" || o == "this");
-                if via_self && let Some(id) = self.resolve(f, name, true) {
-                    return self.user_call(f, e, id, args, &avals, cost);
-                }
-                let module = obj.name().unwrap_or("");
-                if matches!(module, "heapq") {
-                    return self.call(
-                        f,
-                        e,
-                        &Expr::new(ExprKind::Name(name.clone()), func.span),
-                        args,
-                    );
-                }
-                if matches!(
-                    module,
-                    "math"
-                        | "Math"
-                        | "console"
-                        | "random"
-                        | "sys"
-                        | "JSON"
-                        | "Number"
-                        | "functools"
-                        | "itertools"
-                        | "collections"
-                        | "bisect"
-                        | "Object"
-                        | "Array"
-                        | "String"
-                ) && !f.env.contains_key(module)
-                {
-                    return self.static_call(f, e, module, name, args, &avals, cost);
-                }
-                let (ov, oc) = self.expr(f, obj);
-                cost = cost.add(&oc);
-                self.method(f, e, obj, ov, name, args, &avals, cost)
-            }
+            ExprKind::Name(name) => self.call_by_name(f, e, name, &a, cost),
+            ExprKind::Attr { obj, name } => self.call_attr(f, e, obj, name, &a, cost),
             _ => {
                 let (_, c) = self.expr(f, func);
                 (Val::one(Kind::Unknown), cost.add(&c))
             }
         }
+    }
+
+    /// `name(...)`: a function of the file, or of the library table.
+    fn call_by_name(
+        &mut self,
+        f: &mut Frame,
+        e: &Expr,
+        name: &str,
+        a: &Args,
+        cost: Cost,
+    ) -> (Val, Cost) {
+        if let Some(id) = self.resolve(f, name, false)
+            && f.env.get(name).is_none_or(|v| v.func == Some(id))
+        {
+            return self.user_call(f, e, id, a.exprs, a.vals, cost);
+        }
+        if let Some(v) = f.env.get(name).cloned()
+            && let Some(id) = v.func
+        {
+            return self.user_call(f, e, id, a.exprs, a.vals, cost);
+        }
+        match Library::of(self.python).function(name) {
+            Some(Builtin::Heap { grows }) => self.heap_op(f, e, grows, a, cost),
+            Some(rule) => {
+                let (v, c, why) = self.builtin(f, rule, a);
+                self.charge(f, e, v, c, why, cost)
+            }
+            // A function neither in the file nor in the cost table: what it returns has no
+            // known size (its own cost is taken as constant).
+            None => (Val::unknown(), cost),
+        }
+    }
+
+    /// `obj.name(...)`: a method of the file's class, a module's function, or a method of
+    /// a built-in type.
+    fn call_attr(
+        &mut self,
+        f: &mut Frame,
+        e: &Expr,
+        obj: &Expr,
+        name: &str,
+        a: &Args,
+        mut cost: Cost,
+    ) -> (Val, Cost) {
+        let via_self = matches!(&obj.kind, ExprKind::Name(o) if o == "self" || o == "this");
+        if via_self && let Some(id) = self.resolve(f, name, true) {
+            return self.user_call(f, e, id, a.exprs, a.vals, cost);
+        }
+        let lib = Library::of(self.python);
+        let module = obj.name().unwrap_or("");
+        if lib.is_module(module) && !f.env.contains_key(module) {
+            let rule = lib.static_fn(module, name);
+            if rule == Some(Static::ByName) {
+                let bare = Expr::new(ExprKind::Name(name.to_string()), e.span);
+                return self.call(f, e, &bare, a.exprs);
+            }
+            let (v, c, why) = self.static_fn(rule, a);
+            return self.charge(f, e, v, c, why, cost);
+        }
+        let (ov, oc) = self.expr(f, obj);
+        cost = cost.add(&oc);
+        let lib = Library::of(self.python);
+        if lib.runs_callback(name)
+            && let Some(cb) = a.vals.first().and_then(|v| v.func)
+        {
+            return self.callback_loop(f, e, ov, name, cb, cost);
+        }
+        let Some(rule) = lib.method(name) else {
+            return (Val::unknown(), cost);
+        };
+        let recv = Receiver {
+            name: obj.name().map(str::to_string),
+            val: &ov,
+        };
+        let (v, c, why) = self.method_rule(f, rule, &recv, a);
+        self.charge(f, e, v, c, why, cost)
     }
 
     pub(super) fn charge(
@@ -268,288 +154,6 @@ impl Analyzer<'_> {
             };
             f.env.insert(name.to_string(), nv);
         }
-    }
-
-    pub(super) fn heap_op(
-        &mut self,
-        f: &mut Frame,
-        e: &Expr,
-        op: &str,
-        heap: Option<&Expr>,
-        avals: &[Val],
-        cost: Cost,
-    ) -> (Val, Cost) {
-        let hname = heap.and_then(|h| h.name()).map(str::to_string);
-        if op == "heappush"
-            && let Some(h) = &hname
-        {
-            self.grow(f, h);
-        }
-        let sz = match &hname {
-            Some(h) => f.env.get(h).and_then(|v| v.size.clone()),
-            None => avals.first().and_then(|v| v.size.clone()),
-        };
-        let el = avals
-            .first()
-            .map(|h| self.elem_of(h))
-            .unwrap_or_else(|| Val::one(Kind::Unknown));
-        match sz {
-            Some(s) => {
-                let c = if s.is_one() { Cost::one() } else { s.log() };
-                if !c.is_one() {
-                    let t = self.text(e.span);
-                    self.reason(f, e.span, &format!("`{t}`: heap operation"), c.clone());
-                }
-                (el, cost.add(&c))
-            }
-            None => {
-                f.set_unknown(format!(
-                    "cannot tell the size of the heap in `{}`",
-                    self.text(e.span)
-                ));
-                (el, cost)
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn static_call(
-        &mut self,
-        f: &mut Frame,
-        e: &Expr,
-        module: &str,
-        name: &str,
-        args: &[Expr],
-        avals: &[Val],
-        cost: Cost,
-    ) -> (Val, Cost) {
-        let size = |i: usize| avals.get(i).and_then(|v| v.size.clone());
-        let arg = |i: usize| {
-            avals
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| Val::one(Kind::Unknown))
-        };
-        let spread: Option<Cost> = args
-            .iter()
-            .zip(avals)
-            .filter(|(a, _)| matches!(a.kind, ExprKind::Spread(_)))
-            .map(|(_, v)| v.size.clone().unwrap_or_else(Cost::one))
-            .reduce(|a, b| a.add(&b));
-        let (v, c, why): (Val, Option<Cost>, &str) = match (module, name) {
-            ("Math", "floor" | "ceil" | "trunc" | "round" | "abs" | "sqrt")
-            | ("math", "floor" | "ceil" | "sqrt" | "isqrt") => {
-                let mut v = arg(0);
-                v.kind = Kind::Num;
-                (v, None, "")
-            }
-            ("Math", "max" | "min") if spread.is_some() => (Val::one(Kind::Num), None, ""),
-            ("Object", "keys" | "values" | "entries") | ("Array", "from") => {
-                let mut v = arg(0);
-                v.kind = Kind::List;
-                let s = size(0);
-                if name == "entries" || name == "values" {
-                    v.elem = None;
-                }
-                (v, s, "copies its argument")
-            }
-            ("JSON", _) => (Val::one(Kind::Str), size(0), "serializes its argument"),
-            ("collections", "deque" | "Counter" | "defaultdict" | "OrderedDict")
-            | ("bisect", _)
-            | ("itertools", _)
-            | ("functools", _) => {
-                return self.call(
-                    f,
-                    e,
-                    &Expr::new(ExprKind::Name(name.to_string()), e.span),
-                    args,
-                );
-            }
-            _ => (Val::one(Kind::Num), None, ""),
-        };
-        self.charge(f, e, v, c, why, cost)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn method(
-        &mut self,
-        f: &mut Frame,
-        e: &Expr,
-        obj: &Expr,
-        ov: Val,
-        name: &str,
-        args: &[Expr],
-        avals: &[Val],
-        cost: Cost,
-    ) -> (Val, Cost) {
-        let osize = ov.size.clone();
-        let oname = obj.name().map(str::to_string);
-        let arg_size = |i: usize| avals.get(i).and_then(|v| v.size.clone());
-        let set_like = matches!(ov.kind, Kind::Set | Kind::Dict);
-        // Higher-order array methods: a loop with the callback as body.
-        if matches!(
-            name,
-            "map"
-                | "filter"
-                | "forEach"
-                | "reduce"
-                | "some"
-                | "every"
-                | "find"
-                | "findIndex"
-                | "flatMap"
-                | "reduceRight"
-                | "sort"
-        ) && let Some(cb) = avals.first().and_then(|v| v.func)
-        {
-            return self.callback_loop(f, e, ov, name, cb, cost);
-        }
-        let (v, c, why): (Val, Option<Cost>, &str) = match name {
-            "append" | "push" | "add" | "appendleft" | "unshift" | "set" | "put" => {
-                if let Some(n) = &oname {
-                    self.grow(f, n);
-                }
-                let c = if name == "unshift" && !set_like {
-                    osize
-                } else {
-                    Some(Cost::one())
-                };
-                (Val::one(Kind::Num), c, "`unshift` shifts every element")
-            }
-            "extend" | "update" | "concat" => {
-                if let (Some(n), Some(s)) = (&oname, arg_size(0))
-                    && let Some(cur) = f.env.get(n).cloned()
-                {
-                    let mut nv = cur.clone();
-                    nv.size = grow(&cur.size, &f.loop_mult.mul(&s));
-                    f.env.insert(n.clone(), nv);
-                }
-                let mut v = ov.clone();
-                if name == "concat" {
-                    v.size = join_sizes(&[osize.clone(), arg_size(0)]);
-                    (v, join_sizes(&[osize, arg_size(0)]), "copies")
-                } else {
-                    (v, arg_size(0), "adds every element")
-                }
-            }
-            "pop" => {
-                let from_front = avals
-                    .first()
-                    .is_some_and(|_| args.first().and_then(Expr::num) != Some(-1));
-                let el = self.elem_of(&ov);
-                if from_front && !set_like {
-                    (el, osize, "`pop(i)` shifts the rest of the list")
-                } else {
-                    (el, Some(Cost::one()), "")
-                }
-            }
-            "shift" => (self.elem_of(&ov), osize, "`shift` moves every element"),
-            "popleft" | "get" | "has" | "delete" | "discard" | "setdefault" | "peek" | "top"
-            | "charAt" | "charCodeAt" | "isdigit" | "isalpha" | "isalnum" | "isupper"
-            | "islower" | "isspace" => {
-                let el = if name == "get" {
-                    self.elem_of(&ov)
-                } else {
-                    Val::one(Kind::Num)
-                };
-                (el, Some(Cost::one()), "")
-            }
-            "remove" if set_like => (Val::one(Kind::Num), Some(Cost::one()), ""),
-            "insert" => {
-                if let Some(n) = &oname {
-                    self.grow(f, n);
-                }
-                (Val::one(Kind::Num), osize, "`insert` shifts the list")
-            }
-            "remove" | "index" | "count" | "indexOf" | "includes" | "lastIndexOf" | "find"
-            | "rfind" | "startswith" | "endswith" | "startsWith" | "endsWith" | "reverse"
-            | "copy" | "fill" | "replace" | "strip" | "lower" | "upper" | "toLowerCase"
-            | "toUpperCase" | "trim" | "toString" => {
-                let mut v = ov.clone();
-                if !matches!(
-                    name,
-                    "copy"
-                        | "reverse"
-                        | "fill"
-                        | "replace"
-                        | "strip"
-                        | "lower"
-                        | "upper"
-                        | "toLowerCase"
-                        | "toUpperCase"
-                        | "trim"
-                ) {
-                    v = Val::one(Kind::Num);
-                }
-                let why = match name {
-                    "includes" | "indexOf" | "lastIndexOf" | "index" | "count" | "find"
-                    | "rfind" | "remove" => "scans the whole sequence",
-                    _ => "touches every element",
-                };
-                (v, osize, why)
-            }
-            "split" => {
-                let mut v = ov.clone();
-                v.kind = Kind::List;
-                v.elem = Some(Box::new(Val::of(
-                    Kind::Str,
-                    osize.clone().unwrap_or_else(Cost::one),
-                )));
-                (v, osize, "splits the whole string")
-            }
-            "join" => {
-                let v = Val {
-                    kind: Kind::Str,
-                    ..arg_val(avals, 0)
-                };
-                (v, arg_size(0), "joins every piece")
-            }
-            "slice" | "substring" | "substr" | "splice" => {
-                let mut v = ov.clone();
-                v.mid = false;
-                let width = if name == "substr" {
-                    args.get(1)
-                } else {
-                    fixed_width(args.first(), args.get(1))
-                };
-                let size = match width {
-                    Some(w) => {
-                        let mut g = Frame::new(f.func, f.env.clone());
-                        self.expr(&mut g, w).0.size
-                    }
-                    None => osize,
-                };
-                v.size = size.clone();
-                (v, size, "copies")
-            }
-            "keys" | "values" | "items" | "entries" => {
-                let mut v = ov.clone();
-                v.kind = Kind::List;
-                if name != "keys" {
-                    v.elem = None;
-                }
-                (v, Some(Cost::one()), "")
-            }
-            "sort" => {
-                let c = osize.as_ref().map(|s| s.mul(&s.log()));
-                (ov.clone(), c, "sorting")
-            }
-            "readFileSync" | "readline" | "readlines" | "read" => {
-                // Input: its size is a variable of its own.
-                let var = self.new_var("input", false);
-                (Val::of(Kind::Str, Cost::var(var)), Some(Cost::one()), "")
-            }
-            "repeat" => (
-                Val::of(Kind::Str, arg_size(0).unwrap_or_else(Cost::one)),
-                arg_size(0),
-                "repeats the string",
-            ),
-            "clear" | "sqrt" | "floor" | "format" | "toFixed" => {
-                (Val::one(Kind::Num), Some(Cost::one()), "")
-            }
-            _ => (Val::unknown(), Some(Cost::one()), ""),
-        };
-        self.charge(f, e, v, c, why, cost)
     }
 
     pub(super) fn callback_loop(
@@ -599,7 +203,7 @@ impl Analyzer<'_> {
         if name == "sort" {
             // The comparator runs O(n log n) times; body_cost counted it n times.
             let per = self.callback_once(f, cb, &el);
-            total = count.mul(&count.log()).mul(&per);
+            total = count.mul(&count.log(), &self.work).mul(&per, &self.work);
         }
         if !count.is_one() {
             let what = match name {
@@ -679,6 +283,40 @@ impl Analyzer<'_> {
                 return (Val::one(Kind::Unknown), cost);
             }
         };
+        let Some((c, map)) = self.cost_with_args(f, &name, &s, &callee_cost, avals) else {
+            return (Val::one(Kind::Unknown), cost);
+        };
+        let ret = self.returned(id, &s, &map, avals);
+        if s.memoised && f.depth > 0 && !c.is_one() {
+            // The memo (or visited marks) outlives each call: all calls together do the
+            // work once.
+            let t = self.text(e.span);
+            self.reason(
+                f,
+                e.span,
+                &format!("call `{t}`, memoised: over all calls"),
+                c.clone(),
+            );
+            f.amortized = f.amortized.add(&c);
+            return (ret, cost);
+        }
+        if !c.is_one() {
+            let t = self.text(e.span);
+            self.reason(f, e.span, &format!("call `{t}`"), c.clone());
+        }
+        (ret, cost.add(&c))
+    }
+
+    /// The callee's cost with the arguments' sizes put in for its parameters, and the map
+    /// used; `None` (the frame made unknown, with why) when that cannot be told.
+    fn cost_with_args(
+        &mut self,
+        f: &mut Frame,
+        name: &str,
+        s: &Summary,
+        callee_cost: &Cost,
+        avals: &[Val],
+    ) -> Option<(Cost, HashMap<Var, Option<Cost>>)> {
         // Put the arguments' sizes in for the parameters.
         let mut map: HashMap<Var, Option<Cost>> = HashMap::new();
         for (i, pv) in s.params.iter().enumerate() {
@@ -700,27 +338,35 @@ impl Analyzer<'_> {
             f.set_unknown(format!(
                 "cannot tell the size of the argument `{p}` passed to `{name}`"
             ));
-            return (Val::one(Kind::Unknown), cost);
+            return None;
         }
-        if crate::complexity::work() > crate::WORK_BUDGET {
+        if self.work.exhausted() {
             f.set_unknown(format!(
                 "the cost of calling `{name}` grows too large to work out"
             ));
-            return (Val::one(Kind::Unknown), cost);
+            return None;
         }
-        let c = match callee_cost.subst(
-            &|v| map.get(&v).cloned().flatten(),
-            crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-        ) {
+        let c = match callee_cost.subst(&|v| map.get(&v).cloned().flatten(), &self.work) {
             Ok(c) => c,
             Err(_) => {
                 f.set_unknown(format!(
                     "cannot put the arguments of `{name}` into its cost"
                 ));
-                return (Val::one(Kind::Unknown), cost);
+                return None;
             }
         };
-        let ret = match &s.ret {
+        Some((c, map))
+    }
+
+    /// What the call returns: the callee's return value with the arguments' sizes put in.
+    fn returned(
+        &mut self,
+        id: FuncId,
+        s: &Summary,
+        map: &HashMap<Var, Option<Cost>>,
+        avals: &[Val],
+    ) -> Val {
+        match &s.ret {
             Some(r) => {
                 let mut v = r.clone();
                 v.func = None;
@@ -730,36 +376,14 @@ impl Analyzer<'_> {
                     if sz.vars().iter().any(|x| matches!(map.get(x), Some(None))) {
                         return None;
                     }
-                    sz.subst(
-                        &|x| map.get(&x).cloned().flatten(),
-                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-                    )
-                    .ok()
+                    sz.subst(&|x| map.get(&x).cloned().flatten(), &self.work)
+                        .ok()
                 });
                 v.elem = None;
                 v
             }
             _ => self.return_val(id, avals),
-        };
-        if s.memoised && f.depth > 0 && !c.is_one() {
-            // The memo (or visited marks) outlives each call: all calls together do the
-            // work once.
-            let t = self.text(e.span);
-            self.reason(
-                f,
-                e.span,
-                &format!("call `{t}`, memoised: over all calls"),
-                c.clone(),
-            );
-            f.amortized = f.amortized.add(&c);
-            return (ret, cost);
         }
-        if !c.is_one() {
-            let t = self.text(e.span);
-            self.reason(f, e.span, &format!("call `{t}`"), c.clone());
-        }
-        let _ = args;
-        (ret, cost.add(&c))
     }
 
     /// What a call returns: a collection as big as its first argument is a fair guess for
@@ -821,11 +445,4 @@ pub(super) fn returns_collection_of(e: &Expr, params: &[String]) -> bool {
         }
         _ => false,
     }
-}
-
-pub(super) fn arg_val(avals: &[Val], i: usize) -> Val {
-    avals
-        .get(i)
-        .cloned()
-        .unwrap_or_else(|| Val::one(Kind::Unknown))
 }

@@ -6,7 +6,7 @@ use super::*;
 impl Analyzer<'_> {
     /// Solves the recursion of function `id` from how its recursive calls shrink the input.
     /// `full` is the work of one call with its loops counted fully, `local` with the loops
-    /// that recurse counted once.
+    /// that recurse counted once. Answers (bound, reason, memoised).
     pub(super) fn solve_recursion(
         &mut self,
         id: FuncId,
@@ -14,7 +14,7 @@ impl Analyzer<'_> {
         params: &[Var],
         full: &Cost,
         local: &Cost,
-        rec_loops: &[(Cost, Option<Expr>, Vec<String>)],
+        rec_loops: &[RecLoop],
     ) -> Result<(Cost, String, bool), String> {
         let prog = self.prog;
         let func = &prog.funcs[id];
@@ -23,10 +23,58 @@ impl Analyzer<'_> {
         for call in &f.rec_calls {
             kinds.push(self.shrink(f, func, params, call));
         }
-        let memo = func.memo_decorator || has_memo_dict(&func.body);
         let unknown =
             || format!("cannot tell how the recursive calls of `{name}` shrink the input");
-        // The parameters that change from call to call, and how big each can get.
+        let (changing, driver) = self.drivers(f, func, params, &kinds);
+        if func.memo_decorator || has_memo_dict(&func.body) {
+            if changing.is_empty() {
+                return Err(unknown());
+            }
+            let states = changing
+                .iter()
+                .fold(Cost::one(), |a, b| a.mul(b, &self.work));
+            return Ok((
+                states.mul(local, &self.work),
+                "memoised recursion: each state is computed once".into(),
+                true,
+            ));
+        }
+        if let Some((Shrink::Struct, n, i)) = &driver {
+            return Ok(self.structural(f, func, n, *i, local, rec_loops));
+        }
+        if let Some(call) = f.rec_calls.iter().find(|c| c.in_loop.is_some()) {
+            return self.backtracking(call, local).ok_or_else(unknown);
+        }
+        let Some((shrink, n, _)) = driver else {
+            return Err(unknown());
+        };
+        let sites = count_sites(&func.body, id, prog);
+        match shrink {
+            // Worst case: one part gets everything but the pivot.
+            Shrink::Split => Ok((
+                n.mul(full, &self.work),
+                "recursion on parts of the input: worst case depth n".into(),
+                false,
+            )),
+            Shrink::Half => self.master_theorem(&name, sites, &n, full),
+            Shrink::Step => {
+                let growing = self.growing_accumulators(f, func, params, &kinds);
+                self.one_smaller(sites, &n, full, &growing)
+                    .ok_or_else(unknown)
+            }
+            _ => Err(unknown()),
+        }
+    }
+
+    /// The sizes of the parameters that change from call to call, and the one that drives
+    /// the recursion (how it shrinks, how big it is, which parameter).
+    fn drivers(
+        &mut self,
+        f: &Frame,
+        func: &Func,
+        params: &[Var],
+        kinds: &[Vec<Shrink>],
+    ) -> (Vec<Cost>, Option<(Shrink, Cost, usize)>) {
         let mut changing: Vec<Cost> = Vec::new();
         let mut driver: Option<(Shrink, Cost, usize)> = None;
         let rank = |s: &Shrink| match s {
@@ -36,7 +84,7 @@ impl Analyzer<'_> {
             Shrink::Step => 1,
             _ => 0,
         };
-        for k in &kinds {
+        for k in kinds {
             for (i, s) in k.iter().enumerate() {
                 if *s == Shrink::Same {
                     continue;
@@ -55,160 +103,163 @@ impl Analyzer<'_> {
                 }
             }
         }
-        if memo {
-            if changing.is_empty() {
-                return Err(unknown());
+        (changing, driver)
+    }
+
+    /// Recursion down a structure: each node is visited once; loops over its neighbours add
+    /// up to the edges (a graph's `E`, a tree's n - 1 children).
+    fn structural(
+        &mut self,
+        f: &Frame,
+        func: &Func,
+        n: &Cost,
+        i: usize,
+        local: &Cost,
+        rec_loops: &[RecLoop],
+    ) -> (Cost, String, bool) {
+        let p = func.params.get(i).cloned().unwrap_or_default();
+        let mut nodes = n.clone();
+        let mut edges = Cost::one();
+        for l in rec_loops {
+            if let Some(ExprKind::Index { obj, index }) = l.iter.as_ref().map(|e| &e.kind)
+                && index.mentions(&p)
+                && let Some(gv) = {
+                    let mut tmp = Frame::new(f.func, f.env.clone());
+                    self.expr(&mut tmp, obj).0.size
+                }
+                && let Some(g) = Self::single_var(&gv)
+            {
+                let e = self.mark_graph(g);
+                nodes = Cost::var(g);
+                edges = edges.add(&Cost::var(e));
+                continue;
             }
-            let states = changing.iter().fold(Cost::one(), |a, b| a.mul(b));
-            return Ok((
-                states.mul(local),
-                "memoised recursion: each state is computed once".into(),
-                true,
+            // Children of a tree node: n - 1 of them in all.
+            edges = edges.add(&nodes);
+        }
+        let total = nodes.mul(local, &self.work).add(&edges);
+        (total, "recursion visits each node once".into(), false)
+    }
+
+    /// Backtracking: one call per choice made in a loop; subsets when the loop starts from
+    /// a parameter, orderings otherwise. `None` when the loop's count cannot be told.
+    fn backtracking(&self, call: &RecCall, local: &Cost) -> Option<(Cost, String, bool)> {
+        let info = call.in_loop.as_ref()?;
+        let n = &info.count;
+        if n.is_one() {
+            return None;
+        }
+        let (leaves, why) = if info.from_param {
+            (n.exp(2, &self.work)?, "backtracking: one call per subset")
+        } else {
+            (
+                n.factorial(&self.work)?,
+                "backtracking: one call per ordering",
+            )
+        };
+        Some((leaves.mul(local, &self.work), why.into(), false))
+    }
+
+    /// `sites` recursive calls on halves: the master theorem for 1, 2, 4 or 8 of them.
+    fn master_theorem(
+        &self,
+        name: &str,
+        sites: usize,
+        n: &Cost,
+        full: &Cost,
+    ) -> Result<(Cost, String, bool), String> {
+        let (deg, logs) = full.degree();
+        let a = sites.max(1);
+        let crit = match a {
+            1 => 0,
+            2 => 1,
+            4 => 2,
+            8 => 3,
+            _ => {
+                return Err(format!(
+                    "`{name}` makes {a} recursive calls on halves: outside the master-theorem cases handled"
+                ));
+            }
+        };
+        let w = &self.work;
+        let total = if deg < crit {
+            n.pow(crit, w)
+        } else if deg == crit {
+            n.pow(crit, w)
+                .mul(&n.log().pow(logs.saturating_add(1), w), w)
+        } else {
+            full.clone()
+        };
+        Ok((
+            total,
+            format!("{a} recursive call(s) on half the input (master theorem)"),
+            false,
+        ))
+    }
+
+    /// Accumulators that grow by a piece per call (`prefix + "a"`, `path + [x]`): at most as
+    /// long as the recursion is deep.
+    fn growing_accumulators(
+        &mut self,
+        f: &Frame,
+        func: &Func,
+        params: &[Var],
+        kinds: &[Vec<Shrink>],
+    ) -> Vec<Var> {
+        let mut growing: Vec<Var> = Vec::new();
+        for (k, call) in kinds.iter().zip(&f.rec_calls) {
+            for (i, sh) in k.iter().enumerate() {
+                let grows = *sh == Shrink::Step
+                    && call
+                        .args
+                        .get(i)
+                        .is_some_and(|a| matches!(&a.kind, ExprKind::Bin { op: BinOp::Add, .. }));
+                if grows
+                    && self.magnitude(f, func, params, i).is_none()
+                    && let Some(v) = params.get(i)
+                {
+                    growing.push(*v);
+                }
+            }
+        }
+        growing
+    }
+
+    /// `sites` recursive calls each on an input a constant smaller: depth `n`, and `sites^n`
+    /// calls when there are several. `None` when that power cannot be written.
+    fn one_smaller(
+        &self,
+        sites: usize,
+        n: &Cost,
+        full: &Cost,
+        growing: &[Var],
+    ) -> Option<(Cost, String, bool)> {
+        let w = &self.work;
+        let full_d = full
+            .subst(&|v| growing.contains(&v).then(|| n.clone()), w)
+            .unwrap_or_else(|_| full.clone());
+        if sites <= 1 {
+            return Some((
+                n.mul(&full_d, w),
+                "one recursive call on an input one smaller: depth n".into(),
+                false,
             ));
         }
-        let in_loop: Vec<&RecCall> = f.rec_calls.iter().filter(|c| c.in_loop.is_some()).collect();
-        if let Some((Shrink::Struct, n, i)) = &driver {
-            // Each node is visited once; loops over its neighbours add up to the edges.
-            let p = func.params.get(*i).cloned().unwrap_or_default();
-            let mut nodes = n.clone();
-            let mut edges = Cost::one();
-            for (count, iter, _) in rec_loops {
-                if let Some(ExprKind::Index { obj, index }) = iter.as_ref().map(|e| &e.kind)
-                    && index.mentions(&p)
-                    && let Some(gv) = {
-                        let mut tmp = Frame::new(f.func, f.env.clone());
-                        self.expr(&mut tmp, obj).0.size
-                    }
-                    && let Some(g) = Self::single_var(&gv)
-                {
-                    let e = self.derived_var(g);
-                    self.syms[g].graph = Some("V");
-                    self.syms[e].graph = Some("E");
-                    nodes = Cost::var(g);
-                    edges = edges.add(&Cost::var(e));
-                    continue;
-                }
-                // Children of a tree node: n - 1 of them in all.
-                edges = edges.add(&nodes);
-                let _ = count;
-            }
-            let total = nodes.mul(local).add(&edges);
-            return Ok((total, "recursion visits each node once".into(), false));
-        }
-        if let Some(call) = in_loop.first() {
-            // Backtracking: one call per choice made in a loop.
-            let info = call.in_loop.clone().ok_or_else(unknown)?;
-            let n = info.count.clone();
-            if n.is_one() {
-                return Err(unknown());
-            }
-            let (leaves, why) = if info.from_param {
-                (
-                    n.exp(2).ok_or_else(unknown)?,
-                    "backtracking: one call per subset",
-                )
-            } else {
-                (
-                    n.factorial().ok_or_else(unknown)?,
-                    "backtracking: one call per ordering",
-                )
-            };
-            return Ok((leaves.mul(local), why.into(), false));
-        }
-        let Some((shrink, n, _)) = driver else {
-            return Err(unknown());
+        let total = n.exp(sites as u32, w)?;
+        // Work that shrinks with the input sums to a constant factor over the levels; work
+        // on a growing accumulator does not.
+        let total = if full.has_exp() {
+            total.mul(full, w)
+        } else if full_d != *full {
+            total.mul(&full_d, w)
+        } else {
+            total
         };
-        let sites = count_sites(&func.body, id, prog);
-        match shrink {
-            Shrink::Split => {
-                // Worst case: one part gets everything but the pivot.
-                Ok((
-                    n.mul(full),
-                    "recursion on parts of the input: worst case depth n".into(),
-                    false,
-                ))
-            }
-            Shrink::Half => {
-                let (deg, logs) = full.degree();
-                let a = sites.max(1);
-                let crit = match a {
-                    1 => 0,
-                    2 => 1,
-                    4 => 2,
-                    8 => 3,
-                    _ => {
-                        return Err(format!(
-                            "`{name}` makes {a} recursive calls on halves: outside the master-theorem cases handled"
-                        ));
-                    }
-                };
-                let total = if deg < crit {
-                    n.pow(crit)
-                } else if deg == crit {
-                    let mut t = n.pow(crit);
-                    t = t.mul(&n.log().pow(logs.saturating_add(1)));
-                    t
-                } else {
-                    full.clone()
-                };
-                Ok((
-                    total,
-                    format!("{a} recursive call(s) on half the input (master theorem)"),
-                    false,
-                ))
-            }
-            Shrink::Step => {
-                // Accumulators that grow by a piece per call (`prefix + "a"`, `path + [x]`)
-                // are at most as long as the recursion is deep.
-                let mut growing: Vec<Var> = Vec::new();
-                for (k, call) in kinds.iter().zip(&f.rec_calls) {
-                    for (i, sh) in k.iter().enumerate() {
-                        let grows = *sh == Shrink::Step
-                            && call.args.get(i).is_some_and(|a| {
-                                matches!(&a.kind, ExprKind::Bin { op: BinOp::Add, .. })
-                            });
-                        if grows
-                            && self.magnitude(f, func, params, i).is_none()
-                            && let Some(v) = params.get(i)
-                        {
-                            growing.push(*v);
-                        }
-                    }
-                }
-                let with_depth = |c: &Cost| {
-                    c.subst(
-                        &|v| growing.contains(&v).then(|| n.clone()),
-                        crate::complexity::work().saturating_add(crate::SUBST_BUDGET),
-                    )
-                    .unwrap_or_else(|_| c.clone())
-                };
-                let full_d = with_depth(full);
-                if sites <= 1 {
-                    Ok((
-                        n.mul(&full_d),
-                        "one recursive call on an input one smaller: depth n".into(),
-                        false,
-                    ))
-                } else {
-                    let total = n.exp(sites as u32).ok_or_else(unknown)?;
-                    // Work that shrinks with the input sums to a constant factor over the levels;
-                    // work on a growing accumulator does not.
-                    let total = if full.has_exp() {
-                        total.mul(full)
-                    } else if full_d != *full {
-                        total.mul(&full_d)
-                    } else {
-                        total
-                    };
-                    Ok((
-                        total,
-                        format!("{sites} recursive calls, each on n minus a constant"),
-                        false,
-                    ))
-                }
-            }
-            _ => Err(unknown()),
-        }
+        Some((
+            total,
+            format!("{sites} recursive calls, each on n minus a constant"),
+            false,
+        ))
     }
 
     pub(super) fn shrink(
@@ -319,76 +370,93 @@ pub(super) enum Shrink {
     Other,
 }
 
+/// How argument `a`, passed for parameter `p` in a recursive call, relates to `p`.
 pub(super) fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Shrink {
     if a.name() == Some(p) {
         return Shrink::Same;
     }
-    if let ExprKind::Bin { op, l, r } = &a.kind {
-        let lp = l.mentions(p);
-        match op {
-            BinOp::Sub | BinOp::Add if lp && r.num().is_some() => return Shrink::Step,
-            BinOp::FloorDiv | BinOp::Div | BinOp::Shr if lp => return Shrink::Half,
-            _ => {}
-        }
-        // lo = mid + 1 / hi = mid - 1
-        if let Some(n) = l.name() {
-            if f.mids.contains(n) {
-                return Shrink::Half;
-            }
-            if matches!(op, BinOp::Sub | BinOp::Add)
-                && r.num().is_some()
-                && !func.params.iter().any(|q| q == n)
-            {
-                // pivot ± 1, a loop variable + 1 …
-                if call
-                    .in_loop
-                    .as_ref()
-                    .is_some_and(|l| l.targets.iter().any(|t| t == n))
-                {
-                    return Shrink::Step;
-                }
-                return Shrink::Split;
-            }
-        }
+    if let ExprKind::Bin { op, l, r } = &a.kind
+        && let Some(s) = by_arithmetic(*op, l, r, p, f, func, call)
+    {
+        return s;
     }
-    if let Some(n) = a.name() {
-        if f.mids.contains(n) {
-            return Shrink::Half;
-        }
-        if let Some(v) = f.env.get(n)
-            && v.part_of.is_some()
-        {
-            return Shrink::Split;
-        }
-        // A loop variable over the parameter's children / neighbours.
-        if let Some(l) = &call.in_loop
-            && l.targets.iter().any(|t| t == n)
-            && l.iter.as_ref().is_some_and(|it| it.mentions(p))
-        {
-            return Shrink::Struct;
-        }
-        if !func.params.iter().any(|q| q == n) {
-            return Shrink::Split;
-        }
+    if let Some(n) = a.name()
+        && let Some(s) = by_name(n, p, f, func, call)
+    {
+        return s;
     }
+    by_shape(a, p, f)
+}
+
+/// `p - 1`, `p // 2`, `mid + 1`, `pivot - 1`, `i + 1` for a loop variable `i`.
+fn by_arithmetic(
+    op: BinOp,
+    l: &Expr,
+    r: &Expr,
+    p: &str,
+    f: &Frame,
+    func: &Func,
+    call: &RecCall,
+) -> Option<Shrink> {
+    let lp = l.mentions(p);
+    match op {
+        BinOp::Sub | BinOp::Add if lp && r.num().is_some() => return Some(Shrink::Step),
+        BinOp::FloorDiv | BinOp::Div | BinOp::Shr if lp => return Some(Shrink::Half),
+        _ => {}
+    }
+    // lo = mid + 1 / hi = mid - 1
+    let n = l.name()?;
+    if f.mids.contains(n) {
+        return Some(Shrink::Half);
+    }
+    if matches!(op, BinOp::Sub | BinOp::Add)
+        && r.num().is_some()
+        && !func.params.iter().any(|q| q == n)
+    {
+        // pivot ± 1, a loop variable + 1 …
+        let loop_var = call
+            .in_loop
+            .as_ref()
+            .is_some_and(|l| l.targets.iter().any(|t| t == n));
+        return Some(if loop_var {
+            Shrink::Step
+        } else {
+            Shrink::Split
+        });
+    }
+    None
+}
+
+/// A local passed for `p`: a middle, a part of the input, a child in a loop over `p`'s
+/// children, or any other local (a part, at worst).
+fn by_name(n: &str, p: &str, f: &Frame, func: &Func, call: &RecCall) -> Option<Shrink> {
+    if f.mids.contains(n) {
+        return Some(Shrink::Half);
+    }
+    if let Some(v) = f.env.get(n)
+        && v.part_of.is_some()
+    {
+        return Some(Shrink::Split);
+    }
+    // A loop variable over the parameter's children / neighbours.
+    if let Some(l) = &call.in_loop
+        && l.targets.iter().any(|t| t == n)
+        && l.iter.as_ref().is_some_and(|it| it.mentions(p))
+    {
+        return Some(Shrink::Struct);
+    }
+    if !func.params.iter().any(|q| q == n) {
+        return Some(Shrink::Split);
+    }
+    None
+}
+
+/// `node.left`, `a[1:]`, `a[:mid]`, `path + [x]`, `graph[u]`, `arr.slice(0, mid)`.
+fn by_shape(a: &Expr, p: &str, f: &Frame) -> Shrink {
     match &a.kind {
         ExprKind::Attr { obj, .. } if obj.mentions(p) => Shrink::Struct,
         ExprKind::Slice { obj, lo, hi } if obj.mentions(p) => {
-            let halves = |e: &Option<Box<Expr>>| {
-                e.as_ref().is_some_and(|e| {
-                    e.any(&|x| {
-                        matches!(
-                            &x.kind,
-                            ExprKind::Bin {
-                                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
-                                ..
-                            }
-                        )
-                    }) || e
-                        .name()
-                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
-                })
-            };
+            let halves = |e: &Option<Box<Expr>>| e.as_ref().is_some_and(|e| cuts_in_half(e, f));
             if halves(lo) || halves(hi) {
                 Shrink::Half
             } else {
@@ -409,25 +477,31 @@ pub(super) fn classify_arg(a: &Expr, p: &str, f: &Frame, func: &Func, call: &Rec
             ExprKind::Attr { obj, name }
                 if obj.mentions(p) && matches!(name.as_str(), "slice" | "substring" | "substr") =>
             {
-                let halves = args.iter().any(|e| {
-                    e.any(&|x| {
-                        matches!(
-                            &x.kind,
-                            ExprKind::Bin {
-                                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
-                                ..
-                            }
-                        )
-                    }) || e
-                        .name()
-                        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
-                });
-                if halves { Shrink::Half } else { Shrink::Step }
+                if args.iter().any(|e| cuts_in_half(e, f)) {
+                    Shrink::Half
+                } else {
+                    Shrink::Step
+                }
             }
             _ => Shrink::Other,
         },
         _ => Shrink::Other,
     }
+}
+
+/// A bound that halves: it divides (`len(a) // 2`) or is a middle or half computed before.
+fn cuts_in_half(e: &Expr, f: &Frame) -> bool {
+    e.any(&|x| {
+        matches!(
+            &x.kind,
+            ExprKind::Bin {
+                op: BinOp::FloorDiv | BinOp::Div | BinOp::Shr,
+                ..
+            }
+        )
+    }) || e
+        .name()
+        .is_some_and(|n| f.mids.contains(n) || f.halves.contains(n))
 }
 
 pub(super) fn stmt_mentions_index(s: &Stmt, coll: &str, idx: &str) -> bool {
