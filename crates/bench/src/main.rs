@@ -9,6 +9,7 @@ mod client;
 mod idle;
 mod load;
 mod report;
+mod runs;
 mod server;
 mod stats;
 mod trace;
@@ -41,7 +42,7 @@ struct Config {
     /// Where server logs and `results.json` go.
     #[arg(long, env = "PEERCODE_BENCH_OUT", default_value = "bench/out")]
     out_dir: PathBuf,
-    /// Scenarios to run, comma-separated: load, idle, trace, sync.
+    /// Scenarios to run, comma-separated: load, idle, trace, sync, runs (PeerCode only).
     #[arg(
         long,
         env = "PEERCODE_BENCH_SCENARIOS",
@@ -80,6 +81,9 @@ struct Config {
         default_value_t = 120.0
     )]
     trace_timeout_secs: f64,
+    /// Runs per language in the runs scenario.
+    #[arg(long, env = "PEERCODE_BENCH_RUN_REPS", default_value_t = 20)]
+    run_reps: usize,
     /// Worker threads of the load generator.
     #[arg(long, env = "PEERCODE_BENCH_THREADS", default_value_t = 2)]
     threads: usize,
@@ -338,6 +342,58 @@ async fn run(config: Config) -> Result<()> {
             "",
             cells_of(&cells, |r| Cell::num(r.step2_bytes as f64 / 1024.0, 0)),
         );
+    }
+
+    if wants("runs")
+        && let Some(bin) = &config.peercode_bin
+    {
+        let kind = Kind::PeerCode { bin: bin.clone() };
+        eprintln!("runs: {}", kind.label());
+        let reps = config.run_reps.max(1);
+        let bin = bin.clone();
+        let r = with_server(&kind, &config, "runs", move |s| {
+            Box::pin(async move { runs::run(s, &bin, reps).await })
+        })
+        .await;
+        match r {
+            Ok(times) => {
+                json.insert("PeerCode/runs".into(), serde_json::to_value(&times)?);
+                for t in &times {
+                    let title = format!(
+                        "runs: {} hello, {} runs (PeerCode only)",
+                        t.language, t.reps
+                    );
+                    report.section(&title);
+                    let pair = |(p50, p90): (f64, f64)| Cell::text(format!("{p50:.1} / {p90:.1}"));
+                    let mut row = |name: &str, v: (f64, f64)| {
+                        let mut cells = vec![pair(v)];
+                        cells.resize_with(servers.len(), || Cell::text(String::new()));
+                        report.row(name, "", cells);
+                    };
+                    row(
+                        "POST → first output byte at a client, p50 / p90 (ms)",
+                        t.room_first_byte_ms,
+                    );
+                    row(
+                        "POST → verdict at a client, p50 / p90 (ms)",
+                        t.room_verdict_ms,
+                    );
+                    row(
+                        "bare `peercode run` → first stdout byte, p50 / p90 (ms)",
+                        t.bare_first_byte_ms,
+                    );
+                    row("bare `peercode run` → exit, p50 / p90 (ms)", t.bare_exit_ms);
+                    row(
+                        "added by the room at the median: first byte / verdict (ms)",
+                        (
+                            t.room_first_byte_ms.0 - t.bare_first_byte_ms.0,
+                            t.room_verdict_ms.0 - t.bare_exit_ms.0,
+                        ),
+                    );
+                }
+            }
+            Err(e) => eprintln!("runs failed: {e:#}"),
+        }
     }
 
     eprintln!("load average at end: {}", loadavg());
