@@ -48,6 +48,7 @@ mod rootfs;
 mod sandbox;
 mod seccomp;
 mod spawn;
+mod text;
 
 pub use cgroup::{CgroupKind, CgroupReport};
 pub use check::Check;
