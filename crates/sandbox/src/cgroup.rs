@@ -544,7 +544,7 @@ fn remove_dir(dir: &Path) -> Result<(), SandboxError> {
                     && let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs"))
                 {
                     for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-                        crate::spawn::kill_pid(pid);
+                        crate::sys::kill_pid(pid);
                     }
                 }
                 std::thread::sleep(delay);

@@ -51,6 +51,20 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// The directory the run's root tmpfs is mounted on is unsafe to use.
+    #[error("sandbox root directory {path}: {problem}")]
+    RootDir { path: PathBuf, problem: String },
+    /// A language's compile or run command is empty.
+    #[error("the language table has an empty command")]
+    EmptyCommand,
+    /// `uid_base + slot` does not fit a uid.
+    #[error("uid_base {uid_base} is too large for {slots} slots")]
+    UidOutOfRange { uid_base: u32, slots: usize },
+    /// The sandbox's own bookkeeping broke (a thread it relies on is gone, a lock was
+    /// poisoned by a panic, no uid slot was free although a permit was): a bug, never
+    /// the program's doing.
+    #[error("sandbox internal failure: {0}")]
+    Internal(&'static str),
     /// A path or argument contains a NUL byte.
     #[error("`{0}` contains a NUL byte")]
     Nul(String),

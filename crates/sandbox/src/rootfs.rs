@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::error::SandboxError;
 use crate::language::Language;
 use crate::plan::{FsOp, cstring};
-use crate::spawn;
+use crate::sys;
 
 /// Host paths every runtime gets, read-only: the system, the dynamic linker's cache,
 /// Debian's alternatives symlinks. Top-level symlinks (`/bin` → `usr/bin` on merged-/usr
@@ -85,7 +85,7 @@ pub(crate) fn fs_ops(
             return Ok(());
         }
         let src = cstring(name.clone())?;
-        let flags = spawn::mount_flags(&src)
+        let flags = sys::mount_flags(&src)
             .map_err(|e| SandboxError::io(format!("statvfs {name}"), e))?
             | libc::MS_RDONLY
             | libc::MS_NOSUID
@@ -151,7 +151,7 @@ pub(crate) fn fs_ops(
     for dev in DEVICES {
         let host = format!("/dev/{dev}");
         let src = cstring(host.clone())?;
-        let flags = spawn::mount_flags(&src)
+        let flags = sys::mount_flags(&src)
             .map_err(|e| SandboxError::io(format!("statvfs {host}"), e))?
             | libc::MS_NOSUID
             | libc::MS_NOEXEC;

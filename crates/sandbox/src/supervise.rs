@@ -1,0 +1,576 @@
+//! One run from the host's side, in four phases: `prepare` (cgroups, pipes, the plan),
+//! `spawn` (the init, cloned by the spawner thread), `watch` (output, status records,
+//! limits, cancel, until every pipe is closed and the init is reaped) and
+//! [`judge`](crate::judge::judge) (a pure function of what was seen).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::cgroup::{CgroupLimits, StepCgroup};
+use crate::config::{Limits, RunRequest};
+use crate::error::SandboxError;
+use crate::host::Mode;
+use crate::judge::{KillReason, Observation, StepSeen, judge};
+use crate::language::Language;
+use crate::outcome::{OutputChunk, RunOutcome, Stream};
+use crate::plan::{Identity, Plan, PlanInput, Record, StepFds, StepInput, record};
+use crate::sandbox::{Inner, SpawnJob};
+use crate::sys;
+
+/// One step of a run (the compile step, or the run step) as the supervisor holds it.
+pub(crate) struct Step {
+    pub compile: bool,
+    pub limits: Limits,
+    /// `None` on a host without usable cgroups.
+    pub cgroup: Option<StepCgroup>,
+    pub io: StepIo,
+    pub state: StepState,
+}
+
+/// One step's pipe ends. Host-side ends move to their reader/writer tasks once the
+/// sandbox is spawned; child-side ends are closed then.
+pub(crate) struct StepIo {
+    /// Host side: `(stream, read end)`.
+    readers: Vec<(Stream, OwnedFd)>,
+    /// Host side: write end of stdin, with what to write.
+    stdin: Option<(OwnedFd, Vec<u8>)>,
+    /// Child side: stdin, stdout, stderr (the same pipe for a compile step's two);
+    /// `None` once handed over.
+    child: Option<[OwnedFd; 3]>,
+}
+
+/// What the supervisor saw of one step while it ran.
+#[derive(Default)]
+pub(crate) struct StepState {
+    started: Option<Instant>,
+    ended: Option<Instant>,
+    exit: Option<Record>,
+}
+
+impl StepState {
+    fn wall_ms(&self) -> u64 {
+        match (self.started, self.ended) {
+            (Some(a), Some(b)) => u64::try_from((b - a).as_millis()).unwrap_or(u64::MAX),
+            (Some(a), None) => u64::try_from(a.elapsed().as_millis()).unwrap_or(u64::MAX),
+            _ => 0,
+        }
+    }
+}
+
+/// Owns everything a live run holds on the host. [`Live::finish`] cleans up off the
+/// async runtime and waits for it; dropping it unfinished (task aborted, runtime shut
+/// down, panic) hands the same cleanup to the sandbox's reaper thread. Either way the
+/// uid slot and the permit are released only once the run's processes are gone.
+pub(crate) struct Live {
+    inner: Arc<Inner>,
+    pidfd: Option<OwnedFd>,
+    steps: Vec<Step>,
+    slot: Option<u32>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// The cleanup of a run: kill and reap the init, remove the cgroups, free the slot.
+pub(crate) struct Cleanup {
+    inner: Arc<Inner>,
+    pidfd: Option<OwnedFd>,
+    cgroups: Vec<StepCgroup>,
+    slot: Option<u32>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Cleanup {
+    /// Blocking: runs on the reaper thread or a blocking-pool thread.
+    pub(crate) fn run(mut self) {
+        if let Some(fd) = self.pidfd.take() {
+            sys::kill(&fd);
+            sys::reap_blocking(&fd);
+        }
+        for cg in self.cgroups.drain(..) {
+            if let Err(e) = cg.remove() {
+                tracing::warn!("sandbox cleanup: {e}");
+            }
+        }
+        if let Some(slot) = self.slot.take() {
+            self.inner.release_slot(slot);
+        }
+        drop(self.permit.take());
+    }
+}
+
+impl Live {
+    pub(crate) fn new(inner: Arc<Inner>, slot: u32, permit: OwnedSemaphorePermit) -> Self {
+        Live {
+            inner,
+            pidfd: None,
+            steps: Vec::new(),
+            slot: Some(slot),
+            permit: Some(permit),
+        }
+    }
+
+    fn take_cleanup(&mut self) -> Cleanup {
+        Cleanup {
+            inner: Arc::clone(&self.inner),
+            pidfd: self.pidfd.take(),
+            cgroups: self
+                .steps
+                .iter_mut()
+                .filter_map(|s| s.cgroup.take())
+                .collect(),
+            slot: self.slot.take(),
+            permit: self.permit.take(),
+        }
+    }
+
+    /// Cleans up on a blocking-pool thread and waits for it.
+    pub(crate) async fn finish(mut self) {
+        let cleanup = self.take_cleanup();
+        if let Err(e) = tokio::task::spawn_blocking(move || cleanup.run()).await {
+            tracing::error!("sandbox cleanup task failed: {e}");
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if self.pidfd.is_none()
+            && self.slot.is_none()
+            && self.steps.iter().all(|s| s.cgroup.is_none())
+        {
+            return; // finished
+        }
+        let cleanup = self.take_cleanup();
+        self.inner.reap_later(cleanup);
+    }
+}
+
+/// Runs `request` to its outcome. `live` holds what must be cleaned up.
+pub(crate) async fn supervise(
+    live: &mut Live,
+    request: &RunRequest,
+    language: &Language,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<RunOutcome, SandboxError> {
+    let inner = Arc::clone(&live.inner);
+    let slot = live
+        .slot
+        .ok_or(SandboxError::Internal("run without a uid slot"))?;
+    live.steps = create_steps(&inner, request, language).await?;
+    let prepared = prepare(&inner, slot, request, language, &live.steps)?;
+    let plan = Arc::clone(&prepared.plan);
+    let spawned = spawn(&inner, prepared.plan).await?;
+    // The guard keeps its own handle on the init, so that dropping this future (task
+    // aborted, runtime shut down, panic) still kills and reaps it.
+    live.pidfd = Some(
+        spawned
+            .pidfd
+            .try_clone()
+            .map_err(|e| SandboxError::io("dup pidfd", e))?,
+    );
+    let pidfd = sys::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
+    // Child-side ends now live in the sandbox only.
+    drop(prepared.status_write);
+    drop(prepared.netns);
+    tracing::debug!(pid = spawned.pid, "sandbox started");
+    let seen = watch(&mut live.steps, prepared.status_read, pidfd, chunks, cancel).await?;
+    live.pidfd = None; // reaped: nothing left to kill
+    let failure = seen.failure.map(|f| plan.describe_failure(&f));
+    let steps = measure(&live.steps);
+    judge(Observation {
+        steps,
+        failure,
+        killed: seen.killed,
+        outputs: seen.outputs,
+        truncated: seen.truncated,
+    })
+}
+
+/// Creates each step's cgroup (on a blocking-pool thread: mkdir and writes in cgroupfs)
+/// and its pipes.
+async fn create_steps(
+    inner: &Arc<Inner>,
+    request: &RunRequest,
+    language: &Language,
+) -> Result<Vec<Step>, SandboxError> {
+    let mut limits = Vec::new();
+    if language.compile.is_some() {
+        limits.push((true, inner.config.compile_limits));
+    }
+    limits.push((false, request.limits));
+    let report = inner.host.cgroups.clone();
+    let wanted: Vec<CgroupLimits> = limits
+        .iter()
+        .map(|(_, l)| CgroupLimits {
+            memory_bytes: l.memory_mb << 20,
+            pids: l.processes,
+            cpu_quota_us: l.cpu_quota_percent * 1000,
+        })
+        .collect();
+    let cgroups = tokio::task::spawn_blocking(move || {
+        wanted
+            .into_iter()
+            .map(|l| StepCgroup::create(&report, l))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|_| SandboxError::Internal("the cgroup creation task panicked"))??;
+    limits
+        .into_iter()
+        .zip(cgroups)
+        .map(|((compile, limits), cgroup)| {
+            Ok(Step {
+                io: step_io(compile, &limits, &request.stdin)?,
+                compile,
+                limits,
+                cgroup,
+                state: StepState::default(),
+            })
+        })
+        .collect()
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    sys::pipe().map_err(|e| SandboxError::io("pipe", e))
+}
+
+fn output_pipe(_limit: u64) -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    pipe()
+}
+
+fn step_io(compile: bool, limits: &Limits, stdin: &[u8]) -> Result<StepIo, SandboxError> {
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = output_pipe(limits.output_bytes)?;
+    if compile {
+        let out_w2 = out_w
+            .try_clone()
+            .map_err(|e| SandboxError::io("dup pipe", e))?;
+        drop(in_w); // closed: the compiler reads EOF
+        Ok(StepIo {
+            readers: vec![(Stream::Compile, out_r)],
+            stdin: None,
+            child: Some([in_r, out_w, out_w2]),
+        })
+    } else {
+        let (err_r, err_w) = output_pipe(limits.output_bytes)?;
+        Ok(StepIo {
+            readers: vec![(Stream::Stdout, out_r), (Stream::Stderr, err_r)],
+            stdin: Some((in_w, stdin.to_vec())),
+            child: Some([in_r, out_w, err_w]),
+        })
+    }
+}
+
+/// What `prepare` made besides the steps.
+struct Prepared {
+    plan: Arc<Plan>,
+    status_read: OwnedFd,
+    status_write: OwnedFd,
+    netns: Option<OwnedFd>,
+}
+
+/// Computes the plan: identity, file system, every descriptor the child uses.
+fn prepare(
+    inner: &Inner,
+    slot: u32,
+    request: &RunRequest,
+    language: &Language,
+    steps: &[Step],
+) -> Result<Prepared, SandboxError> {
+    let config = &inner.config;
+    let identity = match inner.mode {
+        Mode::Root => {
+            let id = config
+                .uid_base
+                .checked_add(slot)
+                .filter(|&id| id < u32::MAX - 1)
+                .ok_or(SandboxError::UidOutOfRange {
+                    uid_base: config.uid_base,
+                    slots: config.concurrency,
+                })?;
+            Identity::Uid { uid: id, gid: id }
+        }
+        Mode::UserNamespace => {
+            let (host_uid, host_gid) = sys::euid_egid();
+            Identity::UserNs { host_uid, host_gid }
+        }
+    };
+    let (status_read, status_write) = pipe()?;
+    let netns: Option<OwnedFd> = inner.netns.lock().ok().and_then(|rx| rx.try_recv().ok());
+    let argvs = language.compile.iter().chain([&language.run]);
+    let step_inputs = steps
+        .iter()
+        .zip(argvs)
+        .map(|(step, argv)| {
+            let cg = step.cgroup.as_ref();
+            let mut parent_only: Vec<_> = step
+                .io
+                .readers
+                .iter()
+                .map(|(_, fd)| fd.as_raw_fd())
+                .collect();
+            parent_only.extend(step.io.stdin.as_ref().map(|(fd, _)| fd.as_raw_fd()));
+            let raw = |i: usize| step.io.child.as_ref().map_or(-1, |c| c[i].as_raw_fd());
+            StepInput {
+                argv,
+                limits: step.limits,
+                fds: StepFds {
+                    stdin: raw(0),
+                    stdout: raw(1),
+                    stderr: raw(2),
+                    cgroup_procs: cg
+                        .map(|c| c.procs.iter().map(AsRawFd::as_raw_fd).collect())
+                        .unwrap_or_default(),
+                    cgroup_dir: cg.and_then(|c| c.dir.as_ref()).map(AsRawFd::as_raw_fd),
+                    parent_only,
+                },
+            }
+        })
+        .collect();
+    let plan = Plan::build(PlanInput {
+        root_dir: &config.root_dir,
+        language,
+        files: &[(language.source.as_str(), request.source.as_slice())],
+        identity,
+        has_memory_cgroup: inner.host.cgroups.has_memory(),
+        has_pids_cgroup: inner.host.cgroups.has_pids(),
+        steps: step_inputs,
+        status_read: status_read.as_raw_fd(),
+        status_write: status_write.as_raw_fd(),
+        seccomp: inner.seccomp.clone(),
+        proc_areas: inner.proc_areas,
+        netns: netns.as_ref().map(AsRawFd::as_raw_fd),
+    })?;
+    Ok(Prepared {
+        plan: Arc::new(plan),
+        status_read,
+        status_write,
+        netns,
+    })
+}
+
+/// Has the spawner thread clone the init.
+async fn spawn(inner: &Inner, plan: Arc<Plan>) -> Result<crate::child::Spawned, SandboxError> {
+    let (reply, rx) = oneshot::channel();
+    inner
+        .spawner
+        .lock()
+        .map_err(|_| SandboxError::Internal("the spawner lock is poisoned"))?
+        .send(SpawnJob { plan, reply })
+        .map_err(|_| SandboxError::Internal("the spawner thread is gone"))?;
+    rx.await
+        .map_err(|_| SandboxError::Internal("the spawner thread is gone"))?
+        .map_err(|e| SandboxError::io("clone into new namespaces", e))
+}
+
+enum Event {
+    Output(Stream, Vec<u8>),
+    OutputLimit,
+    Record(Record),
+}
+
+/// What `watch` returns besides the step states it filled in.
+struct Watched {
+    failure: Option<Record>,
+    killed: Option<KillReason>,
+    outputs: [Vec<u8>; 3],
+    truncated: bool,
+}
+
+/// Streams output, follows the status records, enforces wall time, CPU time, output and
+/// cancel, until every pipe is closed; then reaps the init.
+async fn watch(
+    steps: &mut [Step],
+    status_read: OwnedFd,
+    pidfd: tokio::io::unix::AsyncFd<OwnedFd>,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<Watched, SandboxError> {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
+    let wrap = |e| SandboxError::io("pipe", e);
+    for step in steps.iter_mut() {
+        drop(step.io.child.take());
+        for (stream, fd) in step.io.readers.drain(..) {
+            let limit = step.limits.output_bytes;
+            let rx = pipe::Receiver::from_owned_fd(fd).map_err(wrap)?;
+            tokio::spawn(read_stream(stream, rx, limit, ev_tx.clone()));
+        }
+        if let Some((fd, data)) = step.io.stdin.take() {
+            let mut tx = pipe::Sender::from_owned_fd(fd).map_err(wrap)?;
+            tokio::spawn(async move {
+                // A program that exits without reading its input closes the pipe: fine.
+                let _ = tx.write_all(&data).await;
+            });
+        }
+    }
+    let rx = pipe::Receiver::from_owned_fd(status_read).map_err(wrap)?;
+    tokio::spawn(read_status(rx, ev_tx));
+
+    let t0 = Instant::now();
+    let mut seen = Watched {
+        failure: None,
+        killed: None,
+        outputs: [Vec::new(), Vec::new(), Vec::new()],
+        truncated: false,
+    };
+    let mut init_exited = false;
+    let kill = |reason: KillReason, killed: &mut Option<KillReason>| {
+        if killed.is_none() {
+            *killed = Some(reason);
+        }
+        sys::kill(pidfd.get_ref());
+    };
+    loop {
+        let current = steps
+            .iter()
+            .position(|s| s.state.started.is_some() && s.state.ended.is_none());
+        let deadline = current
+            .and_then(|i| {
+                let st = &steps[i];
+                st.state
+                    .started
+                    .map(|t| t + Duration::from_millis(st.limits.wall_time_ms))
+            })
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let tick = (Instant::now() + Duration::from_millis(50)).min(deadline);
+        tokio::select! {
+            ev = ev_rx.recv() => match ev {
+                None => break,
+                Some(Event::Output(stream, data)) => {
+                    seen.outputs[stream_index(stream)].extend_from_slice(&data);
+                    let _ = chunks.send(OutputChunk { stream, at: t0.elapsed(), data });
+                }
+                Some(Event::OutputLimit) => {
+                    seen.truncated = true;
+                    kill(KillReason::Output, &mut seen.killed);
+                }
+                Some(Event::Record(r)) => {
+                    let i = usize::from(r.step).min(steps.len() - 1);
+                    let state = &mut steps[i].state;
+                    match r.kind {
+                        record::STARTED => state.started = Some(Instant::now()),
+                        record::EXITED => {
+                            state.ended = Some(Instant::now());
+                            state.exit = Some(r);
+                        }
+                        _ => seen.failure = Some(r),
+                    }
+                }
+            },
+            r = pidfd.readable(), if !init_exited => {
+                if let Ok(mut guard) = r {
+                    guard.clear_ready();
+                }
+                init_exited = true;
+            }
+            _ = tokio::time::sleep_until(tick.into()) => {
+                if let Some(i) = current {
+                    if Instant::now() >= deadline {
+                        kill(KillReason::WallTime, &mut seen.killed);
+                    } else if let Some(cg) = &steps[i].cgroup
+                        && cg.cpu_usage_us().is_some_and(|us| us >= steps[i].limits.cpu_time_ms * 1000)
+                    {
+                        kill(KillReason::CpuTime, &mut seen.killed);
+                    }
+                }
+            }
+            _ = cancel.cancelled(), if seen.killed != Some(KillReason::Cancelled) => {
+                kill(KillReason::Cancelled, &mut seen.killed);
+            }
+        }
+    }
+    // Every pipe is closed: the init has exited (or is exiting). Reap it.
+    loop {
+        if !init_exited {
+            // The pidfd becomes readable once the init is a zombie.
+            if let Ok(mut guard) = pidfd.readable().await {
+                guard.clear_ready();
+            }
+        }
+        match sys::try_reap(pidfd.get_ref()) {
+            Ok(true) => break,
+            Ok(false) => init_exited = false,
+            Err(e) => return Err(SandboxError::io("waiting for the sandbox", e)),
+        }
+    }
+    Ok(seen)
+}
+
+/// Usage of each step that started, from its cgroup or else the init's rusage.
+fn measure(steps: &[Step]) -> Vec<StepSeen> {
+    steps
+        .iter()
+        .filter(|s| s.state.started.is_some())
+        .map(|s| {
+            let rec = s.state.exit.unwrap_or_default();
+            let cg = s.cgroup.as_ref();
+            let cpu_us = cg
+                .and_then(StepCgroup::cpu_usage_us)
+                .unwrap_or(rec.a + rec.b);
+            let memory_kb = cg.and_then(StepCgroup::memory_peak_kb).unwrap_or(rec.c);
+            let memory_hit = match cg {
+                Some(cg) => cg.hit_memory_limit(),
+                // Without a memory cgroup, RLIMIT_DATA made an allocation fail: judge by
+                // the largest process's peak RSS.
+                None => memory_kb * 10 >= (s.limits.memory_mb << 10) * 9,
+            };
+            StepSeen {
+                compile: s.compile,
+                limits: s.limits,
+                status: s.state.exit.map(|r| r.value),
+                cpu_ms: cpu_us / 1000,
+                memory_kb,
+                wall_ms: s.state.wall_ms(),
+                memory_hit,
+            }
+        })
+        .collect()
+}
+
+fn stream_index(s: Stream) -> usize {
+    match s {
+        Stream::Compile => 0,
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    }
+}
+
+async fn read_stream(
+    stream: Stream,
+    mut rx: pipe::Receiver,
+    limit: u64,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match rx.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let room = limit.saturating_sub(total);
+                let take = (n as u64).min(room) as usize;
+                total += n as u64;
+                if take > 0 {
+                    let _ = events.send(Event::Output(stream, buf[..take].to_vec()));
+                }
+                if total > limit {
+                    let _ = events.send(Event::OutputLimit);
+                    // Keep draining so the program is not blocked before it dies.
+                }
+            }
+        }
+    }
+}
+
+async fn read_status(mut rx: pipe::Receiver, events: mpsc::UnboundedSender<Event>) {
+    let mut buf = [0u8; Record::SIZE];
+    while rx.read_exact(&mut buf).await.is_ok() {
+        let _ = events.send(Event::Record(Record::from_bytes(&buf)));
+    }
+}
