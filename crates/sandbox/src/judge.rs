@@ -138,6 +138,8 @@ pub(crate) fn judge(seen: Observation) -> Result<RunOutcome, SandboxError> {
     let cpu_over = outcome.cpu_ms >= lim.cpu_time_ms || signal == Some(libc::SIGXCPU);
     outcome.verdict = if let Some(reason) = killed {
         verdict_for_kill(reason)
+    } else if truncated {
+        Verdict::OutputLimit
     } else if cpu_over {
         Verdict::TimeLimit
     } else if outcome.exit_code == Some(0) {
@@ -410,6 +412,20 @@ mod tests {
         o.killed = Some(KillReason::WallTime);
         o.truncated = true;
         assert_eq!(verdict(o).0, Verdict::TimeLimit);
+        // Output over the cap beats memory (a program that queues output it cannot write
+        // runs out of memory because of it) and CPU time.
+        let mut st = run_step(signalled(libc::SIGKILL));
+        st.memory_hit = true;
+        st.cpu_ms = 9000;
+        let mut o = seen(vec![st]);
+        o.truncated = true;
+        assert_eq!(
+            verdict(o),
+            (
+                Verdict::OutputLimit,
+                Some("output limit of 1048576 bytes".into())
+            )
+        );
         // CPU time beats memory and a clean exit.
         let mut st = run_step(signalled(libc::SIGKILL));
         st.memory_hit = true;

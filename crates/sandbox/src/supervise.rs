@@ -240,8 +240,28 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     sys::pipe().map_err(|e| SandboxError::io("pipe", e))
 }
 
-fn output_pipe(_limit: u64) -> Result<(OwnedFd, OwnedFd), SandboxError> {
-    pipe()
+/// An output pipe that holds more than the output limit where the kernel allows it: a
+/// program then writes up to the limit and past it without ever blocking on the reader,
+/// so output over the limit is seen before a runtime that queues unwritten output in
+/// memory (Node) runs out of it. Without CAP_SYS_RESOURCE the kernel caps a pipe at
+/// `fs.pipe-max-size` (1 MiB by default); the pipe gets that much, and a limit at or
+/// above it depends on the reader keeping up.
+fn output_pipe(limit: u64) -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    let (r, w) = pipe()?;
+    let want = usize::try_from(limit.saturating_add(64 << 10))
+        .unwrap_or(usize::MAX)
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX);
+    if sys::set_pipe_size(&w, want).is_err() {
+        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(1 << 20);
+        if let Err(e) = sys::set_pipe_size(&w, max.min(want)) {
+            tracing::debug!("sandbox: output pipe of {max} bytes refused: {e}");
+        }
+    }
+    Ok((r, w))
 }
 
 fn step_io(compile: bool, limits: &Limits, stdin: &[u8]) -> Result<StepIo, SandboxError> {

@@ -147,3 +147,15 @@ pub(crate) fn euid_egid() -> (u32, u32) {
     // SAFETY: getters without arguments; they cannot fail.
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
+
+/// Grows a pipe's buffer to at least `bytes` (rounded up by the kernel), as far as this
+/// process may: root beyond `fs.pipe-max-size`, others up to it. Returns the new size.
+pub(crate) fn set_pipe_size(fd: &OwnedFd, bytes: usize) -> io::Result<usize> {
+    let want = c_int::try_from(bytes).unwrap_or(c_int::MAX);
+    // SAFETY: fcntl on a descriptor we own; no memory is passed.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
