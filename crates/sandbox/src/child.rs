@@ -150,6 +150,11 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
     // on memory owned by `p`, which the child has a private copy of.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // A session of its own: the program must not share the CLI's or server's session
+        // and process group (its controlling terminal, job-control signals).
+        if libc::setsid() < 0 {
+            fail(st, 0, Stage::Session, 0);
+        }
         // Before hiding: a non-dumpable process cannot write its own uid_map.
         if let Some((uid_map, gid_map)) = &p.userns_map
             && (!write_file(c"/proc/self/setgroups", b"deny")

@@ -140,6 +140,7 @@ pub(crate) enum Stage {
     Exec,
     ResizeTmpfs,
     Netns,
+    Session,
 }
 
 impl Stage {
@@ -163,6 +164,7 @@ impl Stage {
             "execve",
             "resizing the work tmpfs",
             "entering the network namespace",
+            "starting a new session",
         ];
         NAMES.get(usize::from(v)).copied().unwrap_or("?")
     }
