@@ -238,7 +238,10 @@ fn find_cgroups(prefix: &str) -> Vec<PathBuf> {
 fn without_root_a_user_namespace_sandbox_reports_what_is_missing() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    // Sticky like /tmp: the sandbox refuses a root dir in a parent where others could
+    // rename it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod");
     let bin = dir.path().join("peercode");
     std::fs::copy(env!("CARGO_BIN_EXE_peercode"), &bin).expect("copy binary");
     let prog = write(

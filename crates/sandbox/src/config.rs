@@ -135,10 +135,24 @@ impl Default for SandboxConfig {
             queue: 64,
             languages: LanguageTable::builtin(),
             uid_base: 2_000_000,
-            root_dir: std::env::temp_dir().join("peercode-sandbox-root"),
+            root_dir: default_root_dir(),
             cgroup_parent: None,
             max_source_bytes: 4 << 20,
         }
+    }
+}
+
+/// Where the per-run root tmpfs is mounted by default: a root-owned directory under
+/// `/run` for root (no other user can create or replace it, unlike a fixed name in
+/// `/tmp`), the user's private runtime dir otherwise.
+fn default_root_dir() -> PathBuf {
+    let (euid, _) = crate::sys::euid_egid();
+    if euid == 0 {
+        return PathBuf::from("/run/peercode-sandbox/root");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("peercode-sandbox-root"),
+        _ => std::env::temp_dir().join(format!("peercode-sandbox-root-{euid}")),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::error::SandboxError;
@@ -232,4 +233,58 @@ pub(crate) fn fs_ops(
         ));
     }
     Ok(ops)
+}
+
+/// Makes sure the host directory the run's root tmpfs is mounted on is safe to use:
+/// created if missing, a real directory (opened with `O_NOFOLLOW`, so not a symlink
+/// planted by someone else), owned by this user and writable by no one else, in a
+/// parent no one else can swap it out of (not writable by others, or sticky like
+/// `/tmp`). Another user who pre-creates the path makes this fail with a reason, never
+/// makes the sandbox mount over their directory.
+pub(crate) fn prepare_mount_point(path: &Path) -> Result<(), SandboxError> {
+    let problem = |problem: String| SandboxError::RootDir {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let parent = path
+        .parent()
+        .ok_or_else(|| problem("has no parent directory".into()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(parent)
+        .map_err(|e| problem(format!("creating its parent: {e}")))?;
+    let pmeta = std::fs::metadata(parent).map_err(|e| problem(format!("parent: {e}")))?;
+    let sticky = pmeta.mode() & 0o1000 != 0;
+    if pmeta.mode() & 0o022 != 0 && !sticky {
+        return Err(problem(format!(
+            "its parent is writable by other users (mode {:o}) without the sticky bit",
+            pmeta.mode() & 0o7777
+        )));
+    }
+    match std::fs::DirBuilder::new().mode(0o755).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(problem(format!("creating it: {e}"))),
+    }
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(path)
+        .map_err(|e| problem(format!("must be a directory, not a symlink: {e}")))?;
+    let meta = dir.metadata().map_err(|e| problem(e.to_string()))?;
+    let euid = sys::euid_egid().0;
+    if meta.uid() != euid {
+        return Err(problem(format!(
+            "is owned by uid {}, not by this user (uid {euid}); another user created it",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(problem(format!(
+            "is writable by other users (mode {:o})",
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
 }

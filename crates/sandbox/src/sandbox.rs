@@ -95,18 +95,7 @@ impl Sandbox {
             tracing::info!("sandbox: {note}");
         }
         crate::cgroup::sweep_stale(&host.cgroups);
-        std::fs::create_dir_all(&config.root_dir)
-            .map_err(|e| SandboxError::io(format!("creating {}", config.root_dir.display()), e))?;
-        // The mount point must be a plain directory of ours, not a symlink planted by
-        // another user of a shared temp dir.
-        let meta = std::fs::symlink_metadata(&config.root_dir)
-            .map_err(|e| SandboxError::io(format!("checking {}", config.root_dir.display()), e))?;
-        if !meta.is_dir() || std::os::unix::fs::MetadataExt::uid(&meta) != sys::euid_egid().0 {
-            return Err(SandboxError::RootDir {
-                path: config.root_dir.clone(),
-                problem: "must be a directory owned by this user".into(),
-            });
-        }
+        crate::rootfs::prepare_mount_point(&config.root_dir)?;
         let seccomp = seccomp::filters()?;
         let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
         std::thread::Builder::new()
