@@ -430,8 +430,9 @@ fn rlimits(lim: &Limits, has_memory_cgroup: bool, has_pids_cgroup: bool) -> Vec<
         (libc::RLIMIT_MSGQUEUE as c_int, 0, 0),
         (libc::RLIMIT_MEMLOCK as c_int, 64 << 10, 64 << 10),
     ];
-    let _ = has_pids_cgroup;
-    out.push((libc::RLIMIT_NPROC as c_int, lim.processes, lim.processes));
+    if !has_pids_cgroup {
+        out.push((libc::RLIMIT_NPROC as c_int, lim.processes, lim.processes));
+    }
     if !has_memory_cgroup {
         out.push((libc::RLIMIT_DATA as c_int, mem, mem));
     }
