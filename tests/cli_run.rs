@@ -180,6 +180,8 @@ fn doctor_lists_protections_and_languages() {
         "python",
         "javascript",
         "cpp",
+        "Host-wide kernel limits",
+        "fs.aio-max-nr",
     ] {
         assert!(text.contains(want), "doctor output lacks {want}:\n{text}");
     }
@@ -193,6 +195,13 @@ fn doctor_lists_protections_and_languages() {
     let v = json(&out);
     assert_eq!(v["ok"], true);
     assert!(v["protections"].as_array().is_some_and(|a| a.len() >= 10));
+    let limits = v["host_limits"].as_array().cloned().unwrap_or_default();
+    assert!(
+        limits
+            .iter()
+            .any(|l| l["name"] == "fs.aio-max-nr" && l["isolated"] == true),
+        "{limits:?}"
+    );
 }
 
 /// Two `peercode run` processes at once use the same uid slot (each CLI has its own
