@@ -514,6 +514,18 @@ impl StepCgroup {
         self.remove_dirs()
     }
 
+    /// One `rmdir` per directory, without waiting: true once every directory is gone
+    /// (an empty cgroup, the normal case after the run's init was reaped).
+    pub(crate) fn try_remove_now(&mut self) -> bool {
+        self.procs.clear();
+        self.dir = None;
+        self.dirs.retain(|dir| match fs::remove_dir(dir) {
+            Ok(()) => false,
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        });
+        self.dirs.is_empty()
+    }
+
     fn remove_dirs(&mut self) -> Result<(), SandboxError> {
         self.procs.clear();
         self.dir = None;

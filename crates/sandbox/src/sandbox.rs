@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::child::{self, Spawned};
 use crate::config::{RunRequest, SandboxConfig};
 use crate::error::SandboxError;
 use crate::host::{HostReport, Mode};
 use crate::language::Language;
 use crate::outcome::{OutputChunk, RunOutcome};
-use crate::plan::{Plan, ProcAreas};
+use crate::plan::ProcAreas;
 use crate::seccomp::{self, Bpf};
-use crate::supervise::{Cleanup, Live, supervise};
+use crate::supervise::{Cleanup, Live, SpawnJob, supervise};
 use crate::sys;
 
 /// Runs untrusted programs, a bounded number at a time. Cheap to clone.
@@ -42,17 +41,13 @@ pub(crate) struct Inner {
     slots: Mutex<Vec<u32>>,
     /// Runs accepted and not finished (waiting or running), for the queue bound.
     accepted: AtomicUsize,
-    /// The thread that `clone`s every sandbox, so each init's parent thread lives as
-    /// long as the sandbox (PR_SET_PDEATHSIG fires when the parent *thread* exits).
+    /// The thread that creates each run's cgroups and `clone`s its sandbox, so each
+    /// init's parent thread lives as long as the sandbox (PR_SET_PDEATHSIG fires when
+    /// the parent *thread* exits) and no cgroupfs work runs on the async runtime.
     pub(crate) spawner: Mutex<std::sync::mpsc::Sender<SpawnJob>>,
     /// The thread that cleans up after runs whose supervisor was dropped mid-run
     /// (blocking waits and cgroup removal, kept off the async runtime).
     reaper: Mutex<std::sync::mpsc::Sender<Cleanup>>,
-}
-
-pub(crate) struct SpawnJob {
-    pub(crate) plan: Arc<Plan>,
-    pub(crate) reply: oneshot::Sender<std::io::Result<Spawned>>,
 }
 
 impl Inner {
@@ -98,11 +93,12 @@ impl Sandbox {
         crate::rootfs::prepare_mount_point(&config.root_dir)?;
         let seccomp = seccomp::filters()?;
         let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
+        let cgroups = host.cgroups.clone();
         std::thread::Builder::new()
             .name("sandbox-spawner".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
-                    let _ = job.reply.send(child::spawn(&job.plan));
+                    job.run(&cgroups);
                 }
             })
             .map_err(|e| SandboxError::io("starting the spawner thread", e))?;

@@ -3,7 +3,7 @@
 //! limits, cancel, until every pipe is closed and the init is reaped) and
 //! [`judge`](crate::judge::judge) (a pure function of what was seen).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use tokio::net::unix::pipe;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::cgroup::{CgroupLimits, StepCgroup};
+use crate::cgroup::{CgroupLimits, CgroupReport, StepCgroup};
 use crate::config::{Limits, RunRequest};
 use crate::error::SandboxError;
 use crate::host::Mode;
@@ -20,7 +20,7 @@ use crate::judge::{KillReason, Observation, StepSeen, judge};
 use crate::language::Language;
 use crate::outcome::{OutputChunk, RunOutcome, Stream};
 use crate::plan::{Identity, Plan, PlanInput, Record, StepFds, StepInput, record};
-use crate::sandbox::{Inner, SpawnJob};
+use crate::sandbox::Inner;
 use crate::sys;
 
 /// One step of a run (the compile step, or the run step) as the supervisor holds it.
@@ -35,6 +35,7 @@ pub(crate) struct Step {
 
 /// One step's pipe ends. Host-side ends move to their reader/writer tasks once the
 /// sandbox is spawned; child-side ends are closed then.
+#[derive(Default)]
 pub(crate) struct StepIo {
     /// Host side: `(stream, read end)`.
     readers: Vec<(Stream, OwnedFd)>,
@@ -85,7 +86,8 @@ pub(crate) struct Cleanup {
 }
 
 impl Cleanup {
-    /// Blocking: runs on the reaper thread or a blocking-pool thread.
+    /// Blocking (unless already reaped and the cgroups removed): runs on the reaper
+    /// thread or a blocking-pool thread.
     pub(crate) fn run(mut self) {
         if let Some(fd) = self.pidfd.take() {
             sys::kill(&fd);
@@ -128,9 +130,18 @@ impl Live {
         }
     }
 
-    /// Cleans up on a blocking-pool thread and waits for it.
+    /// Cleans up. The init is normally reaped by now and its cgroups are empty, so one
+    /// `rmdir` each finishes the job here; anything that needs waiting (an init still to
+    /// kill and reap, a cgroup still busy) goes to a blocking-pool thread, awaited.
     pub(crate) async fn finish(mut self) {
-        let cleanup = self.take_cleanup();
+        let mut cleanup = self.take_cleanup();
+        if cleanup.pidfd.is_none() {
+            cleanup.cgroups.retain_mut(|cg| !cg.try_remove_now());
+            if cleanup.cgroups.is_empty() {
+                cleanup.run(); // frees the slot and the permit; nothing blocks
+                return;
+            }
+        }
         if let Err(e) = tokio::task::spawn_blocking(move || cleanup.run()).await {
             tracing::error!("sandbox cleanup task failed: {e}");
         }
@@ -162,24 +173,35 @@ pub(crate) async fn supervise(
     let slot = live
         .slot
         .ok_or(SandboxError::Internal("run without a uid slot"))?;
-    live.steps = create_steps(&inner, request, language).await?;
-    let prepared = prepare(&inner, slot, request, language, &live.steps)?;
-    let plan = Arc::clone(&prepared.plan);
-    let spawned = spawn(&inner, prepared.plan).await?;
+    live.steps = create_steps(&inner, request, language)?;
+    let recipe = prepare(&inner, slot, request, language, &mut live.steps)?;
+    let (cgroups, held, spawned) = spawn(&inner, recipe).await;
+    for (step, cg) in live.steps.iter_mut().zip(cgroups) {
+        step.cgroup = cg;
+    }
+    let (plan, spawned) = spawned?;
     // The guard keeps its own handle on the init, so that dropping this future (task
     // aborted, runtime shut down, panic) still kills and reaps it.
-    live.pidfd = Some(
-        spawned
-            .pidfd
-            .try_clone()
-            .map_err(|e| SandboxError::io("dup pidfd", e))?,
-    );
+    let guard = spawned.pidfd.try_clone();
+    let guard = match guard {
+        Ok(fd) => fd,
+        Err(e) => {
+            sys::kill(&spawned.pidfd);
+            live.pidfd = Some(spawned.pidfd);
+            return Err(SandboxError::io("dup pidfd", e));
+        }
+    };
+    live.pidfd = Some(guard);
+    let held = held.ok_or(SandboxError::Internal("the spawner kept the run's pipes"))?;
+    for (step, io) in live.steps.iter_mut().zip(held.ios) {
+        step.io = io;
+    }
     let pidfd = sys::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
     // Child-side ends now live in the sandbox only.
-    drop(prepared.status_write);
-    drop(prepared.netns);
+    drop(held.status_write);
+    drop(held.netns);
     tracing::debug!(pid = spawned.pid, "sandbox started");
-    let seen = watch(&mut live.steps, prepared.status_read, pidfd, chunks, cancel).await?;
+    let seen = watch(&mut live.steps, held.status_read, pidfd, chunks, cancel).await?;
     live.pidfd = None; // reaped: nothing left to kill
     let failure = seen.failure.map(|f| plan.describe_failure(&f));
     let steps = measure(&live.steps);
@@ -192,10 +214,9 @@ pub(crate) async fn supervise(
     })
 }
 
-/// Creates each step's cgroup (on a blocking-pool thread: mkdir and writes in cgroupfs)
-/// and its pipes.
-async fn create_steps(
-    inner: &Arc<Inner>,
+/// Makes each step's pipes; its cgroup is made by the spawner thread.
+fn create_steps(
+    inner: &Inner,
     request: &RunRequest,
     language: &Language,
 ) -> Result<Vec<Step>, SandboxError> {
@@ -204,32 +225,14 @@ async fn create_steps(
         limits.push((true, inner.config.compile_limits));
     }
     limits.push((false, request.limits));
-    let report = inner.host.cgroups.clone();
-    let wanted: Vec<CgroupLimits> = limits
-        .iter()
-        .map(|(_, l)| CgroupLimits {
-            memory_bytes: l.memory_mb << 20,
-            pids: l.processes,
-            cpu_quota_us: l.cpu_quota_percent * 1000,
-        })
-        .collect();
-    let cgroups = tokio::task::spawn_blocking(move || {
-        wanted
-            .into_iter()
-            .map(|l| StepCgroup::create(&report, l))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(|_| SandboxError::Internal("the cgroup creation task panicked"))??;
     limits
         .into_iter()
-        .zip(cgroups)
-        .map(|((compile, limits), cgroup)| {
+        .map(|(compile, limits)| {
             Ok(Step {
                 io: step_io(compile, &limits, &request.stdin)?,
                 compile,
                 limits,
-                cgroup,
+                cgroup: None,
                 state: StepState::default(),
             })
         })
@@ -287,22 +290,144 @@ fn step_io(compile: bool, limits: &Limits, stdin: &[u8]) -> Result<StepIo, Sandb
     }
 }
 
-/// What `prepare` made besides the steps.
-struct Prepared {
-    plan: Arc<Plan>,
+/// The descriptors a plan refers to by number. They travel with the spawn job and come
+/// back with its reply, so that none is closed (and its number reused by an unrelated
+/// open) before the init is cloned, even if the run is dropped meanwhile.
+pub(crate) struct Held {
+    ios: Vec<StepIo>,
     status_read: OwnedFd,
     status_write: OwnedFd,
     netns: Option<OwnedFd>,
 }
 
-/// Computes the plan: identity, file system, every descriptor the child uses.
+/// Everything the plan is built from, owned, so that the spawner thread can build it
+/// once it has made the steps' cgroups (whose descriptors the plan refers to).
+pub(crate) struct Recipe {
+    root_dir: std::path::PathBuf,
+    language: Language,
+    source: Vec<u8>,
+    identity: Identity,
+    has_memory_cgroup: bool,
+    has_pids_cgroup: bool,
+    /// Per step: limits, child-side stdin/stdout/stderr, host-side ends.
+    steps: Vec<(Limits, [RawFd; 3], Vec<RawFd>)>,
+    status_read: RawFd,
+    status_write: RawFd,
+    seccomp: Vec<crate::seccomp::Bpf>,
+    proc_areas: Option<crate::plan::ProcAreas>,
+    netns: Option<RawFd>,
+    held: Held,
+}
+
+impl Recipe {
+    fn cgroup_limits(&self) -> Vec<CgroupLimits> {
+        self.steps
+            .iter()
+            .map(|(l, _, _)| CgroupLimits {
+                memory_bytes: l.memory_mb << 20,
+                pids: l.processes,
+                cpu_quota_us: l.cpu_quota_percent * 1000,
+            })
+            .collect()
+    }
+
+    fn build(&self, cgroups: &[Option<StepCgroup>]) -> Result<Plan, SandboxError> {
+        let argvs = self.language.compile.iter().chain([&self.language.run]);
+        let steps = self
+            .steps
+            .iter()
+            .zip(argvs)
+            .zip(cgroups)
+            .map(
+                |(((limits, [stdin, stdout, stderr], parent_only), argv), cg)| {
+                    let cg = cg.as_ref();
+                    StepInput {
+                        argv,
+                        limits: *limits,
+                        fds: StepFds {
+                            stdin: *stdin,
+                            stdout: *stdout,
+                            stderr: *stderr,
+                            cgroup_procs: cg
+                                .map(|c| c.procs.iter().map(AsRawFd::as_raw_fd).collect())
+                                .unwrap_or_default(),
+                            cgroup_dir: cg.and_then(|c| c.dir.as_ref()).map(AsRawFd::as_raw_fd),
+                            parent_only: parent_only.clone(),
+                        },
+                    }
+                },
+            )
+            .collect();
+        Plan::build(PlanInput {
+            root_dir: &self.root_dir,
+            language: &self.language,
+            files: &[(self.language.source.as_str(), self.source.as_slice())],
+            identity: self.identity,
+            has_memory_cgroup: self.has_memory_cgroup,
+            has_pids_cgroup: self.has_pids_cgroup,
+            steps,
+            status_read: self.status_read,
+            status_write: self.status_write,
+            seccomp: self.seccomp.clone(),
+            proc_areas: self.proc_areas,
+            netns: self.netns,
+        })
+    }
+}
+
+/// What the spawner thread is asked to do for one run: make the cgroups, build the
+/// plan, clone the init.
+pub(crate) struct SpawnJob {
+    recipe: Recipe,
+    reply: oneshot::Sender<SpawnReply>,
+}
+
+type SpawnReply = (Vec<Option<StepCgroup>>, Option<Held>, SpawnResult);
+
+type SpawnResult = Result<(Arc<Plan>, crate::child::Spawned), SandboxError>;
+
+impl SpawnJob {
+    /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
+    pub(crate) fn run(self, report: &CgroupReport) {
+        let mut cgroups = Vec::new();
+        let mut result = Err(SandboxError::Internal("no step"));
+        for limits in self.recipe.cgroup_limits() {
+            match StepCgroup::create(report, limits) {
+                Ok(cg) => cgroups.push(cg),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if cgroups.len() == self.recipe.steps.len() {
+            result = self.recipe.build(&cgroups).and_then(|plan| {
+                let spawned = crate::child::spawn(&plan)
+                    .map_err(|e| SandboxError::io("clone into new namespaces", e))?;
+                Ok((Arc::new(plan), spawned))
+            });
+        }
+        let held = Some(self.recipe.held);
+        if let Err((cgroups, _held, result)) = self.reply.send((cgroups, held, result)) {
+            // The run was dropped while this thread worked: nobody watches the init.
+            if let Ok((_, spawned)) = result {
+                sys::kill(&spawned.pidfd);
+                sys::reap_blocking(&spawned.pidfd);
+            }
+            drop(cgroups); // removed on drop
+        }
+    }
+}
+
+/// Computes what the plan is built from: identity, file system inputs, every
+/// descriptor the child uses.
 fn prepare(
     inner: &Inner,
     slot: u32,
     request: &RunRequest,
     language: &Language,
-    steps: &[Step],
-) -> Result<Prepared, SandboxError> {
+    steps: &mut [Step],
+) -> Result<Recipe, SandboxError> {
     let config = &inner.config;
     let identity = match inner.mode {
         Mode::Root => {
@@ -323,13 +448,10 @@ fn prepare(
     };
     let (status_read, status_write) = pipe()?;
     let netns: Option<OwnedFd> = inner.netns.lock().ok().and_then(|rx| rx.try_recv().ok());
-    let argvs = language.compile.iter().chain([&language.run]);
-    let step_inputs = steps
+    let step_fds = steps
         .iter()
-        .zip(argvs)
-        .map(|(step, argv)| {
-            let cg = step.cgroup.as_ref();
-            let mut parent_only: Vec<_> = step
+        .map(|step| {
+            let mut parent_only: Vec<RawFd> = step
                 .io
                 .readers
                 .iter()
@@ -337,56 +459,55 @@ fn prepare(
                 .collect();
             parent_only.extend(step.io.stdin.as_ref().map(|(fd, _)| fd.as_raw_fd()));
             let raw = |i: usize| step.io.child.as_ref().map_or(-1, |c| c[i].as_raw_fd());
-            StepInput {
-                argv,
-                limits: step.limits,
-                fds: StepFds {
-                    stdin: raw(0),
-                    stdout: raw(1),
-                    stderr: raw(2),
-                    cgroup_procs: cg
-                        .map(|c| c.procs.iter().map(AsRawFd::as_raw_fd).collect())
-                        .unwrap_or_default(),
-                    cgroup_dir: cg.and_then(|c| c.dir.as_ref()).map(AsRawFd::as_raw_fd),
-                    parent_only,
-                },
-            }
+            (step.limits, [raw(0), raw(1), raw(2)], parent_only)
         })
         .collect();
-    let plan = Plan::build(PlanInput {
-        root_dir: &config.root_dir,
-        language,
-        files: &[(language.source.as_str(), request.source.as_slice())],
+    let ios = steps
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.io))
+        .collect();
+    Ok(Recipe {
+        root_dir: config.root_dir.clone(),
+        language: language.clone(),
+        source: request.source.clone(),
         identity,
         has_memory_cgroup: inner.host.cgroups.has_memory(),
         has_pids_cgroup: inner.host.cgroups.has_pids(),
-        steps: step_inputs,
+        steps: step_fds,
         status_read: status_read.as_raw_fd(),
         status_write: status_write.as_raw_fd(),
         seccomp: inner.seccomp.clone(),
         proc_areas: inner.proc_areas,
         netns: netns.as_ref().map(AsRawFd::as_raw_fd),
-    })?;
-    Ok(Prepared {
-        plan: Arc::new(plan),
-        status_read,
-        status_write,
-        netns,
+        held: Held {
+            ios,
+            status_read,
+            status_write,
+            netns,
+        },
     })
 }
 
-/// Has the spawner thread clone the init.
-async fn spawn(inner: &Inner, plan: Arc<Plan>) -> Result<crate::child::Spawned, SandboxError> {
+/// Has the spawner thread make the cgroups and clone the init. The cgroups come back
+/// even when spawning failed, so that the run's cleanup removes them.
+async fn spawn(inner: &Inner, recipe: Recipe) -> SpawnReply {
     let (reply, rx) = oneshot::channel();
-    inner
-        .spawner
-        .lock()
-        .map_err(|_| SandboxError::Internal("the spawner lock is poisoned"))?
-        .send(SpawnJob { plan, reply })
-        .map_err(|_| SandboxError::Internal("the spawner thread is gone"))?;
-    rx.await
-        .map_err(|_| SandboxError::Internal("the spawner thread is gone"))?
-        .map_err(|e| SandboxError::io("clone into new namespaces", e))
+    let sent = match inner.spawner.lock() {
+        Ok(tx) => tx
+            .send(SpawnJob { recipe, reply })
+            .map_err(|_| SandboxError::Internal("the spawner thread is gone")),
+        Err(_) => Err(SandboxError::Internal("the spawner lock is poisoned")),
+    };
+    if let Err(e) = sent {
+        return (Vec::new(), None, Err(e));
+    }
+    rx.await.unwrap_or_else(|_| {
+        (
+            Vec::new(),
+            None,
+            Err(SandboxError::Internal("the spawner thread is gone")),
+        )
+    })
 }
 
 enum Event {
