@@ -102,8 +102,8 @@ impl Sandbox {
         let request = RunRequest {
             language: "probe".into(),
             source: PROBE.as_bytes().to_vec(),
-            stdin: Vec::new(),
             limits: Limits::default(),
+            ..RunRequest::default()
         };
         let outcome = match self.run_language(request, probe_language()) {
             Ok(h) => h.outcome().await,

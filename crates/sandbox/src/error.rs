@@ -22,6 +22,12 @@ pub enum SandboxError {
     /// The source file is larger than the server accepts.
     #[error("the source is {size} bytes; at most {max} are accepted")]
     SourceTooLarge { size: usize, max: usize },
+    /// The request carries more extra files than the server accepts.
+    #[error("{count} files given; at most {max} are accepted")]
+    TooManyFiles { count: usize, max: usize },
+    /// An extra file's path is unsafe or ambiguous.
+    #[error("file path `{path}` {why}")]
+    BadFilePath { path: String, why: String },
     /// A limit of zero (nothing could run).
     #[error("{0} limit must be positive")]
     ZeroLimit(&'static str),

@@ -214,6 +214,30 @@ pub(crate) fn fs_ops(
         },
     ));
     for (name, data) in files {
+        // Parent directories of a nested file (`lib/util.py`), owned by the program.
+        let mut dir = String::from("/work");
+        let parents: Vec<&str> = name.split('/').collect();
+        for comp in &parents[..parents.len().saturating_sub(1)] {
+            dir.push('/');
+            dir.push_str(comp);
+            if made.insert(dir.clone()) {
+                ops.push((
+                    format!("mkdir {dir}"),
+                    FsOp::Mkdir {
+                        path: at(&dir)?,
+                        mode: 0o755,
+                    },
+                ));
+                ops.push((
+                    format!("chown {dir}"),
+                    FsOp::Chown {
+                        path: at(&dir)?,
+                        uid,
+                        gid,
+                    },
+                ));
+            }
+        }
         let path = format!("/work/{name}");
         ops.push((
             format!("write {path}"),

@@ -181,6 +181,7 @@ impl Sandbox {
                 max: inner.config.max_source_bytes,
             });
         }
+        request.check_files(&language.source, &inner.config)?;
         let capacity = inner.config.concurrency.max(1) + inner.config.queue;
         let accepted = inner.accepted.fetch_add(1, Ordering::SeqCst);
         if accepted >= capacity {

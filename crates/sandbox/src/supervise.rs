@@ -305,7 +305,8 @@ pub(crate) struct Held {
 pub(crate) struct Recipe {
     root_dir: std::path::PathBuf,
     language: Language,
-    source: Vec<u8>,
+    /// `(path in the work dir, contents)`: the source first, then the request's files.
+    files: Vec<(String, Vec<u8>)>,
     identity: Identity,
     has_memory_cgroup: bool,
     has_pids_cgroup: bool,
@@ -333,6 +334,11 @@ impl Recipe {
 
     fn build(&self, cgroups: &[Option<StepCgroup>]) -> Result<Plan, SandboxError> {
         let argvs = self.language.compile.iter().chain([&self.language.run]);
+        let files: Vec<(&str, &[u8])> = self
+            .files
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_slice()))
+            .collect();
         let steps = self
             .steps
             .iter()
@@ -361,7 +367,7 @@ impl Recipe {
         Plan::build(PlanInput {
             root_dir: &self.root_dir,
             language: &self.language,
-            files: &[(self.language.source.as_str(), self.source.as_slice())],
+            files: &files,
             identity: self.identity,
             has_memory_cgroup: self.has_memory_cgroup,
             has_pids_cgroup: self.has_pids_cgroup,
@@ -469,7 +475,9 @@ fn prepare(
     Ok(Recipe {
         root_dir: config.root_dir.clone(),
         language: language.clone(),
-        source: request.source.clone(),
+        files: std::iter::once((language.source.clone(), request.source.clone()))
+            .chain(request.files.iter().cloned())
+            .collect(),
         identity,
         has_memory_cgroup: inner.host.cgroups.has_memory(),
         has_pids_cgroup: inner.host.cgroups.has_pids(),

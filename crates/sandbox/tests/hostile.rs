@@ -114,8 +114,8 @@ async fn hostile_programs_get_their_verdicts_and_leave_nothing_behind() {
                 RunRequest {
                     language: case.language.into(),
                     source: case.source.into_bytes(),
-                    stdin: Vec::new(),
                     limits: case.limits,
+                    ..RunRequest::default()
                 },
             )
             .await;
