@@ -64,9 +64,9 @@ impl StepState {
     }
 }
 
-/// Owns everything a live run holds on the host. [`Live::finish`] cleans up off the
-/// async runtime and waits for it; dropping it unfinished (task aborted, runtime shut
-/// down, panic) hands the same cleanup to the sandbox's reaper thread. Either way the
+/// Owns everything a live run holds on the host. [`Live::finish`] cleans up, handing
+/// anything that must wait to the blocking pool; dropping it unfinished (task aborted,
+/// runtime shut down, panic) hands the whole cleanup to the sandbox's reaper thread. Either way the
 /// uid slot and the permit are released only once the run's processes are gone.
 pub(crate) struct Live {
     inner: Arc<Inner>,
