@@ -57,9 +57,13 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
-    /// The directory the run's root tmpfs is mounted on is unsafe to use.
-    #[error("sandbox root directory {path}: {problem}")]
+    /// A directory of the sandbox (the mount point of the run's root tmpfs, the uid
+    /// lock directory) is unsafe to use.
+    #[error("sandbox directory {path}: {problem}")]
     RootDir { path: PathBuf, problem: String },
+    /// Every uid the sandbox may use is held by a run of this or another sandbox.
+    #[error("all {count} uids from {first} are in use by other sandboxed runs")]
+    UidsExhausted { first: u32, count: u32 },
     /// A language's compile or run command is empty.
     #[error("the language table has an empty command")]
     EmptyCommand,

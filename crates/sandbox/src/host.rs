@@ -75,7 +75,7 @@ impl HostReport {
             );
         }
         if !cgroups.has_pids() {
-            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only (per run: a uid per slot, or a user namespace)".to_owned());
+            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only (per run: a uid reserved host-wide, or the invoking user's in a user namespace)".to_owned());
         }
         if !cgroups.has_cpu() {
             missing.push(

@@ -47,11 +47,16 @@ impl HostReport {
             isolated,
             how,
         };
+        let own_uid = self.mode == Some(crate::host::Mode::Root);
+        let processes_bounded = cg.has_pids() || own_uid;
         let pids = if cg.has_pids() {
             "the run's pids cgroup caps its processes and threads (pids.max)".to_owned()
+        } else if own_uid {
+            "no pids cgroup: RLIMIT_NPROC on the run's own uid, reserved host-wide for it"
+                .to_owned()
         } else {
-            "no pids cgroup: only RLIMIT_NPROC, which counts per uid across the host \
-             (shared by every peercode process using the same uid slot)"
+            "no pids cgroup: RLIMIT_NPROC on the invoking user's uid, shared with all of \
+             that user's processes"
                 .to_owned()
         };
         let memory = if cg.has_memory() {
@@ -120,7 +125,7 @@ impl HostReport {
             limit(
                 "kernel.pid_max, threads-max",
                 values(&["kernel.pid_max", "kernel.threads-max"]),
-                cg.has_pids(),
+                processes_bounded,
                 pids,
             ),
             limit(
@@ -133,20 +138,13 @@ impl HostReport {
                         .unwrap_or("n/a"),
                     sysctl("fs.file-max")
                 ),
-                cg.has_pids(),
-                format!(
-                    "RLIMIT_NOFILE 512 per process{}",
-                    if cg.has_pids() {
-                        ", times the pids cgroup's process limit"
-                    } else {
-                        ", but without a pids cgroup the process count is per uid only"
-                    }
-                ),
+                processes_bounded,
+                "RLIMIT_NOFILE 512 per process, times the run's process limit".to_owned(),
             ),
             limit(
                 "fs.epoll.max_user_watches",
                 sysctl("fs.epoll.max_user_watches"),
-                cg.has_pids(),
+                processes_bounded && own_uid,
                 "counted per uid; bounded by RLIMIT_NOFILE 512 per process and the \
                  run's process limit"
                     .to_owned(),
@@ -154,10 +152,10 @@ impl HostReport {
             limit(
                 "fs.pipe-user-pages-soft, hard",
                 values(&["fs.pipe-user-pages-soft", "fs.pipe-user-pages-hard"]),
-                cg.has_memory(),
+                cg.has_memory() && own_uid,
                 format!(
-                    "pipe buffers are {memory}; the per-uid page count is shared only by \
-                     runs of the same uid slot"
+                    "pipe buffers are {memory}; the per-uid page count is the run's own \
+                     uid's (root mode)"
                 ),
             ),
             limit(

@@ -2,6 +2,8 @@
 //! gives a [`RunHandle`] streaming output chunks and ending with a [`RunOutcome`].
 
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +26,19 @@ pub struct Sandbox {
     inner: Arc<Inner>,
 }
 
+/// How many uids past `uid_base + concurrency` a run may fall back to when other
+/// processes hold its own.
+const EXTRA_UIDS: u32 = 1024;
+
+/// Root mode: where the per-uid lock files live (root-owned, like the default root dir).
+const UID_LOCK_DIR: &str = "/run/peercode-sandbox/uids";
+
+/// The uid a run's program runs as, reserved host-wide while the lock is held.
+pub(crate) struct UidLease {
+    pub(crate) uid: u32,
+    _lock: Option<std::fs::File>,
+}
+
 pub(crate) struct Inner {
     pub(crate) config: SandboxConfig,
     pub(crate) host: HostReport,
@@ -37,8 +52,12 @@ pub(crate) struct Inner {
     pub(crate) seccomp: Vec<Bpf>,
     /// One permit per run allowed to execute at once.
     permits: Arc<Semaphore>,
-    /// Free slot numbers; a run's uid is `uid_base + slot`.
+    /// Free slot numbers; a run's uid is `uid_base + slot` unless another process
+    /// holds that uid (see [`Inner::lease_uid`]).
     slots: Mutex<Vec<u32>>,
+    /// Root mode: the directory of per-uid lock files shared by every sandbox on the
+    /// host, so that two `peercode` processes never run programs as the same uid.
+    uid_locks: Option<PathBuf>,
     /// Runs accepted and not finished (waiting or running), for the queue bound.
     accepted: AtomicUsize,
     /// The thread that creates each run's cgroups and `clone`s its sandbox, so each
@@ -51,6 +70,64 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// Reserves the uid a run's program runs as, host-wide: `uid_base + slot` if no
+    /// other process (another `peercode run`, another server) holds it, else the first
+    /// free one of `uid_base + concurrency ..` (RLIMIT_NPROC and other per-uid kernel
+    /// counts are host-wide, so two runs must never share a uid). The lease is an
+    /// exclusive `flock` on `<uid_locks>/<uid>.lock`, held until the run's processes
+    /// are gone.
+    pub(crate) fn lease_uid(&self, slot: u32) -> Result<UidLease, SandboxError> {
+        let config = &self.config;
+        let out_of_range = || SandboxError::UidOutOfRange {
+            uid_base: config.uid_base,
+            slots: config.concurrency,
+        };
+        let uid_of = |k: u32| {
+            config
+                .uid_base
+                .checked_add(k)
+                .filter(|&u| u < u32::MAX - 1)
+                .ok_or_else(out_of_range)
+        };
+        let Some(dir) = &self.uid_locks else {
+            // User-namespace mode: the program is the invoking user; nothing to reserve.
+            return Ok(UidLease {
+                uid: uid_of(slot)?,
+                _lock: None,
+            });
+        };
+        let concurrency = u32::try_from(config.concurrency.max(1)).map_err(|_| out_of_range())?;
+        let extra = (0..EXTRA_UIDS).map(|j| concurrency.saturating_add(j));
+        for k in std::iter::once(slot).chain(extra) {
+            let uid = uid_of(k)?;
+            let path = dir.join(format!("{uid}.lock"));
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+                .map_err(|e| SandboxError::io(format!("opening {}", path.display()), e))?;
+            match file.try_lock() {
+                Ok(()) => {
+                    return Ok(UidLease {
+                        uid,
+                        _lock: Some(file),
+                    });
+                }
+                Err(std::fs::TryLockError::WouldBlock) => continue,
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(SandboxError::io(format!("locking {}", path.display()), e));
+                }
+            }
+        }
+        Err(SandboxError::UidsExhausted {
+            first: config.uid_base,
+            count: concurrency.saturating_add(EXTRA_UIDS),
+        })
+    }
+
     pub(crate) fn release_slot(&self, slot: u32) {
         if let Ok(mut slots) = self.slots.lock() {
             slots.push(slot);
@@ -91,6 +168,15 @@ impl Sandbox {
         }
         crate::cgroup::sweep_stale(&host.cgroups);
         crate::rootfs::prepare_mount_point(&config.root_dir)?;
+        let uid_locks = match mode {
+            Mode::Root => {
+                let dir = PathBuf::from(UID_LOCK_DIR);
+                crate::rootfs::prepare_mount_point(&dir)?;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+                Some(dir)
+            }
+            Mode::UserNamespace => None,
+        };
         let seccomp = seccomp::filters()?;
         let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
         let cgroups = host.cgroups.clone();
@@ -130,6 +216,7 @@ impl Sandbox {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(concurrency)),
                 slots: Mutex::new((0..concurrency as u32).rev().collect()),
+                uid_locks,
                 accepted: AtomicUsize::new(0),
                 spawner: Mutex::new(tx),
                 reaper: Mutex::new(reaper_tx),
@@ -269,7 +356,14 @@ async fn execute(
         .ok_or(SandboxError::Internal(
             "no free uid slot although a permit was",
         ))?;
-    let mut live = Live::new(Arc::clone(inner), slot, permit);
+    let lease = match inner.lease_uid(slot) {
+        Ok(lease) => lease,
+        Err(e) => {
+            inner.release_slot(slot);
+            return Err(e);
+        }
+    };
+    let mut live = Live::new(Arc::clone(inner), slot, lease, permit);
     let result = supervise(&mut live, &request, &language, &chunks, &cancel).await;
     live.finish().await;
     result

@@ -20,7 +20,7 @@ use crate::judge::{KillReason, Observation, StepSeen, judge};
 use crate::language::Language;
 use crate::outcome::{OutputChunk, RunOutcome, Stream};
 use crate::plan::{Identity, Plan, PlanInput, Record, StepFds, StepInput, record};
-use crate::sandbox::Inner;
+use crate::sandbox::{Inner, UidLease};
 use crate::sys;
 
 /// One step of a run (the compile step, or the run step) as the supervisor holds it.
@@ -73,6 +73,7 @@ pub(crate) struct Live {
     pidfd: Option<OwnedFd>,
     steps: Vec<Step>,
     slot: Option<u32>,
+    lease: Option<UidLease>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -82,6 +83,7 @@ pub(crate) struct Cleanup {
     pidfd: Option<OwnedFd>,
     cgroups: Vec<StepCgroup>,
     slot: Option<u32>,
+    lease: Option<UidLease>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -98,6 +100,7 @@ impl Cleanup {
                 tracing::warn!("sandbox cleanup: {e}");
             }
         }
+        drop(self.lease.take()); // the uid's processes are gone
         if let Some(slot) = self.slot.take() {
             self.inner.release_slot(slot);
         }
@@ -106,12 +109,18 @@ impl Cleanup {
 }
 
 impl Live {
-    pub(crate) fn new(inner: Arc<Inner>, slot: u32, permit: OwnedSemaphorePermit) -> Self {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        slot: u32,
+        lease: UidLease,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
         Live {
             inner,
             pidfd: None,
             steps: Vec::new(),
             slot: Some(slot),
+            lease: Some(lease),
             permit: Some(permit),
         }
     }
@@ -126,6 +135,7 @@ impl Live {
                 .filter_map(|s| s.cgroup.take())
                 .collect(),
             slot: self.slot.take(),
+            lease: self.lease.take(),
             permit: self.permit.take(),
         }
     }
@@ -170,11 +180,13 @@ pub(crate) async fn supervise(
     cancel: &CancellationToken,
 ) -> Result<RunOutcome, SandboxError> {
     let inner = Arc::clone(&live.inner);
-    let slot = live
-        .slot
-        .ok_or(SandboxError::Internal("run without a uid slot"))?;
+    let uid = live
+        .lease
+        .as_ref()
+        .map(|l| l.uid)
+        .ok_or(SandboxError::Internal("run without a uid lease"))?;
     live.steps = create_steps(&inner, request, language)?;
-    let recipe = prepare(&inner, slot, request, language, &mut live.steps)?;
+    let recipe = prepare(&inner, uid, request, language, &mut live.steps)?;
     let (cgroups, held, spawned) = spawn(&inner, recipe).await;
     for (step, cg) in live.steps.iter_mut().zip(cgroups) {
         step.cgroup = cg;
@@ -429,24 +441,14 @@ impl SpawnJob {
 /// descriptor the child uses.
 fn prepare(
     inner: &Inner,
-    slot: u32,
+    uid: u32,
     request: &RunRequest,
     language: &Language,
     steps: &mut [Step],
 ) -> Result<Recipe, SandboxError> {
     let config = &inner.config;
     let identity = match inner.mode {
-        Mode::Root => {
-            let id = config
-                .uid_base
-                .checked_add(slot)
-                .filter(|&id| id < u32::MAX - 1)
-                .ok_or(SandboxError::UidOutOfRange {
-                    uid_base: config.uid_base,
-                    slots: config.concurrency,
-                })?;
-            Identity::Uid { uid: id, gid: id }
-        }
+        Mode::Root => Identity::Uid { uid, gid: uid },
         Mode::UserNamespace => {
             let (host_uid, host_gid) = sys::euid_egid();
             Identity::UserNs { host_uid, host_gid }
