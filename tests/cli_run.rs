@@ -180,6 +180,8 @@ fn doctor_lists_protections_and_languages() {
         "python",
         "javascript",
         "cpp",
+        "Host-wide kernel limits",
+        "fs.aio-max-nr",
     ] {
         assert!(text.contains(want), "doctor output lacks {want}:\n{text}");
     }
@@ -193,6 +195,59 @@ fn doctor_lists_protections_and_languages() {
     let v = json(&out);
     assert_eq!(v["ok"], true);
     assert!(v["protections"].as_array().is_some_and(|a| a.len() >= 10));
+    let limits = v["host_limits"].as_array().cloned().unwrap_or_default();
+    assert!(
+        limits
+            .iter()
+            .any(|l| l["name"] == "fs.aio-max-nr" && l["isolated"] == true),
+        "{limits:?}"
+    );
+}
+
+/// Two `peercode run` processes at once use the same uid slot (each CLI has its own
+/// slot pool), and RLIMIT_NPROC counts a uid's processes across the host: a fork bomb
+/// holding its 64 processes in one run must not keep the other run from forking. The
+/// pids cgroup bounds each run on its own.
+#[test]
+fn a_fork_bomb_in_one_cli_run_does_not_starve_another() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bomb = write(
+        dir.path(),
+        "bomb.c",
+        "#include <stdio.h>\n#include <unistd.h>\n\
+         int main(void){for(;;){pid_t p=fork();if(p==0){pause();_exit(0);}\
+         if(p<0){puts(\"holding\");fflush(stdout);for(;;)pause();}}}\n",
+    );
+    let forker = write(
+        dir.path(),
+        "forker.py",
+        "import os\nkids = []\nfor _ in range(8):\n    pid = os.fork()\n    if pid == 0:\n        os._exit(0)\n    kids.append(pid)\nfor k in kids:\n    os.waitpid(k, 0)\nprint('forked', len(kids))\n",
+    );
+    let uid = 2_500_040;
+    let mut holder = peercode()
+        .args(["run", "--time", "2"])
+        .arg(&bomb)
+        .env("PEERCODE_SANDBOX_UID_BASE", uid.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn peercode run");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    assert_eq!(line, "holding\n", "the bomb filled its process limit");
+    assert!(
+        processes_of(uid).len() >= 60,
+        "the bomb holds its processes: {}",
+        processes_of(uid).len()
+    );
+    let out = run(&["--json", forker.to_str().unwrap_or_default()], uid);
+    let v = json(&out);
+    assert_eq!(v["verdict"], "ok", "{v}");
+    assert_eq!(v["stdout"], "forked 8\n");
+    holder.kill().expect("SIGKILL");
+    holder.wait().expect("reaped");
 }
 
 fn processes_of(uid: u32) -> Vec<u32> {
@@ -238,7 +293,9 @@ fn find_cgroups(prefix: &str) -> Vec<PathBuf> {
 fn without_root_a_user_namespace_sandbox_reports_what_is_missing() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    // Sticky like /tmp: the sandbox refuses a root dir in a parent where others could
+    // rename it.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
     let bin = dir.path().join("peercode");
     std::fs::copy(env!("CARGO_BIN_EXE_peercode"), &bin).expect("copy binary");
     let prog = write(

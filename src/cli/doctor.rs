@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use peercode_sandbox::{Check, Sandbox, SandboxConfig};
+use peercode_sandbox::{Check, HostLimit, Sandbox, SandboxConfig};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,6 +48,7 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
     };
     let protections = sandbox.check_protections().await;
     let langs = sandbox.check_languages().await;
+    let host_limits = sandbox.host().limits();
     // A language whose toolchain is not installed is reported, not a failure.
     let all_ok = protections.iter().chain(&langs).all(|c| c.ok || c.absent);
     if args.json {
@@ -58,6 +59,7 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
             "missing": sandbox.host().missing,
             "protections": protections,
             "languages": langs,
+            "host_limits": host_limits,
         });
         println!("{report:#}");
     } else {
@@ -68,6 +70,8 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
         }
         println!("\nLanguages");
         print_checks(&langs);
+        println!("\nHost-wide kernel limits a run could touch");
+        print_limits(&host_limits);
         if !sandbox.host().missing.is_empty() {
             println!("\nMissing on this host:");
             for m in &sandbox.host().missing {
@@ -91,5 +95,13 @@ fn print_checks(checks: &[Check]) {
             (false, false) => "MISSING",
         };
         println!("  {:width$}  {mark:7}  {}", c.name, c.detail);
+    }
+}
+
+fn print_limits(limits: &[HostLimit]) {
+    for l in limits {
+        let mark = if l.isolated { "isolated" } else { "SHARED" };
+        println!("  {mark:8}  {}: {}", l.name, l.value);
+        println!("            {}", l.how);
     }
 }

@@ -111,6 +111,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             source,
             stdin,
             limits,
+            ..RunRequest::default()
         })
         .context("while starting the run")?;
 

@@ -514,6 +514,18 @@ impl StepCgroup {
         self.remove_dirs()
     }
 
+    /// One `rmdir` per directory, without waiting: true once every directory is gone
+    /// (an empty cgroup, the normal case after the run's init was reaped).
+    pub(crate) fn try_remove_now(&mut self) -> bool {
+        self.procs.clear();
+        self.dir = None;
+        self.dirs.retain(|dir| match fs::remove_dir(dir) {
+            Ok(()) => false,
+            Err(e) => e.kind() != io::ErrorKind::NotFound,
+        });
+        self.dirs.is_empty()
+    }
+
     fn remove_dirs(&mut self) -> Result<(), SandboxError> {
         self.procs.clear();
         self.dir = None;
@@ -544,7 +556,7 @@ fn remove_dir(dir: &Path) -> Result<(), SandboxError> {
                     && let Ok(procs) = fs::read_to_string(dir.join("cgroup.procs"))
                 {
                     for pid in procs.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-                        crate::spawn::kill_pid(pid);
+                        crate::sys::kill_pid(pid);
                     }
                 }
                 std::thread::sleep(delay);

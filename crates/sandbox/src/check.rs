@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::config::{Limits, RunRequest};
 use crate::language::Language;
-use crate::outcome::Verdict;
+use crate::outcome::{RunOutcome, Verdict};
 use crate::sandbox::Sandbox;
+use crate::text::truncate_utf8;
 
 /// One protection or language and whether it works on this host.
 #[derive(Debug, Clone, Serialize)]
@@ -101,8 +102,8 @@ impl Sandbox {
         let request = RunRequest {
             language: "probe".into(),
             source: PROBE.as_bytes().to_vec(),
-            stdin: Vec::new(),
             limits: Limits::default(),
+            ..RunRequest::default()
         };
         let outcome = match self.run_language(request, probe_language()) {
             Ok(h) => h.outcome().await,
@@ -299,19 +300,50 @@ impl Sandbox {
                     true,
                     format!("{} ({} ms)", lang.run.join(" "), o.wall_ms),
                 ),
-                Ok(o) => {
-                    let mut why = o.compile_output.clone().unwrap_or_default();
-                    why.push_str(&o.stderr);
-                    why.truncate(300);
-                    check(
-                        &lang.name,
-                        false,
-                        format!("hello program: {} {}", o.verdict, why.trim()),
-                    )
-                }
+                Ok(o) => check(&lang.name, false, hello_failure(&o)),
                 Err(e) => check(&lang.name, false, e.to_string()),
             });
         }
         checks
+    }
+}
+
+/// What `doctor` says about a `hello` program that did not print `hello`: the verdict and
+/// the start of the compiler's output and stderr.
+fn hello_failure(o: &RunOutcome) -> String {
+    let mut why = o.compile_output.clone().unwrap_or_default();
+    why.push_str(&o.stderr);
+    truncate_utf8(&mut why, 300);
+    format!("hello program: {} {}", o.verdict, why.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_compiler_message_with_curly_quotes_at_the_cut_does_not_panic() {
+        // gcc under LANG=C.UTF-8 quotes names with U+2018/U+2019 (3 bytes each); put one
+        // across byte 300.
+        let mut stderr = "x".repeat(299);
+        stderr.push_str("‘main’ undeclared");
+        let o = RunOutcome {
+            verdict: Verdict::CompileError,
+            exit_code: Some(1),
+            signal: None,
+            stdout: String::new(),
+            stderr,
+            cpu_ms: 0,
+            wall_ms: 0,
+            memory_kb: 0,
+            compile_output: Some(String::new()),
+            truncated: false,
+            message: None,
+        };
+        let detail = hello_failure(&o);
+        assert_eq!(
+            detail,
+            format!("hello program: compile_error {}", "x".repeat(299))
+        );
     }
 }

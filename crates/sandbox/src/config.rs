@@ -119,9 +119,12 @@ pub struct SandboxConfig {
     /// cgroup v2: a delegated cgroup to create run cgroups under (default: the server's
     /// own cgroup). Ignored for v1.
     pub cgroup_parent: Option<PathBuf>,
-    /// Largest source file accepted (it is written into the run's tmpfs by the
-    /// sandbox itself, outside the run's memory cgroup).
+    /// Largest source file accepted, with every extra file of the request (they are
+    /// written into the run's tmpfs by the sandbox itself, outside the run's memory
+    /// cgroup).
     pub max_source_bytes: usize,
+    /// Most extra files a request may carry besides its source.
+    pub max_files: usize,
 }
 
 impl Default for SandboxConfig {
@@ -135,10 +138,25 @@ impl Default for SandboxConfig {
             queue: 64,
             languages: LanguageTable::builtin(),
             uid_base: 2_000_000,
-            root_dir: std::env::temp_dir().join("peercode-sandbox-root"),
+            root_dir: default_root_dir(),
             cgroup_parent: None,
             max_source_bytes: 4 << 20,
+            max_files: 256,
         }
+    }
+}
+
+/// Where the per-run root tmpfs is mounted by default: a root-owned directory under
+/// `/run` for root (no other user can create or replace it, unlike a fixed name in
+/// `/tmp`), the user's private runtime dir otherwise.
+fn default_root_dir() -> PathBuf {
+    let (euid, _) = crate::sys::euid_egid();
+    if euid == 0 {
+        return PathBuf::from("/run/peercode-sandbox/root");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join("peercode-sandbox-root"),
+        _ => std::env::temp_dir().join(format!("peercode-sandbox-root-{euid}")),
     }
 }
 
@@ -152,4 +170,80 @@ pub struct RunRequest {
     /// Given to the program on stdin.
     pub stdin: Vec<u8>,
     pub limits: Limits,
+    /// More files written into the work dir next to the source (a room's other files):
+    /// `(relative path, contents)`. Paths are `/`-separated and relative, without `.` or
+    /// `..` components; at most [`SandboxConfig::max_files`] of them, and the source and
+    /// files together at most [`SandboxConfig::max_source_bytes`].
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl RunRequest {
+    /// Checks the extra files: safe relative paths, distinct, not the source's name,
+    /// within the count and size bounds.
+    pub(crate) fn check_files(
+        &self,
+        source_name: &str,
+        config: &SandboxConfig,
+    ) -> Result<(), SandboxError> {
+        if self.files.len() > config.max_files {
+            return Err(SandboxError::TooManyFiles {
+                count: self.files.len(),
+                max: config.max_files,
+            });
+        }
+        let size = self.source.len() + self.files.iter().map(|(_, d)| d.len()).sum::<usize>();
+        if size > config.max_source_bytes {
+            return Err(SandboxError::SourceTooLarge {
+                size,
+                max: config.max_source_bytes,
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (path, _) in &self.files {
+            let bad = |why: &str| SandboxError::BadFilePath {
+                path: path.clone(),
+                why: why.to_owned(),
+            };
+            if path.is_empty() || path.len() > 1024 {
+                return Err(bad("must be 1 to 1024 bytes long"));
+            }
+            if path.starts_with('/') {
+                return Err(bad("must be relative to the work dir"));
+            }
+            if path.contains('\0') {
+                return Err(bad("contains a NUL byte"));
+            }
+            if path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == ".." || c.len() > 255)
+            {
+                return Err(bad(
+                    "has an empty, `.` or `..` component, or one over 255 bytes",
+                ));
+            }
+            if path == source_name {
+                return Err(bad("is the program's source file"));
+            }
+            if !seen.insert(path.as_str()) {
+                return Err(bad("is given twice"));
+            }
+        }
+        // A file may not be a directory another file needs (`a` and `a/b`).
+        for (path, _) in &self.files {
+            let mut prefix = String::new();
+            for comp in path.split('/') {
+                if !prefix.is_empty() && (seen.contains(prefix.as_str()) || prefix == source_name) {
+                    return Err(SandboxError::BadFilePath {
+                        path: path.clone(),
+                        why: format!("needs `{prefix}` to be a directory, but it is a file"),
+                    });
+                }
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(comp);
+            }
+        }
+        Ok(())
+    }
 }

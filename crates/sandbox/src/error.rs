@@ -22,6 +22,12 @@ pub enum SandboxError {
     /// The source file is larger than the server accepts.
     #[error("the source is {size} bytes; at most {max} are accepted")]
     SourceTooLarge { size: usize, max: usize },
+    /// The request carries more extra files than the server accepts.
+    #[error("{count} files given; at most {max} are accepted")]
+    TooManyFiles { count: usize, max: usize },
+    /// An extra file's path is unsafe or ambiguous.
+    #[error("file path `{path}` {why}")]
+    BadFilePath { path: String, why: String },
     /// A limit of zero (nothing could run).
     #[error("{0} limit must be positive")]
     ZeroLimit(&'static str),
@@ -51,6 +57,24 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    /// A directory of the sandbox (the mount point of the run's root tmpfs, the uid
+    /// lock directory) is unsafe to use.
+    #[error("sandbox directory {path}: {problem}")]
+    RootDir { path: PathBuf, problem: String },
+    /// Every uid the sandbox may use is held by a run of this or another sandbox.
+    #[error("all {count} uids from {first} are in use by other sandboxed runs")]
+    UidsExhausted { first: u32, count: u32 },
+    /// A language's compile or run command is empty.
+    #[error("the language table has an empty command")]
+    EmptyCommand,
+    /// `uid_base + slot` does not fit a uid.
+    #[error("uid_base {uid_base} is too large for {slots} slots")]
+    UidOutOfRange { uid_base: u32, slots: usize },
+    /// The sandbox's own bookkeeping broke (a thread it relies on is gone, a lock was
+    /// poisoned by a panic, no uid slot was free although a permit was): a bug, never
+    /// the program's doing.
+    #[error("sandbox internal failure: {0}")]
+    Internal(&'static str),
     /// A path or argument contains a NUL byte.
     #[error("`{0}` contains a NUL byte")]
     Nul(String),

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::cgroup::{self, CgroupReport};
-use crate::spawn;
+use crate::sys;
 
 /// How the sandbox gets its privileges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,7 +32,7 @@ pub struct HostReport {
 
 impl HostReport {
     pub(crate) fn probe(cgroup_parent: Option<&Path>) -> Self {
-        let (euid, _) = spawn::euid_egid();
+        let (euid, _) = sys::euid_egid();
         let userns = fs::read_to_string("/proc/sys/user/max_user_namespaces")
             .ok()
             .and_then(|s| s.trim().parse::<u64>().ok())
@@ -75,7 +75,7 @@ impl HostReport {
             );
         }
         if !cgroups.has_pids() {
-            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only (per run: a uid per slot, or a user namespace)".to_owned());
+            missing.push("no pids cgroup: processes are limited by RLIMIT_NPROC only (per run: a uid reserved host-wide, or the invoking user's in a user namespace)".to_owned());
         }
         if !cgroups.has_cpu() {
             missing.push(

@@ -28,9 +28,10 @@
 //! Architecture invariant: the sandbox knows nothing about rooms, users or the network
 //! protocol. Its callers (`peercode run`, the server's run queue) pass plain requests.
 //!
-//! Architecture invariant: `unsafe` lives in the `spawn` module only; between `clone`
-//! and `execve` nothing allocates or takes a lock, so spawning is safe inside a
-//! multithreaded tokio server.
+//! Architecture invariant: `unsafe` lives in two modules only: `child` (the code between
+//! `clone` and `execve`, where nothing allocates or takes a lock, so spawning is safe
+//! inside a multithreaded tokio server) and `sys` (thin syscall wrappers for the host
+//! side). Neither depends on the rest of the crate except the plan it executes.
 //!
 //! Architecture invariant: the sandbox never runs code silently without a protection.
 //! [`Sandbox::new`] refuses hosts without namespaces or seccomp and logs every other
@@ -38,22 +39,28 @@
 
 mod cgroup;
 mod check;
+mod child;
 mod config;
 mod error;
 mod host;
+mod host_limits;
+mod judge;
 mod language;
 mod outcome;
 mod plan;
 mod rootfs;
 mod sandbox;
 mod seccomp;
-mod spawn;
+mod supervise;
+mod sys;
+mod text;
 
 pub use cgroup::{CgroupKind, CgroupReport};
 pub use check::Check;
 pub use config::{Limits, RunRequest, SandboxConfig};
 pub use error::SandboxError;
 pub use host::{HostReport, Mode};
+pub use host_limits::HostLimit;
 pub use language::{Language, LanguageTable};
 pub use outcome::{OutputChunk, RunOutcome, Stream, Verdict};
 pub use sandbox::{RunHandle, Sandbox};

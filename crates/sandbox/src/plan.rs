@@ -4,10 +4,15 @@
 //! a multithreaded server), so every path, argument and BPF program is built here, as
 //! owned C strings, and the child only reads them.
 
-use std::ffi::CString;
+use std::collections::BTreeSet;
+use std::ffi::{CString, c_int};
 use std::os::fd::RawFd;
+use std::path::Path;
 
+use crate::config::Limits;
 use crate::error::SandboxError;
+use crate::language::Language;
+use crate::rootfs;
 use crate::seccomp::Bpf;
 
 /// One step of building the program's file system, run by the sandbox's init process
@@ -73,6 +78,8 @@ pub(crate) struct Plan {
     /// `mount` data for the root tmpfs (`size=…,mode=755`).
     pub root_tmpfs_data: CString,
     pub ops: Vec<FsOp>,
+    /// What each of `ops` does, in words, for the message of a setup failure.
+    pub op_names: Vec<String>,
     pub hostname: CString,
     pub steps: Vec<StepPlan>,
     /// Write end of the status pipe (records, see [`Record`]).
@@ -89,7 +96,7 @@ pub(crate) struct Plan {
     /// instead of creating one in `clone`: that takes ~0.5 ms off every run.
     pub netns: Option<RawFd>,
     /// The server's argv/environ memory, wiped in the init's copy.
-    pub proc_areas: Option<crate::spawn::ProcAreas>,
+    pub proc_areas: Option<ProcAreas>,
     /// In user-namespace mode: the host uid and gid to map to 0.
     pub userns_map: Option<(CString, CString)>,
 }
@@ -133,6 +140,7 @@ pub(crate) enum Stage {
     Exec,
     ResizeTmpfs,
     Netns,
+    Session,
 }
 
 impl Stage {
@@ -156,6 +164,7 @@ impl Stage {
             "execve",
             "resizing the work tmpfs",
             "entering the network namespace",
+            "starting a new session",
         ];
         NAMES.get(usize::from(v)).copied().unwrap_or("?")
     }
@@ -205,4 +214,227 @@ impl Record {
             c: u64_at(24),
         }
     }
+}
+
+/// Where this process's command line and environment strings are (fields 48–51 of
+/// /proc/self/stat).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProcAreas {
+    pub arg_start: usize,
+    pub arg_end: usize,
+    pub env_start: usize,
+    pub env_end: usize,
+}
+
+impl ProcAreas {
+    pub(crate) fn of_self() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let rest = &stat[stat.rfind(')')? + 1..];
+        // `rest` starts at field 3 (state).
+        let f: Vec<usize> = rest
+            .split_whitespace()
+            .skip(45)
+            .take(4)
+            .map(|v| v.parse().ok())
+            .collect::<Option<_>>()?;
+        match f.as_slice() {
+            [a, b, c, d] if a < b && c <= d => Some(ProcAreas {
+                arg_start: *a,
+                arg_end: *b,
+                env_start: *c,
+                env_end: *d,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Who the program runs as.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Identity {
+    /// Root mode: a dedicated unprivileged uid/gid (`uid_base + slot`).
+    Uid { uid: u32, gid: u32 },
+    /// User-namespace mode: uid 0 of its own namespace, mapped to this host uid/gid.
+    UserNs { host_uid: u32, host_gid: u32 },
+}
+
+/// The descriptors of one step, as numbers the child uses.
+pub(crate) struct StepFds {
+    pub stdin: RawFd,
+    pub stdout: RawFd,
+    pub stderr: RawFd,
+    /// Files the step writes "0" into to join its cgroup(s).
+    pub cgroup_procs: Vec<RawFd>,
+    /// v2: the step's cgroup directory.
+    pub cgroup_dir: Option<RawFd>,
+    /// Host-side ends (readers, the stdin writer) the init closes first thing.
+    pub parent_only: Vec<RawFd>,
+}
+
+/// One step as the plan needs it.
+pub(crate) struct StepInput<'a> {
+    pub argv: &'a [String],
+    pub limits: Limits,
+    pub fds: StepFds,
+}
+
+/// Everything a [`Plan`] is computed from.
+pub(crate) struct PlanInput<'a> {
+    pub root_dir: &'a Path,
+    pub language: &'a Language,
+    /// `(name, contents)` written into the work dir.
+    pub files: &'a [(&'a str, &'a [u8])],
+    pub identity: Identity,
+    pub has_memory_cgroup: bool,
+    pub has_pids_cgroup: bool,
+    pub steps: Vec<StepInput<'a>>,
+    pub status_read: RawFd,
+    pub status_write: RawFd,
+    pub seccomp: Vec<Bpf>,
+    pub proc_areas: Option<ProcAreas>,
+    pub netns: Option<RawFd>,
+}
+
+impl Plan {
+    /// Computes the whole recipe of a sandbox before anything is forked.
+    pub(crate) fn build(input: PlanInput<'_>) -> Result<Plan, SandboxError> {
+        let (run_as, userns_map, uid, gid) = match input.identity {
+            Identity::Uid { uid, gid } => (Some((uid, gid)), None, uid, gid),
+            Identity::UserNs { host_uid, host_gid } => (
+                None,
+                Some((
+                    cstring(format!("0 {host_uid} 1"))?,
+                    cstring(format!("0 {host_gid} 1"))?,
+                )),
+                0,
+                0,
+            ),
+        };
+        let (op_names, ops): (Vec<String>, Vec<FsOp>) =
+            rootfs::fs_ops(input.root_dir, input.language, uid, gid, input.files)?
+                .into_iter()
+                .unzip();
+
+        let mut env: Vec<CString> = vec![
+            cstring("PATH=/usr/local/bin:/usr/bin:/bin")?,
+            cstring("HOME=/work")?,
+            cstring("TMPDIR=/tmp")?,
+            cstring("LANG=C.UTF-8")?,
+            cstring("USER=sandbox")?,
+        ];
+        for (k, v) in &input.language.env {
+            env.push(cstring(format!("{k}={v}"))?);
+        }
+
+        let mut keep: BTreeSet<RawFd> = BTreeSet::new();
+        keep.insert(input.status_write);
+        keep.extend(input.netns);
+        let mut parent_only = vec![input.status_read];
+        let mut steps = Vec::new();
+        for (i, step) in input.steps.iter().enumerate() {
+            let fds = &step.fds;
+            let child_fds = [fds.stdin, fds.stdout, fds.stderr];
+            keep.extend(child_fds);
+            keep.extend(fds.cgroup_procs.iter().copied());
+            keep.extend(fds.cgroup_dir);
+            parent_only.extend(fds.parent_only.iter().copied());
+            let program = step.argv.first().ok_or(SandboxError::EmptyCommand)?;
+            let mut close_after_fork: Vec<RawFd> = child_fds.to_vec();
+            close_after_fork.dedup();
+            close_after_fork.extend(fds.cgroup_procs.iter().copied());
+            close_after_fork.extend(fds.cgroup_dir);
+            steps.push(StepPlan {
+                program: cstring(program.as_str())?,
+                argv: step
+                    .argv
+                    .iter()
+                    .map(|a| cstring(a.as_str()))
+                    .collect::<Result<_, _>>()?,
+                envp: env.clone(),
+                stdin: fds.stdin,
+                stdout: fds.stdout,
+                stderr: fds.stderr,
+                cgroup_procs: fds.cgroup_procs.clone(),
+                cgroup_dir: fds.cgroup_dir,
+                rlimits: rlimits(&step.limits, input.has_memory_cgroup, input.has_pids_cgroup),
+                close_after_fork,
+                resize_tmpfs: (i > 0).then_some(step.limits.file_bytes),
+            });
+        }
+        let first_files = input
+            .steps
+            .first()
+            .map(|s| s.limits.file_bytes)
+            .unwrap_or(0);
+        let file_total: u64 = input.files.iter().map(|(_, d)| d.len() as u64).sum();
+        let size = first_files + file_total + (256 << 10);
+        Ok(Plan {
+            root: cstring(input.root_dir.as_os_str().as_encoded_bytes())?,
+            root_tmpfs_data: cstring(format!("size={size},nr_inodes=8192,mode=755"))?,
+            ops,
+            op_names,
+            hostname: cstring("peercode")?,
+            steps,
+            status_fd: input.status_write,
+            keep_fds: keep.into_iter().collect(),
+            parent_only_fds: parent_only,
+            seccomp: input.seccomp,
+            run_as,
+            userns_map,
+            proc_areas: input.proc_areas,
+            netns: input.netns,
+        })
+    }
+
+    /// Says in words where the setup failure `f` happened, with the errno.
+    pub(crate) fn describe_failure(&self, f: &Record) -> String {
+        let stage = Stage::from_u16(f.stage);
+        let errno = std::io::Error::from_raw_os_error(f.value);
+        let detail = match f.stage {
+            s if s == Stage::FsOp as u16 => usize::try_from(f.a)
+                .ok()
+                .and_then(|i| self.op_names.get(i))
+                .map(|name| format!(" ({name})"))
+                .unwrap_or_default(),
+            s if s == Stage::Exec as u16 => self
+                .steps
+                .get(usize::from(f.step))
+                .map(|st| format!(" ({})", st.program.to_string_lossy()))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        format!("sandbox setup failed while {stage}{detail}: {errno}")
+    }
+}
+
+/// The rlimits of a step. `RLIMIT_NPROC` counts the processes of a uid across the whole
+/// host (every run of another `peercode` process with the same uid slot, too), so it
+/// is set only where no pids cgroup bounds the run's processes on its own.
+fn rlimits(lim: &Limits, has_memory_cgroup: bool, has_pids_cgroup: bool) -> Vec<(c_int, u64, u64)> {
+    let cpu_s = lim.cpu_time_ms.div_ceil(1000) + 1;
+    let mem = lim.memory_mb << 20;
+    // Deep recursion is common in contest code; the memory cgroup still counts every
+    // page. Without it, RLIMIT_DATA (which counts thread stacks) would make a large stack
+    // rlimit starve thread creation: keep Linux's 8 MiB.
+    let stack = if has_memory_cgroup {
+        mem.min(64 << 20)
+    } else {
+        mem.min(8 << 20)
+    };
+    let mut out = vec![
+        (libc::RLIMIT_CPU as c_int, cpu_s, cpu_s + 1),
+        (libc::RLIMIT_FSIZE as c_int, lim.file_bytes, lim.file_bytes),
+        (libc::RLIMIT_CORE as c_int, 0, 0),
+        (libc::RLIMIT_NOFILE as c_int, 512, 512),
+        (libc::RLIMIT_STACK as c_int, stack, stack),
+        (libc::RLIMIT_MSGQUEUE as c_int, 0, 0),
+        (libc::RLIMIT_MEMLOCK as c_int, 64 << 10, 64 << 10),
+    ];
+    if !has_pids_cgroup {
+        out.push((libc::RLIMIT_NPROC as c_int, lim.processes, lim.processes));
+    }
+    if !has_memory_cgroup {
+        out.push((libc::RLIMIT_DATA as c_int, mem, mem));
+    }
+    out
 }

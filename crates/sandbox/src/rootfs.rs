@@ -5,12 +5,13 @@
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 use crate::error::SandboxError;
 use crate::language::Language;
 use crate::plan::{FsOp, cstring};
-use crate::spawn;
+use crate::sys;
 
 /// Host paths every runtime gets, read-only: the system, the dynamic linker's cache,
 /// Debian's alternatives symlinks. Top-level symlinks (`/bin` → `usr/bin` on merged-/usr
@@ -85,7 +86,7 @@ pub(crate) fn fs_ops(
             return Ok(());
         }
         let src = cstring(name.clone())?;
-        let flags = spawn::mount_flags(&src)
+        let flags = sys::mount_flags(&src)
             .map_err(|e| SandboxError::io(format!("statvfs {name}"), e))?
             | libc::MS_RDONLY
             | libc::MS_NOSUID
@@ -151,7 +152,7 @@ pub(crate) fn fs_ops(
     for dev in DEVICES {
         let host = format!("/dev/{dev}");
         let src = cstring(host.clone())?;
-        let flags = spawn::mount_flags(&src)
+        let flags = sys::mount_flags(&src)
             .map_err(|e| SandboxError::io(format!("statvfs {host}"), e))?
             | libc::MS_NOSUID
             | libc::MS_NOEXEC;
@@ -213,6 +214,30 @@ pub(crate) fn fs_ops(
         },
     ));
     for (name, data) in files {
+        // Parent directories of a nested file (`lib/util.py`), owned by the program.
+        let mut dir = String::from("/work");
+        let parents: Vec<&str> = name.split('/').collect();
+        for comp in &parents[..parents.len().saturating_sub(1)] {
+            dir.push('/');
+            dir.push_str(comp);
+            if made.insert(dir.clone()) {
+                ops.push((
+                    format!("mkdir {dir}"),
+                    FsOp::Mkdir {
+                        path: at(&dir)?,
+                        mode: 0o755,
+                    },
+                ));
+                ops.push((
+                    format!("chown {dir}"),
+                    FsOp::Chown {
+                        path: at(&dir)?,
+                        uid,
+                        gid,
+                    },
+                ));
+            }
+        }
         let path = format!("/work/{name}");
         ops.push((
             format!("write {path}"),
@@ -232,4 +257,58 @@ pub(crate) fn fs_ops(
         ));
     }
     Ok(ops)
+}
+
+/// Makes sure the host directory the run's root tmpfs is mounted on is safe to use:
+/// created if missing, a real directory (opened with `O_NOFOLLOW`, so not a symlink
+/// planted by someone else), owned by this user and writable by no one else, in a
+/// parent no one else can swap it out of (not writable by others, or sticky like
+/// `/tmp`). Another user who pre-creates the path makes this fail with a reason, never
+/// makes the sandbox mount over their directory.
+pub(crate) fn prepare_mount_point(path: &Path) -> Result<(), SandboxError> {
+    let problem = |problem: String| SandboxError::RootDir {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let parent = path
+        .parent()
+        .ok_or_else(|| problem("has no parent directory".into()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(parent)
+        .map_err(|e| problem(format!("creating its parent: {e}")))?;
+    let pmeta = std::fs::metadata(parent).map_err(|e| problem(format!("parent: {e}")))?;
+    let sticky = pmeta.mode() & 0o1000 != 0;
+    if pmeta.mode() & 0o022 != 0 && !sticky {
+        return Err(problem(format!(
+            "its parent is writable by other users (mode {:o}) without the sticky bit",
+            pmeta.mode() & 0o7777
+        )));
+    }
+    match std::fs::DirBuilder::new().mode(0o755).create(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(problem(format!("creating it: {e}"))),
+    }
+    let dir = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(path)
+        .map_err(|e| problem(format!("must be a directory, not a symlink: {e}")))?;
+    let meta = dir.metadata().map_err(|e| problem(e.to_string()))?;
+    let euid = sys::euid_egid().0;
+    if meta.uid() != euid {
+        return Err(problem(format!(
+            "is owned by uid {}, not by this user (uid {euid}); another user created it",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(problem(format!(
+            "is writable by other users (mode {:o})",
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
 }

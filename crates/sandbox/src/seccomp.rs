@@ -19,9 +19,22 @@ use crate::error::SandboxError;
 /// One compiled BPF program, ready for `seccomp(SECCOMP_SET_MODE_FILTER)`.
 pub(crate) type Bpf = Vec<libc::sock_filter>;
 
+/// `io_pgetevents` (not in the libc crate).
+#[cfg(target_arch = "x86_64")]
+const SYS_IO_PGETEVENTS: i64 = 333;
+#[cfg(target_arch = "aarch64")]
+const SYS_IO_PGETEVENTS: i64 = 292;
+
 /// Syscalls a sandboxed program never needs: debugging other processes, changing the
 /// mount table or namespaces, loading kernel code, kernel keyrings, perf, userfaultfd,
-/// io_uring (a large attack surface that bypasses seccomp), clocks, reboot, swap, quotas.
+/// io_uring (a large attack surface that bypasses seccomp), clocks, reboot, swap, quotas;
+/// and every call that takes from a kernel pool shared by the whole host (or by every
+/// run of a uid) that no cgroup bounds: kernel AIO contexts (`fs.aio-max-nr`: one
+/// `io_setup(65536)` starves the host), inotify instances and watches
+/// (`fs.inotify.max_user_*`, per uid), fanotify groups and marks, POSIX message queues
+/// (`fs.mqueue.*`, also held at zero bytes by RLIMIT_MSGQUEUE), keyrings
+/// (`kernel.keys.*`). SysV IPC stays: it lives in the run's own IPC namespace, is
+/// charged to its memory cgroup and is freed with it.
 const DENIED: &[i64] = &[
     libc::SYS_ptrace,
     libc::SYS_process_vm_readv,
@@ -71,6 +84,23 @@ const DENIED: &[i64] = &[
     libc::SYS_name_to_handle_at,
     libc::SYS_lookup_dcookie,
     libc::SYS_fanotify_init,
+    libc::SYS_fanotify_mark,
+    libc::SYS_io_setup,
+    libc::SYS_io_destroy,
+    libc::SYS_io_submit,
+    libc::SYS_io_cancel,
+    libc::SYS_io_getevents,
+    SYS_IO_PGETEVENTS,
+    #[cfg(target_arch = "x86_64")]
+    libc::SYS_inotify_init,
+    libc::SYS_inotify_init1,
+    libc::SYS_inotify_add_watch,
+    libc::SYS_mq_open,
+    libc::SYS_mq_unlink,
+    libc::SYS_mq_timedsend,
+    libc::SYS_mq_timedreceive,
+    libc::SYS_mq_notify,
+    libc::SYS_mq_getsetattr,
     libc::SYS_vhangup,
     libc::SYS_personality,
     libc::SYS_move_pages,
@@ -101,8 +131,10 @@ const CLONE_NAMESPACE_FLAGS: &[u64] = &[
 pub const DENIED_NAMES: &str = "ptrace, process_vm_*, kcmp, pidfd_getfd, mount and the new \
 mount API, pivot_root, chroot, unshare, setns, clone/clone3 with namespace flags, kexec, \
 module loading, bpf, keyctl, perf_event_open, userfaultfd, io_uring, reboot, swap, acct, \
-quotactl, syslog, clock setting, sethostname, open_by_handle_at, fanotify, personality, \
-NUMA policy, iopl/ioperm, x32 ABI, sockets other than unix/inet/inet6/netlink";
+quotactl, syslog, clock setting, sethostname, open_by_handle_at, fanotify, kernel AIO \
+(io_setup, …), inotify, POSIX message queues, personality, NUMA policy, iopl/ioperm, \
+x32 ABI, sockets other than unix (stream/dgram/seqpacket), inet/inet6 (stream/dgram) \
+and netlink NETLINK_ROUTE";
 
 fn arch() -> Result<TargetArch, SandboxError> {
     std::env::consts::ARCH
@@ -148,24 +180,8 @@ pub(crate) fn filters() -> Result<Vec<Bpf>, SandboxError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     rules.insert(libc::SYS_clone, clone_rules);
-    // Only the socket families a program can use inside its empty network namespace.
-    // Others are not all namespaced: AF_VSOCK, for one, reaches the hypervisor host.
-    let allowed_families = [
-        libc::AF_UNIX,
-        libc::AF_INET,
-        libc::AF_INET6,
-        libc::AF_NETLINK,
-    ];
     for nr in [libc::SYS_socket, libc::SYS_socketpair] {
-        let conds = allowed_families
-            .iter()
-            .map(|&family| {
-                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, family as u64)
-                    .map_err(|e| SandboxError::Seccomp(format!("{e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let rule = SeccompRule::new(conds).map_err(|e| SandboxError::Seccomp(format!("{e}")))?;
-        rules.insert(nr, vec![rule]);
+        rules.insert(nr, socket_rules()?);
     }
     let deny = SeccompFilter::new(
         rules,
@@ -185,6 +201,62 @@ pub(crate) fn filters() -> Result<Vec<Bpf>, SandboxError> {
     .map_err(|e| SandboxError::Seccomp(format!("{e}")))?;
     out.push(compile(clone3)?);
     Ok(out)
+}
+
+/// Socket families a program can use inside its empty network namespace, with the types
+/// each may have. Others are not all namespaced: AF_VSOCK, for one, reaches the
+/// hypervisor host; SOCK_PACKET and raw inet sockets reach below IP.
+const SOCKET_TYPES: &[(libc::c_int, &[libc::c_int])] = &[
+    (
+        libc::AF_UNIX,
+        &[libc::SOCK_STREAM, libc::SOCK_DGRAM, libc::SOCK_SEQPACKET],
+    ),
+    (libc::AF_INET, &[libc::SOCK_STREAM, libc::SOCK_DGRAM]),
+    (libc::AF_INET6, &[libc::SOCK_STREAM, libc::SOCK_DGRAM]),
+    (libc::AF_NETLINK, &[libc::SOCK_RAW, libc::SOCK_DGRAM]),
+];
+
+/// The only netlink protocol allowed: NETLINK_ROUTE (a runtime asking for its own,
+/// namespaced interfaces and addresses). Every other one is host-wide or privileged:
+/// NETLINK_KOBJECT_UEVENT, for one, delivers the host's device events.
+const NETLINK_PROTOCOLS: &[libc::c_int] = &[libc::NETLINK_ROUTE];
+
+/// Rules for `socket(domain, type, protocol)` and `socketpair`, each one a way to be
+/// denied: an unknown family; a known family with a type it may not have (the type
+/// argument may carry SOCK_NONBLOCK and SOCK_CLOEXEC, so every combination of those
+/// flags with an allowed type is allowed); netlink with another protocol.
+fn socket_rules() -> Result<Vec<SeccompRule>, SandboxError> {
+    let err = |e: seccompiler::BackendError| SandboxError::Seccomp(format!("{e}"));
+    let dword = |arg: u8, op: SeccompCmpOp, v: libc::c_int| {
+        SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, v as u32 as u64).map_err(err)
+    };
+    let flags = [
+        0,
+        libc::SOCK_NONBLOCK,
+        libc::SOCK_CLOEXEC,
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+    ];
+    let mut rules = Vec::new();
+    let unknown_family = SOCKET_TYPES
+        .iter()
+        .map(|&(family, _)| dword(0, SeccompCmpOp::Ne, family))
+        .collect::<Result<Vec<_>, _>>()?;
+    rules.push(SeccompRule::new(unknown_family).map_err(err)?);
+    for &(family, types) in SOCKET_TYPES {
+        let mut conds = vec![dword(0, SeccompCmpOp::Eq, family)?];
+        for &t in types {
+            for f in flags {
+                conds.push(dword(1, SeccompCmpOp::Ne, t | f)?);
+            }
+        }
+        rules.push(SeccompRule::new(conds).map_err(err)?);
+    }
+    let mut netlink = vec![dword(0, SeccompCmpOp::Eq, libc::AF_NETLINK)?];
+    for &p in NETLINK_PROTOCOLS {
+        netlink.push(dword(2, SeccompCmpOp::Ne, p)?);
+    }
+    rules.push(SeccompRule::new(netlink).map_err(err)?);
+    Ok(rules)
 }
 
 /// Fails every syscall whose number has the x32 bit set, and kills on a foreign

@@ -279,3 +279,67 @@ async fn c_output_streams_line_by_line() {
     assert_eq!(stdout.len(), 2, "one chunk per line as printed: {chunks:?}");
     assert!(stdout[1].at >= stdout[0].at + std::time::Duration::from_millis(250));
 }
+
+/// A run can carry a room's other files: written next to the source, in
+/// subdirectories too, owned by the program; unsafe or ambiguous paths are refused
+/// before anything runs.
+#[tokio::test]
+async fn extra_files_are_written_next_to_the_source_and_bad_paths_are_refused() {
+    let sb = common::sandbox(UID_BASE + 110, 1);
+    let main = "import os\nfrom lib.helper import twice\n\
+                print(twice(int(open('data/n.txt').read())))\n\
+                open('lib/new.txt', 'w').write('ok')\nprint(sorted(os.listdir('.')))\n";
+    let out = common::run(
+        &sb,
+        RunRequest {
+            files: vec![
+                ("lib/__init__.py".into(), Vec::new()),
+                (
+                    "lib/helper.py".into(),
+                    b"def twice(x):\n    return 2 * x\n".to_vec(),
+                ),
+                ("data/n.txt".into(), b"21".to_vec()),
+            ],
+            ..common::req("python", main)
+        },
+    )
+    .await;
+    assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+    assert_eq!(out.stdout, "42\n['data', 'lib', 'main.py']\n");
+
+    let refused = |files: Vec<(&str, &[u8])>| {
+        let request = RunRequest {
+            files: files
+                .into_iter()
+                .map(|(p, d)| (p.to_owned(), d.to_vec()))
+                .collect(),
+            ..common::req("python", "print(1)")
+        };
+        match sb.run(request) {
+            Err(e) => e.to_string(),
+            Ok(_) => "accepted".to_owned(),
+        }
+    };
+    for (path, why) in [
+        ("../escape.py", "component"),
+        ("a/../../b", "component"),
+        ("/etc/passwd", "relative"),
+        ("", "1 to 1024"),
+        ("a//b", "component"),
+        ("./a", "component"),
+        ("main.py", "the program's source"),
+    ] {
+        let e = refused(vec![(path, b"x")]);
+        assert!(e.contains(why), "`{path}`: {e}");
+    }
+    let e = refused(vec![("a", b"x"), ("a/b", b"y")]);
+    assert!(e.contains("to be a directory"), "{e}");
+    let e = refused(vec![("a", b"x"), ("a", b"y")]);
+    assert!(e.contains("given twice"), "{e}");
+    let many: Vec<(String, &[u8])> = (0..300).map(|i| (format!("f{i}"), &b""[..])).collect();
+    let e = refused(many.iter().map(|(p, d)| (p.as_str(), *d)).collect());
+    assert!(e.contains("at most 256"), "{e}");
+    let big = vec![0u8; 5 << 20];
+    let e = refused(vec![("big.bin", &big)]);
+    assert!(e.contains("at most 4194304"), "{e}");
+}

@@ -51,3 +51,38 @@ async fn every_protection_holds_and_every_language_works() {
     }
     assert!(languages.len() >= 4);
 }
+
+/// `doctor` lists the host-wide kernel pools a run could drain, with their values, and
+/// on this machine kind (root, pids and memory cgroups, seccomp) a run is isolated from
+/// every one of them.
+#[test]
+fn host_wide_limits_are_listed_and_isolated() {
+    let sb = common::sandbox(2_400_010, 1);
+    let limits = sb.host().limits();
+    let names: Vec<&str> = limits.iter().map(|l| l.name).collect();
+    for want in [
+        "fs.aio-max-nr",
+        "fs.inotify.max_user_instances, max_user_watches",
+        "kernel.keys.maxkeys, maxbytes",
+        "fs.mqueue.queues_max, msg_max, msgsize_max",
+        "kernel.pid_max, threads-max",
+        "fs.file-max",
+        "kernel.shmmni, shmall, sem, msgmni (SysV IPC)",
+    ] {
+        assert!(names.contains(&want), "no limit named {want}: {names:?}");
+    }
+    let aio = limits
+        .iter()
+        .find(|l| l.name == "fs.aio-max-nr")
+        .map(|l| l.value.clone())
+        .unwrap_or_default();
+    let max = std::fs::read_to_string("/proc/sys/fs/aio-max-nr").expect("aio-max-nr");
+    assert!(aio.ends_with(&format!("of {}", max.trim())), "{aio}");
+    let shared: Vec<_> = limits.iter().filter(|l| !l.isolated).collect();
+    assert!(shared.is_empty(), "not isolated: {shared:#?}");
+    assert!(
+        limits
+            .iter()
+            .all(|l| !l.how.is_empty() && !l.value.is_empty())
+    );
+}

@@ -114,8 +114,8 @@ async fn hostile_programs_get_their_verdicts_and_leave_nothing_behind() {
                 RunRequest {
                     language: case.language.into(),
                     source: case.source.into_bytes(),
-                    stdin: Vec::new(),
                     limits: case.limits,
+                    ..RunRequest::default()
                 },
             )
             .await;
@@ -156,8 +156,8 @@ async fn hostile_programs_get_their_verdicts_and_leave_nothing_behind() {
                 Ok(name)
             } else {
                 let mut short = out.clone();
-                short.stdout.truncate(2000);
-                short.stderr.truncate(2000);
+                short.stdout = short.stdout.chars().take(2000).collect();
+                short.stderr = short.stderr.chars().take(2000).collect();
                 Err(format!("{name}: {}\n    {short:?}", problems.join("; ")))
             }
         }));

@@ -1,5 +1,6 @@
-//! The one module allowed `unsafe`: `clone` into fresh namespaces and everything the
-//! sandbox's processes do before `execve`.
+//! The child side of a spawn: `clone` into fresh namespaces and everything the
+//! sandbox's processes do before `execve` (one of the two modules allowed `unsafe`, with
+//! [`crate::sys`]).
 //!
 //! Process tree of one run:
 //!
@@ -23,10 +24,10 @@
 
 use std::ffi::{CStr, c_char, c_int};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
-use crate::plan::{FsOp, Plan, Record, Stage, StepPlan, record};
+use crate::plan::{FsOp, Plan, ProcAreas, Record, Stage, StepPlan, record};
 
 /// The init process of a started sandbox.
 pub(crate) struct Spawned {
@@ -110,145 +111,6 @@ pub(crate) fn spawn(plan: &Plan) -> io::Result<Spawned> {
     })
 }
 
-/// Registers the init's pidfd with tokio: it becomes readable when the init exits.
-pub(crate) fn watch(pidfd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
-    // SAFETY: the OwnedFd is open and moves into the AsyncFd, which owns it until it is
-    // dropped or `into_inner` returns it; its raw fd never changes.
-    unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(pidfd, tokio::io::Interest::READABLE)
-    }
-    .map_err(|e| e.into_parts().1)
-}
-
-/// Makes a new, empty network namespace and returns a descriptor for it. Moves the
-/// calling thread into it: call only from a thread that does nothing else.
-pub(crate) fn make_netns() -> io::Result<OwnedFd> {
-    // SAFETY: unshare affects only the calling thread's network namespace.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    std::fs::File::open("/proc/thread-self/ns/net").map(OwnedFd::from)
-}
-
-/// Sends SIGKILL to the init (and so to the whole PID namespace). Harmless if it is gone.
-pub(crate) fn kill(pidfd: &OwnedFd) {
-    // SAFETY: plain syscall on a descriptor we own; no memory is passed.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            ptr::null::<libc::siginfo_t>(),
-            0,
-        );
-    }
-}
-
-/// SIGKILL to a host pid (cgroup cleanup fallback for a process that escaped the PID
-/// namespace's teardown, which should never happen).
-pub(crate) fn kill_pid(pid: libc::pid_t) {
-    if pid > 0 {
-        // SAFETY: plain syscall, no memory passed.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
-}
-
-/// Reaps the init if it has exited. `Ok(true)` once reaped (or already gone).
-pub(crate) fn try_reap(pidfd: &OwnedFd) -> io::Result<bool> {
-    // SAFETY: `info` is a zeroed siginfo_t the kernel fills in.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointer to `info`, a pidfd we own.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::__WALL,
-        )
-    };
-    if r < 0 {
-        let err = io::Error::last_os_error();
-        return if err.raw_os_error() == Some(libc::ECHILD) {
-            Ok(true)
-        } else {
-            Err(err)
-        };
-    }
-    // SAFETY: si_pid is valid to read for SIGCHLD-style results; 0 means "not yet".
-    Ok(unsafe { info.si_pid() } != 0)
-}
-
-/// Blocking reap, for cleanup paths that cannot await.
-pub(crate) fn reap_blocking(pidfd: &OwnedFd) {
-    // SAFETY: as in `try_reap`.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: as in `try_reap`.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::__WALL,
-            )
-        };
-        if r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return;
-        }
-    }
-}
-
-/// A close-on-exec pipe `(read, write)` whose descriptors are both above 2, so that
-/// `dup2` onto 0/1/2 in the child can never clobber another pipe end.
-pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1 as c_int; 2];
-    // SAFETY: `fds` has room for the two descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 returned two new descriptors we now own.
-    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    Ok((above_stdio(r)?, above_stdio(w)?))
-}
-
-fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
-    if fd.as_raw_fd() > 2 {
-        return Ok(fd);
-    }
-    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own; `fd` is dropped after.
-    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fcntl returned a new descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-/// Flags of the mount `path` is on, as `MS_*` bits (the `ST_*` bits of `statvfs` have
-/// the same values). A read-only bind remount must repeat the locked ones.
-pub(crate) fn mount_flags(path: &CStr) -> io::Result<libc::c_ulong> {
-    // SAFETY: statvfs into a zeroed struct, NUL-terminated path.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let keep = libc::ST_RDONLY
-        | libc::ST_NOSUID
-        | libc::ST_NODEV
-        | libc::ST_NOEXEC
-        | libc::ST_NOATIME
-        | libc::ST_NODIRATIME
-        | libc::ST_RELATIME;
-    Ok(st.f_flag & keep)
-}
-
-/// Effective uid and gid of this process.
-pub(crate) fn euid_egid() -> (u32, u32) {
-    // SAFETY: getters without arguments; they cannot fail.
-    unsafe { (libc::geteuid(), libc::getegid()) }
-}
-
 /// `errno` of the last failed call, without allocating.
 fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(0)
@@ -288,6 +150,11 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
     // on memory owned by `p`, which the child has a private copy of.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        // A session of its own: the program must not share the CLI's or server's session
+        // and process group (its controlling terminal, job-control signals).
+        if libc::setsid() < 0 {
+            fail(st, 0, Stage::Session, 0);
+        }
         // Before hiding: a non-dumpable process cannot write its own uid_map.
         if let Some((uid_map, gid_map)) = &p.userns_map
             && (!write_file(c"/proc/self/setgroups", b"deny")
@@ -586,39 +453,6 @@ unsafe fn hide_parent_identity(areas: Option<ProcAreas>) {
             if a.env_end > a.env_start {
                 ptr::write_bytes(a.env_start as *mut u8, 0, a.env_end - a.env_start);
             }
-        }
-    }
-}
-
-/// Where this process's command line and environment strings are (fields 48–51 of
-/// /proc/self/stat).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ProcAreas {
-    arg_start: usize,
-    arg_end: usize,
-    env_start: usize,
-    env_end: usize,
-}
-
-impl ProcAreas {
-    pub(crate) fn of_self() -> Option<Self> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let rest = &stat[stat.rfind(')')? + 1..];
-        // `rest` starts at field 3 (state).
-        let f: Vec<usize> = rest
-            .split_whitespace()
-            .skip(45)
-            .take(4)
-            .map(|v| v.parse().ok())
-            .collect::<Option<_>>()?;
-        match f.as_slice() {
-            [a, b, c, d] if a < b && c <= d => Some(ProcAreas {
-                arg_start: *a,
-                arg_end: *b,
-                env_start: *c,
-                env_end: *d,
-            }),
-            _ => None,
         }
     }
 }

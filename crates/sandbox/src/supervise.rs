@@ -1,0 +1,727 @@
+//! One run from the host's side, in four phases: `prepare` (cgroups, pipes, the plan),
+//! `spawn` (the init, cloned by the spawner thread), `watch` (output, status records,
+//! limits, cancel, until every pipe is closed and the init is reaped) and
+//! [`judge`](crate::judge::judge) (a pure function of what was seen).
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::pipe;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::cgroup::{CgroupLimits, CgroupReport, StepCgroup};
+use crate::config::{Limits, RunRequest};
+use crate::error::SandboxError;
+use crate::host::Mode;
+use crate::judge::{KillReason, Observation, StepSeen, judge};
+use crate::language::Language;
+use crate::outcome::{OutputChunk, RunOutcome, Stream};
+use crate::plan::{Identity, Plan, PlanInput, Record, StepFds, StepInput, record};
+use crate::sandbox::{Inner, UidLease};
+use crate::sys;
+
+/// One step of a run (the compile step, or the run step) as the supervisor holds it.
+pub(crate) struct Step {
+    pub compile: bool,
+    pub limits: Limits,
+    /// `None` on a host without usable cgroups.
+    pub cgroup: Option<StepCgroup>,
+    pub io: StepIo,
+    pub state: StepState,
+}
+
+/// One step's pipe ends. Host-side ends move to their reader/writer tasks once the
+/// sandbox is spawned; child-side ends are closed then.
+#[derive(Default)]
+pub(crate) struct StepIo {
+    /// Host side: `(stream, read end)`.
+    readers: Vec<(Stream, OwnedFd)>,
+    /// Host side: write end of stdin, with what to write.
+    stdin: Option<(OwnedFd, Vec<u8>)>,
+    /// Child side: stdin, stdout, stderr (the same pipe for a compile step's two);
+    /// `None` once handed over.
+    child: Option<[OwnedFd; 3]>,
+}
+
+/// What the supervisor saw of one step while it ran.
+#[derive(Default)]
+pub(crate) struct StepState {
+    started: Option<Instant>,
+    ended: Option<Instant>,
+    exit: Option<Record>,
+}
+
+impl StepState {
+    fn wall_ms(&self) -> u64 {
+        match (self.started, self.ended) {
+            (Some(a), Some(b)) => u64::try_from((b - a).as_millis()).unwrap_or(u64::MAX),
+            (Some(a), None) => u64::try_from(a.elapsed().as_millis()).unwrap_or(u64::MAX),
+            _ => 0,
+        }
+    }
+}
+
+/// Owns everything a live run holds on the host. [`Live::finish`] cleans up, handing
+/// anything that must wait to the blocking pool; dropping it unfinished (task aborted,
+/// runtime shut down, panic) hands the whole cleanup to the sandbox's reaper thread. Either way the
+/// uid slot and the permit are released only once the run's processes are gone.
+pub(crate) struct Live {
+    inner: Arc<Inner>,
+    pidfd: Option<OwnedFd>,
+    steps: Vec<Step>,
+    slot: Option<u32>,
+    lease: Option<UidLease>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+/// The cleanup of a run: kill and reap the init, remove the cgroups, free the slot.
+pub(crate) struct Cleanup {
+    inner: Arc<Inner>,
+    pidfd: Option<OwnedFd>,
+    cgroups: Vec<StepCgroup>,
+    slot: Option<u32>,
+    lease: Option<UidLease>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Cleanup {
+    /// Blocking (unless already reaped and the cgroups removed): runs on the reaper
+    /// thread or a blocking-pool thread.
+    pub(crate) fn run(mut self) {
+        if let Some(fd) = self.pidfd.take() {
+            sys::kill(&fd);
+            sys::reap_blocking(&fd);
+        }
+        for cg in self.cgroups.drain(..) {
+            if let Err(e) = cg.remove() {
+                tracing::warn!("sandbox cleanup: {e}");
+            }
+        }
+        drop(self.lease.take()); // the uid's processes are gone
+        if let Some(slot) = self.slot.take() {
+            self.inner.release_slot(slot);
+        }
+        drop(self.permit.take());
+    }
+}
+
+impl Live {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        slot: u32,
+        lease: UidLease,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
+        Live {
+            inner,
+            pidfd: None,
+            steps: Vec::new(),
+            slot: Some(slot),
+            lease: Some(lease),
+            permit: Some(permit),
+        }
+    }
+
+    fn take_cleanup(&mut self) -> Cleanup {
+        Cleanup {
+            inner: Arc::clone(&self.inner),
+            pidfd: self.pidfd.take(),
+            cgroups: self
+                .steps
+                .iter_mut()
+                .filter_map(|s| s.cgroup.take())
+                .collect(),
+            slot: self.slot.take(),
+            lease: self.lease.take(),
+            permit: self.permit.take(),
+        }
+    }
+
+    /// Cleans up. The init is normally reaped by now and its cgroups are empty, so one
+    /// `rmdir` each finishes the job here; anything that needs waiting (an init still to
+    /// kill and reap, a cgroup still busy) goes to a blocking-pool thread, awaited.
+    pub(crate) async fn finish(mut self) {
+        let mut cleanup = self.take_cleanup();
+        if cleanup.pidfd.is_none() {
+            cleanup.cgroups.retain_mut(|cg| !cg.try_remove_now());
+            if cleanup.cgroups.is_empty() {
+                cleanup.run(); // frees the slot and the permit; nothing blocks
+                return;
+            }
+        }
+        if let Err(e) = tokio::task::spawn_blocking(move || cleanup.run()).await {
+            tracing::error!("sandbox cleanup task failed: {e}");
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if self.pidfd.is_none()
+            && self.slot.is_none()
+            && self.steps.iter().all(|s| s.cgroup.is_none())
+        {
+            return; // finished
+        }
+        let cleanup = self.take_cleanup();
+        self.inner.reap_later(cleanup);
+    }
+}
+
+/// Runs `request` to its outcome. `live` holds what must be cleaned up.
+pub(crate) async fn supervise(
+    live: &mut Live,
+    request: &RunRequest,
+    language: &Language,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<RunOutcome, SandboxError> {
+    let inner = Arc::clone(&live.inner);
+    let uid = live
+        .lease
+        .as_ref()
+        .map(|l| l.uid)
+        .ok_or(SandboxError::Internal("run without a uid lease"))?;
+    live.steps = create_steps(&inner, request, language)?;
+    let recipe = prepare(&inner, uid, request, language, &mut live.steps)?;
+    let (cgroups, held, spawned) = spawn(&inner, recipe).await;
+    for (step, cg) in live.steps.iter_mut().zip(cgroups) {
+        step.cgroup = cg;
+    }
+    let (plan, spawned) = spawned?;
+    // The guard keeps its own handle on the init, so that dropping this future (task
+    // aborted, runtime shut down, panic) still kills and reaps it.
+    let guard = spawned.pidfd.try_clone();
+    let guard = match guard {
+        Ok(fd) => fd,
+        Err(e) => {
+            sys::kill(&spawned.pidfd);
+            live.pidfd = Some(spawned.pidfd);
+            return Err(SandboxError::io("dup pidfd", e));
+        }
+    };
+    live.pidfd = Some(guard);
+    let held = held.ok_or(SandboxError::Internal("the spawner kept the run's pipes"))?;
+    for (step, io) in live.steps.iter_mut().zip(held.ios) {
+        step.io = io;
+    }
+    let pidfd = sys::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
+    // Child-side ends now live in the sandbox only.
+    drop(held.status_write);
+    drop(held.netns);
+    tracing::debug!(pid = spawned.pid, "sandbox started");
+    let seen = watch(&mut live.steps, held.status_read, pidfd, chunks, cancel).await?;
+    live.pidfd = None; // reaped: nothing left to kill
+    let failure = seen.failure.map(|f| plan.describe_failure(&f));
+    let steps = measure(&live.steps);
+    judge(Observation {
+        steps,
+        failure,
+        killed: seen.killed,
+        outputs: seen.outputs,
+        truncated: seen.truncated,
+    })
+}
+
+/// Makes each step's pipes; its cgroup is made by the spawner thread.
+fn create_steps(
+    inner: &Inner,
+    request: &RunRequest,
+    language: &Language,
+) -> Result<Vec<Step>, SandboxError> {
+    let mut limits = Vec::new();
+    if language.compile.is_some() {
+        limits.push((true, inner.config.compile_limits));
+    }
+    limits.push((false, request.limits));
+    limits
+        .into_iter()
+        .map(|(compile, limits)| {
+            Ok(Step {
+                io: step_io(compile, &limits, &request.stdin)?,
+                compile,
+                limits,
+                cgroup: None,
+                state: StepState::default(),
+            })
+        })
+        .collect()
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    sys::pipe().map_err(|e| SandboxError::io("pipe", e))
+}
+
+/// An output pipe that holds more than the output limit where the kernel allows it: a
+/// program then writes up to the limit and past it without ever blocking on the reader,
+/// so output over the limit is seen before a runtime that queues unwritten output in
+/// memory (Node) runs out of it. Without CAP_SYS_RESOURCE the kernel caps a pipe at
+/// `fs.pipe-max-size` (1 MiB by default); the pipe gets that much, and a limit at or
+/// above it depends on the reader keeping up.
+fn output_pipe(limit: u64) -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    let (r, w) = pipe()?;
+    let want = usize::try_from(limit.saturating_add(64 << 10))
+        .unwrap_or(usize::MAX)
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX);
+    if sys::set_pipe_size(&w, want).is_err() {
+        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(1 << 20);
+        if let Err(e) = sys::set_pipe_size(&w, max.min(want)) {
+            tracing::debug!("sandbox: output pipe of {max} bytes refused: {e}");
+        }
+    }
+    Ok((r, w))
+}
+
+fn step_io(compile: bool, limits: &Limits, stdin: &[u8]) -> Result<StepIo, SandboxError> {
+    let (in_r, in_w) = pipe()?;
+    let (out_r, out_w) = output_pipe(limits.output_bytes)?;
+    if compile {
+        let out_w2 = out_w
+            .try_clone()
+            .map_err(|e| SandboxError::io("dup pipe", e))?;
+        drop(in_w); // closed: the compiler reads EOF
+        Ok(StepIo {
+            readers: vec![(Stream::Compile, out_r)],
+            stdin: None,
+            child: Some([in_r, out_w, out_w2]),
+        })
+    } else {
+        let (err_r, err_w) = output_pipe(limits.output_bytes)?;
+        Ok(StepIo {
+            readers: vec![(Stream::Stdout, out_r), (Stream::Stderr, err_r)],
+            stdin: Some((in_w, stdin.to_vec())),
+            child: Some([in_r, out_w, err_w]),
+        })
+    }
+}
+
+/// The descriptors a plan refers to by number. They travel with the spawn job and come
+/// back with its reply, so that none is closed (and its number reused by an unrelated
+/// open) before the init is cloned, even if the run is dropped meanwhile.
+pub(crate) struct Held {
+    ios: Vec<StepIo>,
+    status_read: OwnedFd,
+    status_write: OwnedFd,
+    netns: Option<OwnedFd>,
+}
+
+/// Everything the plan is built from, owned, so that the spawner thread can build it
+/// once it has made the steps' cgroups (whose descriptors the plan refers to).
+pub(crate) struct Recipe {
+    root_dir: std::path::PathBuf,
+    language: Language,
+    /// `(path in the work dir, contents)`: the source first, then the request's files.
+    files: Vec<(String, Vec<u8>)>,
+    identity: Identity,
+    has_memory_cgroup: bool,
+    has_pids_cgroup: bool,
+    /// Per step: limits, child-side stdin/stdout/stderr, host-side ends.
+    steps: Vec<(Limits, [RawFd; 3], Vec<RawFd>)>,
+    status_read: RawFd,
+    status_write: RawFd,
+    seccomp: Vec<crate::seccomp::Bpf>,
+    proc_areas: Option<crate::plan::ProcAreas>,
+    netns: Option<RawFd>,
+    held: Held,
+}
+
+impl Recipe {
+    fn cgroup_limits(&self) -> Vec<CgroupLimits> {
+        self.steps
+            .iter()
+            .map(|(l, _, _)| CgroupLimits {
+                memory_bytes: l.memory_mb << 20,
+                pids: l.processes,
+                cpu_quota_us: l.cpu_quota_percent * 1000,
+            })
+            .collect()
+    }
+
+    fn build(&self, cgroups: &[Option<StepCgroup>]) -> Result<Plan, SandboxError> {
+        let argvs = self.language.compile.iter().chain([&self.language.run]);
+        let files: Vec<(&str, &[u8])> = self
+            .files
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_slice()))
+            .collect();
+        let steps = self
+            .steps
+            .iter()
+            .zip(argvs)
+            .zip(cgroups)
+            .map(
+                |(((limits, [stdin, stdout, stderr], parent_only), argv), cg)| {
+                    let cg = cg.as_ref();
+                    StepInput {
+                        argv,
+                        limits: *limits,
+                        fds: StepFds {
+                            stdin: *stdin,
+                            stdout: *stdout,
+                            stderr: *stderr,
+                            cgroup_procs: cg
+                                .map(|c| c.procs.iter().map(AsRawFd::as_raw_fd).collect())
+                                .unwrap_or_default(),
+                            cgroup_dir: cg.and_then(|c| c.dir.as_ref()).map(AsRawFd::as_raw_fd),
+                            parent_only: parent_only.clone(),
+                        },
+                    }
+                },
+            )
+            .collect();
+        Plan::build(PlanInput {
+            root_dir: &self.root_dir,
+            language: &self.language,
+            files: &files,
+            identity: self.identity,
+            has_memory_cgroup: self.has_memory_cgroup,
+            has_pids_cgroup: self.has_pids_cgroup,
+            steps,
+            status_read: self.status_read,
+            status_write: self.status_write,
+            seccomp: self.seccomp.clone(),
+            proc_areas: self.proc_areas,
+            netns: self.netns,
+        })
+    }
+}
+
+/// What the spawner thread is asked to do for one run: make the cgroups, build the
+/// plan, clone the init.
+pub(crate) struct SpawnJob {
+    recipe: Recipe,
+    reply: oneshot::Sender<SpawnReply>,
+}
+
+type SpawnReply = (Vec<Option<StepCgroup>>, Option<Held>, SpawnResult);
+
+type SpawnResult = Result<(Arc<Plan>, crate::child::Spawned), SandboxError>;
+
+impl SpawnJob {
+    /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
+    pub(crate) fn run(self, report: &CgroupReport) {
+        let mut cgroups = Vec::new();
+        let mut result = Err(SandboxError::Internal("no step"));
+        for limits in self.recipe.cgroup_limits() {
+            match StepCgroup::create(report, limits) {
+                Ok(cg) => cgroups.push(cg),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if cgroups.len() == self.recipe.steps.len() {
+            result = self.recipe.build(&cgroups).and_then(|plan| {
+                let spawned = crate::child::spawn(&plan)
+                    .map_err(|e| SandboxError::io("clone into new namespaces", e))?;
+                Ok((Arc::new(plan), spawned))
+            });
+        }
+        let held = Some(self.recipe.held);
+        if let Err((cgroups, _held, result)) = self.reply.send((cgroups, held, result)) {
+            // The run was dropped while this thread worked: nobody watches the init.
+            if let Ok((_, spawned)) = result {
+                sys::kill(&spawned.pidfd);
+                sys::reap_blocking(&spawned.pidfd);
+            }
+            drop(cgroups); // removed on drop
+        }
+    }
+}
+
+/// Computes what the plan is built from: identity, file system inputs, every
+/// descriptor the child uses.
+fn prepare(
+    inner: &Inner,
+    uid: u32,
+    request: &RunRequest,
+    language: &Language,
+    steps: &mut [Step],
+) -> Result<Recipe, SandboxError> {
+    let config = &inner.config;
+    let identity = match inner.mode {
+        Mode::Root => Identity::Uid { uid, gid: uid },
+        Mode::UserNamespace => {
+            let (host_uid, host_gid) = sys::euid_egid();
+            Identity::UserNs { host_uid, host_gid }
+        }
+    };
+    let (status_read, status_write) = pipe()?;
+    let netns: Option<OwnedFd> = inner.netns.lock().ok().and_then(|rx| rx.try_recv().ok());
+    let step_fds = steps
+        .iter()
+        .map(|step| {
+            let mut parent_only: Vec<RawFd> = step
+                .io
+                .readers
+                .iter()
+                .map(|(_, fd)| fd.as_raw_fd())
+                .collect();
+            parent_only.extend(step.io.stdin.as_ref().map(|(fd, _)| fd.as_raw_fd()));
+            let raw = |i: usize| step.io.child.as_ref().map_or(-1, |c| c[i].as_raw_fd());
+            (step.limits, [raw(0), raw(1), raw(2)], parent_only)
+        })
+        .collect();
+    let ios = steps
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.io))
+        .collect();
+    Ok(Recipe {
+        root_dir: config.root_dir.clone(),
+        language: language.clone(),
+        files: std::iter::once((language.source.clone(), request.source.clone()))
+            .chain(request.files.iter().cloned())
+            .collect(),
+        identity,
+        has_memory_cgroup: inner.host.cgroups.has_memory(),
+        has_pids_cgroup: inner.host.cgroups.has_pids(),
+        steps: step_fds,
+        status_read: status_read.as_raw_fd(),
+        status_write: status_write.as_raw_fd(),
+        seccomp: inner.seccomp.clone(),
+        proc_areas: inner.proc_areas,
+        netns: netns.as_ref().map(AsRawFd::as_raw_fd),
+        held: Held {
+            ios,
+            status_read,
+            status_write,
+            netns,
+        },
+    })
+}
+
+/// Has the spawner thread make the cgroups and clone the init. The cgroups come back
+/// even when spawning failed, so that the run's cleanup removes them.
+async fn spawn(inner: &Inner, recipe: Recipe) -> SpawnReply {
+    let (reply, rx) = oneshot::channel();
+    let sent = match inner.spawner.lock() {
+        Ok(tx) => tx
+            .send(SpawnJob { recipe, reply })
+            .map_err(|_| SandboxError::Internal("the spawner thread is gone")),
+        Err(_) => Err(SandboxError::Internal("the spawner lock is poisoned")),
+    };
+    if let Err(e) = sent {
+        return (Vec::new(), None, Err(e));
+    }
+    rx.await.unwrap_or_else(|_| {
+        (
+            Vec::new(),
+            None,
+            Err(SandboxError::Internal("the spawner thread is gone")),
+        )
+    })
+}
+
+enum Event {
+    Output(Stream, Vec<u8>),
+    OutputLimit,
+    Record(Record),
+}
+
+/// What `watch` returns besides the step states it filled in.
+struct Watched {
+    failure: Option<Record>,
+    killed: Option<KillReason>,
+    outputs: [Vec<u8>; 3],
+    truncated: bool,
+}
+
+/// Streams output, follows the status records, enforces wall time, CPU time, output and
+/// cancel, until every pipe is closed; then reaps the init.
+async fn watch(
+    steps: &mut [Step],
+    status_read: OwnedFd,
+    pidfd: tokio::io::unix::AsyncFd<OwnedFd>,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<Watched, SandboxError> {
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
+    let wrap = |e| SandboxError::io("pipe", e);
+    for step in steps.iter_mut() {
+        drop(step.io.child.take());
+        for (stream, fd) in step.io.readers.drain(..) {
+            let limit = step.limits.output_bytes;
+            let rx = pipe::Receiver::from_owned_fd(fd).map_err(wrap)?;
+            tokio::spawn(read_stream(stream, rx, limit, ev_tx.clone()));
+        }
+        if let Some((fd, data)) = step.io.stdin.take() {
+            let mut tx = pipe::Sender::from_owned_fd(fd).map_err(wrap)?;
+            tokio::spawn(async move {
+                // A program that exits without reading its input closes the pipe: fine.
+                let _ = tx.write_all(&data).await;
+            });
+        }
+    }
+    let rx = pipe::Receiver::from_owned_fd(status_read).map_err(wrap)?;
+    tokio::spawn(read_status(rx, ev_tx));
+
+    let t0 = Instant::now();
+    let mut seen = Watched {
+        failure: None,
+        killed: None,
+        outputs: [Vec::new(), Vec::new(), Vec::new()],
+        truncated: false,
+    };
+    let mut init_exited = false;
+    let kill = |reason: KillReason, killed: &mut Option<KillReason>| {
+        if killed.is_none() {
+            *killed = Some(reason);
+        }
+        sys::kill(pidfd.get_ref());
+    };
+    loop {
+        let current = steps
+            .iter()
+            .position(|s| s.state.started.is_some() && s.state.ended.is_none());
+        let deadline = current
+            .and_then(|i| {
+                let st = &steps[i];
+                st.state
+                    .started
+                    .map(|t| t + Duration::from_millis(st.limits.wall_time_ms))
+            })
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        let tick = (Instant::now() + Duration::from_millis(50)).min(deadline);
+        tokio::select! {
+            ev = ev_rx.recv() => match ev {
+                None => break,
+                Some(Event::Output(stream, data)) => {
+                    seen.outputs[stream_index(stream)].extend_from_slice(&data);
+                    let _ = chunks.send(OutputChunk { stream, at: t0.elapsed(), data });
+                }
+                Some(Event::OutputLimit) => {
+                    seen.truncated = true;
+                    kill(KillReason::Output, &mut seen.killed);
+                }
+                Some(Event::Record(r)) => {
+                    let i = usize::from(r.step).min(steps.len() - 1);
+                    let state = &mut steps[i].state;
+                    match r.kind {
+                        record::STARTED => state.started = Some(Instant::now()),
+                        record::EXITED => {
+                            state.ended = Some(Instant::now());
+                            state.exit = Some(r);
+                        }
+                        _ => seen.failure = Some(r),
+                    }
+                }
+            },
+            r = pidfd.readable(), if !init_exited => {
+                if let Ok(mut guard) = r {
+                    guard.clear_ready();
+                }
+                init_exited = true;
+            }
+            _ = tokio::time::sleep_until(tick.into()) => {
+                if let Some(i) = current {
+                    if Instant::now() >= deadline {
+                        kill(KillReason::WallTime, &mut seen.killed);
+                    } else if let Some(cg) = &steps[i].cgroup
+                        && cg.cpu_usage_us().is_some_and(|us| us >= steps[i].limits.cpu_time_ms * 1000)
+                    {
+                        kill(KillReason::CpuTime, &mut seen.killed);
+                    }
+                }
+            }
+            _ = cancel.cancelled(), if seen.killed != Some(KillReason::Cancelled) => {
+                kill(KillReason::Cancelled, &mut seen.killed);
+            }
+        }
+    }
+    // Every pipe is closed: the init has exited (or is exiting). Reap it.
+    loop {
+        if !init_exited {
+            // The pidfd becomes readable once the init is a zombie.
+            if let Ok(mut guard) = pidfd.readable().await {
+                guard.clear_ready();
+            }
+        }
+        match sys::try_reap(pidfd.get_ref()) {
+            Ok(true) => break,
+            Ok(false) => init_exited = false,
+            Err(e) => return Err(SandboxError::io("waiting for the sandbox", e)),
+        }
+    }
+    Ok(seen)
+}
+
+/// Usage of each step that started, from its cgroup or else the init's rusage.
+fn measure(steps: &[Step]) -> Vec<StepSeen> {
+    steps
+        .iter()
+        .filter(|s| s.state.started.is_some())
+        .map(|s| {
+            let rec = s.state.exit.unwrap_or_default();
+            let cg = s.cgroup.as_ref();
+            let cpu_us = cg
+                .and_then(StepCgroup::cpu_usage_us)
+                .unwrap_or(rec.a + rec.b);
+            let memory_kb = cg.and_then(StepCgroup::memory_peak_kb).unwrap_or(rec.c);
+            let memory_hit = match cg {
+                Some(cg) => cg.hit_memory_limit(),
+                // Without a memory cgroup, RLIMIT_DATA made an allocation fail: judge by
+                // the largest process's peak RSS.
+                None => memory_kb * 10 >= (s.limits.memory_mb << 10) * 9,
+            };
+            StepSeen {
+                compile: s.compile,
+                limits: s.limits,
+                status: s.state.exit.map(|r| r.value),
+                cpu_ms: cpu_us / 1000,
+                memory_kb,
+                wall_ms: s.state.wall_ms(),
+                memory_hit,
+            }
+        })
+        .collect()
+}
+
+fn stream_index(s: Stream) -> usize {
+    match s {
+        Stream::Compile => 0,
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    }
+}
+
+async fn read_stream(
+    stream: Stream,
+    mut rx: pipe::Receiver,
+    limit: u64,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match rx.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let room = limit.saturating_sub(total);
+                let take = (n as u64).min(room) as usize;
+                total += n as u64;
+                if take > 0 {
+                    let _ = events.send(Event::Output(stream, buf[..take].to_vec()));
+                }
+                if total > limit {
+                    let _ = events.send(Event::OutputLimit);
+                    // Keep draining so the program is not blocked before it dies.
+                }
+            }
+        }
+    }
+}
+
+async fn read_status(mut rx: pipe::Receiver, events: mpsc::UnboundedSender<Event>) {
+    let mut buf = [0u8; Record::SIZE];
+    while rx.read_exact(&mut buf).await.is_ok() {
+        let _ = events.send(Event::Record(Record::from_bytes(&buf)));
+    }
+}
