@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn builtin_has_the_four_first_languages() {
         let t = LanguageTable::builtin();
-        for name in ["python", "javascript", "c", "cpp"] {
+        for name in ["python", "javascript", "typescript", "c", "cpp", "go"] {
             assert!(t.get(name).is_some(), "{name} missing");
         }
         assert_eq!(t.get("py").map(|l| l.name.as_str()), Some("python"));
