@@ -25,9 +25,14 @@ export function RunHistory({ runs, selected, onSelect }: Props) {
             >
               <span className={`run-dot tone-${r.status === 'done' ? verdictTone(r.verdict) : 'running'}`} aria-hidden="true" />
               <span className="run-history-verdict">{runLabel(r)}</span>
-              <span className="run-history-who">{r.startedBy}</span>
-              <span className="run-history-when">
-                {r.startedAt !== null && <time dateTime={new Date(r.startedAt).toISOString()}>{formatClock(r.startedAt, now)}</time>}
+              <span className="run-history-meta">
+                <span className="run-history-who">{r.startedBy}</span>
+                {r.startedAt !== null && (
+                  <>
+                    {' · '}
+                    <time dateTime={new Date(r.startedAt).toISOString()}>{formatClock(r.startedAt, now)}</time>
+                  </>
+                )}
                 {r.status === 'done' && r.wallMs !== null && <> · {formatMs(r.wallMs)}</>}
               </span>
             </button>
