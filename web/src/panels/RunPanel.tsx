@@ -204,7 +204,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange 
           {shown && map && (
             <div className="run-main">
               <div className="run-result" data-run={shown.id}>
-                <div className="run-summary">
+                <div className="run-summary" aria-live="polite">
                   <span
                     className={`run-verdict tone-${shownGoing ? 'running' : verdictTone(shown.verdict)}`}
                     data-verdict={shownGoing ? shown.status : (shown.verdict ?? 'unknown')}

@@ -160,6 +160,43 @@ describe('the Run panel in the browser', { timeout: 240_000 }, () => {
     await stdout(a).filter({ hasText: 'start' }).waitFor();
   });
 
+  test('a flood of output is capped by the server and drawn in part until asked for all', async () => {
+    await write('import sys\nline = "x" * 99 + "\\n"\nfor i in range(12000):\n    sys.stdout.write(line)');
+    await runButton(grace.page).click();
+    const a = ada.page;
+    await panel(a).locator('.run-summary .run-verdict:not([data-verdict="running"])').waitFor(WAIT);
+    assert.equal(await verdict(a).getAttribute('data-verdict'), 'output_limit');
+    const cut = panel(a).locator('.run-stdout .run-cut');
+    await cut.filter({ hasText: /^Showing the first 256 KiB of 1\.0 MiB\./ }).waitFor();
+    assert.equal(((await stdout(a).textContent()) ?? '').length, 256 * 1024);
+    const started = Date.now();
+    await cut.getByRole('button', { name: 'Show all' }).click();
+    await cut.waitFor({ state: 'detached' });
+    const all = (await stdout(a).textContent()) ?? '';
+    assert.ok(Date.now() - started < 5000, 'drawing 1 MiB takes a moment, not seconds');
+    assert.ok(all.endsWith('[output truncated at 1 MiB]\n'), `ends with the marker: ${JSON.stringify(all.slice(-60))}`);
+    assert.equal(all.length, (1 << 20) + '\n[output truncated at 1 MiB]\n'.length);
+    // Grace's view stays capped.
+    assert.equal(((await stdout(grace.page).textContent()) ?? '').length, 256 * 1024);
+  });
+
+  test('phone-size screen: the expanded panel fits', async () => {
+    const phone = await openClient(browser, roomUrl, { name: 'Phone', viewport: { width: 390, height: 844 } });
+    const p = phone.page;
+    await waitForRoom(p);
+    await panel(p).locator('.run-history-item').first().waitFor(WAIT);
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    for (const sel of ['.run-panel', '.run-button', '.run-result', '.run-history']) {
+      const box = await p.locator(sel).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 391, `${sel} fits: ${JSON.stringify(box)}`);
+    }
+    await panel(p).scrollIntoViewIfNeeded();
+    await screenshot(p, 'run-panel-390x844-dark');
+    assertNoConsoleErrors(phone);
+    await phone.context.close();
+  });
+
   test('refusals and network failures are shown in the panel', async () => {
     const a = ada.page;
     const error = panel(a).locator('.run-error');
