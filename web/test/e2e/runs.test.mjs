@@ -37,6 +37,15 @@ async function waitForVerdict(page, v) {
   return { out: (await stdout(page).textContent()) ?? '', err: (await stderr(page).textContent()) ?? '' };
 }
 
+/** Starts a run with `start()` and waits until `page` shows that new run finished. */
+async function runToEnd(page, start) {
+  const result = panel(page).locator('.run-result');
+  const before = (await result.count()) > 0 ? await result.getAttribute('data-run') : null;
+  await start();
+  if (before !== null) await panel(page).locator(`.run-result:not([data-run="${before}"])`).waitFor(WAIT);
+  await panel(page).locator('.run-summary .run-verdict:not([data-verdict="running"])').waitFor(WAIT);
+}
+
 describe('the Run panel in the browser', { timeout: 240_000 }, () => {
   let server;
   let browser;
@@ -72,7 +81,7 @@ describe('the Run panel in the browser', { timeout: 240_000 }, () => {
       await panel(page).waitFor();
       assert.equal(await panel(page).getAttribute('data-expanded'), 'false');
       const box = await panel(page).boundingBox();
-      assert.ok(box && box.height < 60, `the idle panel is one bar: ${JSON.stringify(box)}`);
+      assert.ok(box && box.height <= 48, `the idle panel is one bar: ${JSON.stringify(box)}`);
       assert.equal(await runButton(page).textContent(), '▶ Run');
       assert.equal(await runButton(page).isEnabled(), true);
     }
@@ -162,9 +171,8 @@ describe('the Run panel in the browser', { timeout: 240_000 }, () => {
 
   test('a flood of output is capped by the server and drawn in part until asked for all', async () => {
     await write('import sys\nline = "x" * 99 + "\\n"\nfor i in range(12000):\n    sys.stdout.write(line)');
-    await runButton(grace.page).click();
     const a = ada.page;
-    await panel(a).locator('.run-summary .run-verdict:not([data-verdict="running"])').waitFor(WAIT);
+    await runToEnd(a, () => runButton(grace.page).click());
     assert.equal(await verdict(a).getAttribute('data-verdict'), 'output_limit');
     const cut = panel(a).locator('.run-stdout .run-cut');
     await cut.filter({ hasText: /^Showing the first 256 KiB of 1\.0 MiB\./ }).waitFor();
@@ -246,4 +254,25 @@ describe('the Run panel in the browser', { timeout: 240_000 }, () => {
     assertNoConsoleErrors(ada, REFUSED);
     assertNoConsoleErrors(grace);
   });
+
+  test(
+    'multi-file Python: main.py imports a function from another file of the room',
+    { todo: 'the server writes only the entry file into the sandbox (crates/server/src/runs.rs, to_request), so the import fails' },
+    async () => {
+      const a = ada.page;
+      await a.getByLabel('Program input (stdin)').fill('');
+      await a.getByRole('button', { name: 'New file' }).click();
+      await a.getByLabel('New file name').fill('helper.py');
+      await a.getByLabel('New file name').press('Enter');
+      await a.locator('.tab.active[data-file="helper.py"]').waitFor();
+      await setCode(a, 'def greet():\n    return "hi from helper"');
+      await a.locator('.tab[data-file="main.py"] .tab-label').click();
+      await write('from helper import greet\nprint(greet())');
+      await runToEnd(a, () => runButton(a).click());
+      const out = (await stdout(a).textContent()) ?? '';
+      const err = (await stderr(a).textContent()) ?? '';
+      assert.equal(await verdict(a).getAttribute('data-verdict'), 'ok', `stderr: ${err}`);
+      assert.equal(out.trim(), 'hi from helper');
+    },
+  );
 });
