@@ -244,7 +244,15 @@ export function RoomPage({ room }: { room: string }) {
               </div>
             )}
           </div>
-          <RunPanel files={paths} entry={entry} onEntryChange={(p) => session && setEntry(session.doc, p)} />
+          <RunPanel
+            room={room}
+            doc={session?.doc}
+            synced={synced}
+            name={identity.name}
+            files={paths}
+            entry={entry}
+            onEntryChange={(p) => session && setEntry(session.doc, p)}
+          />
         </div>
         <aside className="sidebar">
           <Participants participants={participants} onRenameSelf={() => setRenamingSelf(true)} />
