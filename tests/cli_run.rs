@@ -180,6 +180,8 @@ fn doctor_lists_protections_and_languages() {
         "python",
         "javascript",
         "cpp",
+        "go",
+        "typescript",
         "Host-wide kernel limits",
         "fs.aio-max-nr",
     ] {
@@ -334,4 +336,43 @@ fn without_root_a_user_namespace_sandbox_reports_what_is_missing() {
     assert!(text.contains("namespaces            ok"), "{text}");
     assert!(text.contains("seccomp               ok"), "{text}");
     assert!(text.contains("memory limit          MISSING"), "{text}");
+}
+
+/// `echo 5 | peercode run a.py`: without `--stdin`, a pipe is the program's stdin.
+#[test]
+fn stdin_comes_from_a_pipe_when_no_file_is_given() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "double.py", "print(int(input()) * 2)\n");
+    let mut child = peercode()
+        .arg("run")
+        .arg(&file)
+        .env("PEERCODE_SANDBOX_UID_BASE", "2500060")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("peercode runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"21\n")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("peercode ends");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("42\n"),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Without a pipe (stdin is /dev/null here) the program reads end-of-file at once.
+    let file = write(
+        dir.path(),
+        "eof.py",
+        "import sys\nprint(len(sys.stdin.read()))\n",
+    );
+    let out = run(&[file.to_str().unwrap()], 2500070);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0\n"));
 }

@@ -267,3 +267,86 @@ async fn bad_requests_get_clear_errors() {
         (200, Some(0))
     );
 }
+
+#[tokio::test]
+async fn a_multi_file_program_imports_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let url = server.url("multi");
+    let mut a = Client::join(&url, 1).await;
+    a.set_file("helper.py", "def greet(who):\n    return f'hello {who}'\n")
+        .await;
+    a.set_file("pkg/util.py", "ANSWER = 42\n").await;
+    a.set_file(
+        "main.py",
+        "from helper import greet\nfrom pkg.util import ANSWER\nprint(greet('room'), ANSWER)\n",
+    )
+    .await;
+    assert!(a.pump_until(|c| c.updates_received >= 3, WAIT).await);
+    let id = start_run(&server, "multi", json!({})).await;
+    assert!(a.pump_until(|c| done(c, &id), WAIT).await);
+    assert_eq!(
+        a.run_field(&id, "stdout"),
+        "hello room 42\n",
+        "{}",
+        a.run_field(&id, "stderr")
+    );
+    assert_eq!(a.run_field(&id, "verdict"), "ok");
+}
+
+#[tokio::test]
+async fn go_and_typescript_run_from_a_room() {
+    use yrs::{Map, Transact};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let cases = [
+        (
+            "go",
+            "main.go",
+            "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi from go\") }\n",
+            "hi from go\n",
+        ),
+        (
+            "typescript",
+            "main.ts",
+            "const who: string = 'ts';\nconsole.log(`hi from ${who}`);\n",
+            "hi from ts\n",
+        ),
+    ];
+    for (language, entry, code, expected) in cases {
+        let room = format!("lang-{language}");
+        let mut a = Client::join(&server.url(&room), 1).await;
+        a.set_file(entry, code).await;
+        let meta = a.doc.get_or_insert_map("meta");
+        let update = {
+            let mut txn = a.doc.transact_mut();
+            meta.insert(&mut txn, "language", language);
+            meta.insert(&mut txn, "entry", entry);
+            txn.encode_update_v1()
+        };
+        a.send(peercode_protocol::Message::Update(update.into()))
+            .await;
+        assert!(a.pump_until(|c| c.updates_received >= 2, WAIT).await);
+        let id = start_run(&server, &room, json!({})).await;
+        assert!(a.pump_until(|c| done(c, &id), WAIT).await, "{language}");
+        assert_eq!(
+            a.run_field(&id, "stdout"),
+            expected,
+            "{language}: {}",
+            a.run_field(&id, "stderr")
+        );
+    }
+    // A type error is a compile error, shown with stderr.
+    let mut a = Client::join(&server.url("lang-typescript"), 2).await;
+    a.set_file("main.ts", "const n: number = 'x';\n").await;
+    assert!(a.pump_until(|c| c.updates_received >= 1, WAIT).await);
+    let id = start_run(&server, "lang-typescript", json!({})).await;
+    assert!(a.pump_until(|c| done(c, &id), WAIT).await);
+    assert_eq!(a.run_field(&id, "verdict"), "compile_error");
+    assert!(
+        a.run_field(&id, "stderr")
+            .as_str()
+            .unwrap_or_default()
+            .contains("TS2322")
+    );
+}

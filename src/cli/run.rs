@@ -79,7 +79,7 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("while reading {}", args.file.display()))?;
     let stdin = match &args.stdin {
         Some(p) => std::fs::read(p).with_context(|| format!("while reading {}", p.display()))?,
-        None => Vec::new(),
+        None => piped_stdin()?,
     };
     let mut limits = Limits::default();
     if let Some(mb) = args.memory {
@@ -168,4 +168,30 @@ fn summary(o: &RunOutcome) -> String {
         s.push_str(" · output truncated");
     }
     s
+}
+
+/// Largest stdin read from a pipe or file when `--stdin` is absent.
+const MAX_PIPED_STDIN: u64 = 64 << 20;
+
+/// Our own stdin when it is a pipe or a file (`echo 5 | peercode run a.py`); nothing when
+/// it is a terminal or `/dev/null`, so an interactive call never waits for input.
+fn piped_stdin() -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata("/dev/stdin") else {
+        return Ok(Vec::new());
+    };
+    let kind = meta.file_type();
+    if !(kind.is_fifo() || kind.is_file() || kind.is_socket()) {
+        return Ok(Vec::new());
+    }
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(MAX_PIPED_STDIN + 1)
+        .read_to_end(&mut input)
+        .context("while reading stdin")?;
+    if input.len() as u64 > MAX_PIPED_STDIN {
+        bail!("stdin is larger than {MAX_PIPED_STDIN} bytes; pass a file with --stdin");
+    }
+    Ok(input)
 }

@@ -114,7 +114,7 @@ pub async fn start(
         .map_err(room_error)?
         .map_err(refusal)?;
     let id = reservation.id.clone();
-    let handle = match to_request(&reservation.files, request.stdin.into_bytes())
+    let handle = match to_request(&sandbox, &reservation.files, request.stdin.into_bytes())
         .and_then(|req| sandbox.run(req))
     {
         Ok(handle) => handle,
@@ -124,9 +124,10 @@ pub async fn start(
                 SandboxError::Busy { .. } => {
                     ApiError::Unavailable(format!("{error}; try again in a moment"))
                 }
-                SandboxError::UnknownLanguage(_) | SandboxError::SourceTooLarge { .. } => {
-                    ApiError::BadRequest(error.to_string())
-                }
+                SandboxError::UnknownLanguage(_)
+                | SandboxError::SourceTooLarge { .. }
+                | SandboxError::TooManyFiles { .. }
+                | SandboxError::BadFilePath { .. } => ApiError::BadRequest(error.to_string()),
                 other => ApiError::Internal(other.into()),
             });
         }
@@ -253,23 +254,49 @@ async fn tell(app: &AppShared, room: &str, msg: RunMsg) {
     app.rooms.tell(room, RoomMsg::Run(msg)).await;
 }
 
-/// The sandbox request for the room's files: the entry file runs as `meta.language`.
-fn to_request(files: &RoomFiles, stdin: Vec<u8>) -> Result<RunRequest, SandboxError> {
+/// The sandbox request for the room's files: the entry file runs as `meta.language` (the
+/// sandbox writes it under the language's source name, e.g. `main.py`), every other file
+/// of the room is written next to it, so a multi-file program works.
+fn to_request(
+    sandbox: &Sandbox,
+    files: &RoomFiles,
+    stdin: Vec<u8>,
+) -> Result<RunRequest, SandboxError> {
+    let language = sandbox
+        .config()
+        .languages
+        .get(&files.language)
+        .ok_or_else(|| SandboxError::UnknownLanguage(files.language.clone()))?;
     let source = files
         .files
         .iter()
         .find(|(path, _)| *path == files.entry)
         .map(|(_, text)| text.clone().into_bytes())
-        .ok_or_else(|| {
-            SandboxError::UnknownLanguage(format!(
-                "{} (the entry file {:?} is not in the room)",
-                files.language, files.entry
-            ))
+        .ok_or_else(|| SandboxError::BadFilePath {
+            path: files.entry.clone(),
+            why: "is the room's entry file (meta.entry) but not one of its files".into(),
         })?;
+    let mut others = Vec::with_capacity(files.files.len());
+    for (path, text) in &files.files {
+        if *path == files.entry {
+            continue;
+        }
+        if *path == language.source {
+            return Err(SandboxError::BadFilePath {
+                path: path.clone(),
+                why: format!(
+                    "is where the entry file {} is written to run as {}; rename one of them",
+                    files.entry, language.name
+                ),
+            });
+        }
+        others.push((path.clone(), text.clone().into_bytes()));
+    }
     Ok(RunRequest {
         language: files.language.clone(),
         source,
         stdin,
+        files: others,
         ..RunRequest::default()
     })
 }
