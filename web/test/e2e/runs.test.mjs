@@ -257,7 +257,6 @@ describe('the Run panel in the browser', { timeout: 240_000 }, () => {
 
   test(
     'multi-file Python: main.py imports a function from another file of the room',
-    { todo: 'the server writes only the entry file into the sandbox (crates/server/src/runs.rs, to_request), so the import fails' },
     async () => {
       const a = ada.page;
       await a.getByLabel('Program input (stdin)').fill('');
