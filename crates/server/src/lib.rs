@@ -134,6 +134,12 @@ pub async fn serve_on(
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
+    // Start the sandbox now, in the background, so a host that lacks a protection is
+    // reported at start-up (and the first run does not pay for probing the host).
+    let warm = app.clone();
+    tokio::spawn(async move {
+        let _ = warm.runner.sandbox().await;
+    });
     tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
     let limits = listener::ListenLimits {
         header_read_timeout: Duration::from_millis(app.config.header_read_timeout_ms.max(1)),

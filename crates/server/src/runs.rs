@@ -33,15 +33,16 @@ const MAX_NAME_CHARS: usize = 64;
 /// costs a bounded number of updates.
 const COALESCE: Duration = Duration::from_millis(50);
 
-/// The sandbox, started on first use (probing the host takes a moment, and a server that
-/// never runs code should not pay for it). A host that cannot sandbox keeps its reason.
+/// The sandbox, started once: `serve_on` starts it in the background at start-up (so a
+/// missing protection is reported then), or the first run does. A host that cannot
+/// sandbox keeps its reason, and runs answer 503 with it.
 #[derive(Default)]
 pub struct Runner {
     sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
 }
 
 impl Runner {
-    async fn sandbox(&self) -> Result<Arc<Sandbox>, ApiError> {
+    pub(crate) async fn sandbox(&self) -> Result<Arc<Sandbox>, ApiError> {
         if let Some(ready) = self.sandbox.get() {
             return ready.clone().map_err(unavailable);
         }
