@@ -4,7 +4,31 @@
 // when it has one.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, assertServesThisBuild, launchBrowser, openClient, screenshot, sleep, startServer, typeAtEnd, waitForRoom } from './harness.mjs';
+import {
+  analyzeCalls,
+  assertNoConsoleErrors,
+  assertServesThisBuild,
+  launchBrowser,
+  openClient,
+  recordAnalyzeCalls,
+  screenshot,
+  startServer,
+  typeAtEnd,
+  waitForRoom,
+  waitUntil,
+} from './harness.mjs';
+
+/** The app's debounce for a small file (useAnalysis.ts, ANALYZE_DEBOUNCE_MS). */
+const DEBOUNCE_MS = 500;
+
+/**
+ * A context whose timers all belong to playwright's fake clock (it runs at the normal pace
+ * until a test pauses it), and whose page records each analyser request as it is made.
+ */
+async function withClock(context) {
+  await context.clock.install();
+  await recordAnalyzeCalls(context);
+}
 
 const CODE = [
   'def two_sum(nums, target):',
@@ -54,7 +78,7 @@ describe('complexity panel', { timeout: 180_000 }, () => {
   });
 
   test('shows per-function results and editor markers, refreshed after edits (debounced), and clear errors', async () => {
-    const c = await openClient(browser, `${server.url}/r/cx-contract`, { name: 'Ada' });
+    const c = await openClient(browser, `${server.url}/r/cx-contract`, { name: 'Ada', beforeLoad: withClock });
     const { page } = c;
     const requests = [];
     let answer = { status: 200, json: REPORT };
@@ -86,19 +110,28 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     await page.locator('.editor-host .line-numbers.active-line-number', { hasText: /^3$/ }).waitFor({ timeout: 5000 });
     await typeAtEnd(page, '');
 
-    // Several quick edits make one request, about 500 ms after the last one.
-    await sleep(800);
-    const before = requests.length;
+    // Several quick edits make one request, DEBOUNCE_MS after the last one, carrying the
+    // final text. The page's clock is paused while typing, so the gaps between keys and the
+    // moment the timer fires are exact: nothing here races the machine's speed.
+    await waitUntil(async () => (await analyzeCalls(page)).at(-1)?.code === CODE, 'the request for the whole text');
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 10);
+    const before = (await analyzeCalls(page)).length;
     for (const ch of ['#', ' ', 'h', 'i']) {
       await page.keyboard.type(ch);
-      await sleep(60);
+      await page.clock.runFor(100); // well inside the debounce: no request yet
     }
-    const typedAt = Date.now();
-    await sleep(1500);
-    const burst = requests.slice(before);
-    assert.equal(burst.length, 1, `one request for a burst of edits, got ${burst.length}`);
-    assert.ok(burst[0].at - typedAt >= 350, `request waited for the edits to stop (${burst[0].at - typedAt} ms)`);
-    assert.match(burst[0].body.code, /# hi$/);
+    assert.equal((await analyzeCalls(page)).length, before, 'no request while typing goes on');
+    await page.clock.runFor(DEBOUNCE_MS - 1);
+    assert.equal((await analyzeCalls(page)).length, before, 'no request before the debounce is over');
+    await page.clock.runFor(1);
+    let burst = (await analyzeCalls(page)).slice(before);
+    assert.equal(burst.length, 1, `one request when the debounce ends, got ${burst.length}`);
+    assert.equal(burst[0].code, `${CODE}# hi`, 'the request carries the final text');
+    await page.clock.runFor(10 * DEBOUNCE_MS);
+    burst = (await analyzeCalls(page)).slice(before);
+    assert.equal(burst.length, 1, `still one request for the burst, got ${burst.length}`);
+    await page.clock.resume();
+    await waitUntil(() => requests.some((r) => r.body.code === `${CODE}# hi`), 'the request to reach the server side');
 
     // A failing analyser is said so, and "Try again" asks again.
     answer = { status: 500, json: { error: 'analyser crashed' } };
@@ -112,38 +145,37 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     // A language the analyser does not cover: a message, and no request.
     await page.getByLabel('Language').selectOption('rust');
     await panel.getByText('Complexity analysis covers Python and JavaScript. This room is in Rust.').waitFor();
-    const n = requests.length;
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 10);
+    const n = (await analyzeCalls(page)).length;
     await page.keyboard.type('x');
-    await sleep(900);
-    assert.equal(requests.length, n, 'no request for an unsupported language');
+    await page.clock.runFor(10 * DEBOUNCE_MS);
+    assert.equal((await analyzeCalls(page)).length, n, 'no request for an unsupported language');
+    await page.clock.resume();
     await page.getByLabel('Language').selectOption('python');
     assertNoConsoleErrors(c, [/the server responded with a status of 500/]);
     await c.context.close();
   });
 
-  test("against the server's own analyser", async (t) => {
+  test("against the server's own analyser", async () => {
+    // The route is part of the server (SPEC §2): anything but a JSON report is a failure.
     const probe = await fetch(`${server.url}/api/analyze`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ language: 'python', code: 'def f(n):\n    return n\n' }),
     });
-    if (!(probe.headers.get('content-type') ?? '').includes('application/json')) {
-      t.skip(`this peercode has no POST /api/analyze yet (HTTP ${probe.status}, ${probe.headers.get('content-type')})`);
-      return;
-    }
-    const c = await openClient(browser, `${server.url}/r/cx-real`, { name: 'Ada' });
-    const sent = [];
-    c.page.on('request', (r) => {
-      if (r.url().endsWith('/api/analyze')) sent.push(JSON.parse(r.postData() ?? '{}'));
-    });
+    assert.equal(probe.status, 200, 'POST /api/analyze answers');
+    assert.match(probe.headers.get('content-type') ?? '', /application\/json/, 'POST /api/analyze answers JSON');
+    assert.ok(Array.isArray((await probe.json()).functions), 'the answer is a complexity report');
+    const c = await openClient(browser, `${server.url}/r/cx-real`, { name: 'Ada', beforeLoad: recordAnalyzeCalls });
     await waitForRoom(c.page);
-    await typeAtEnd(c.page, 'def total(nums):\ns = 0\nfor x in nums:\ns += x\n');
+    const typed = 'def total(nums):\ns = 0\nfor x in nums:\ns += x\n';
+    await typeAtEnd(c.page, typed);
     const badge = c.page.locator('.complexity-panel .cx-fn[data-function="total"] .cx-badge');
     await badge.waitFor({ timeout: 10000 });
-    await sleep(1000); // let the last debounced request settle
-    // The panel shows what the server says about the text the editor sent.
-    const last = sent.at(-1);
-    assert.ok(last, 'the page asked the analyser');
+    // The panel shows what the server says about the text the editor sent last (the whole text).
+    await waitUntil(async () => (await analyzeCalls(c.page)).at(-1)?.code === typed, 'a request with the whole text');
+    await c.page.locator('.complexity-panel[data-state="ready"]').waitFor();
+    const last = (await analyzeCalls(c.page)).at(-1);
     const expected = await (
       await fetch(`${server.url}/api/analyze`, {
         method: 'POST',
