@@ -1,11 +1,11 @@
 /**
- * The Monaco editor bound to one file of the room (y-monaco), with other participants'
+ * The Monaco editor bound to one file of the room (our MonacoBinding, from y-monaco), with other participants'
  * cursors and the complexity markers. One editor instance; switching files swaps its model.
  */
 import { useEffect, useRef } from 'react';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import { MonacoBinding } from 'y-monaco';
+import { MonacoBinding } from './monacoBinding';
 import { monaco } from './monaco';
 import { RemoteCursors } from './remoteCursors';
 import type { Marker } from '../lib/analysis';
@@ -37,7 +37,7 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
   const decorationsRef = useRef<monaco.editor.IEditorDecorationsCollection | null>(null);
-  /** Unbinds the open file (y-monaco binding, model, our observers). */
+  /** Unbinds the open file (binding, model, our observers). */
   const detachRef = useRef<(() => void) | null>(null);
   const undoRef = useRef<Y.UndoManager | null>(null);
   const languageRef = useRef(monacoLanguage);
@@ -112,7 +112,7 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     model.setEOL(monaco.editor.EndOfLineSequence.LF);
     editor.setModel(model);
     const binding = new MonacoBinding(text, model, new Set([editor]), awareness);
-    // Undo and redo your own edits only (y-monaco's transactions have the binding as origin);
+    // Undo and redo your own edits only (the binding's transactions have it as origin);
     // Monaco's own stack would also undo what others typed.
     const undo = new Y.UndoManager(text, { trackedOrigins: new Set([binding]), captureTimeout: 500 });
     undoRef.current = undo;
