@@ -180,6 +180,7 @@ export function RoomPage({ room }: { room: string }) {
         </button>
       </header>
 
+      {(status === 'reconnecting' || status === 'offline') && <ConnectionBanner status={status} />}
       <main className="workspace">
         <div className="editor-column">
           <div className="editor-toolbar">
@@ -247,7 +248,7 @@ export function RoomPage({ room }: { room: string }) {
           <RunPanel files={paths} entry={entry} onEntryChange={(p) => session && setEntry(session.doc, p)} />
         </div>
         <aside className="sidebar">
-          <Participants participants={participants} onRenameSelf={() => setRenamingSelf(true)} />
+          <Participants participants={participants} reconnecting={status === 'reconnecting' || status === 'offline'} onRenameSelf={() => setRenamingSelf(true)} />
           <ComplexityPanel
             state={analysis}
             file={current}
@@ -297,6 +298,16 @@ export function RoomPage({ room }: { room: string }) {
           </div>
         </Modal>
       )}
+    </div>
+  );
+}
+
+/** Impossible to miss: the connection is down, and what happens to your edits meanwhile. */
+function ConnectionBanner({ status }: { status: 'reconnecting' | 'offline' }) {
+  return (
+    <div className="connection-banner" role="alert" data-status={status}>
+      <strong>{status === 'offline' ? 'You are offline.' : 'Connection lost: reconnecting…'}</strong>
+      <span>Keep typing: your edits are kept here and sent when the connection is back. Others do not see them until then.</span>
     </div>
   );
 }
