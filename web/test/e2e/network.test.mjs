@@ -1,5 +1,5 @@
 // End-to-end: network trouble (issue 11.3) and one person in several tabs (11.6).
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertNoConsoleErrors, assertServesThisBuild, launchBrowser, openClient, screenshot, startServer, waitForRoom } from './harness.mjs';
 
@@ -21,13 +21,21 @@ describe('network trouble', { timeout: 180_000 }, () => {
     server?.removeData();
   });
 
+  /** Stops the server; the returned function starts it again on the same address. */
+  let down = null;
   const restart = async () => {
     const { listen, dataDir } = server;
     await server.stop();
-    return async () => {
+    down = async () => {
+      down = null;
       server = await startServer({ dataDir, listen });
     };
+    return () => down?.();
   };
+  // A test that failed half-way must not leave the server down for the next one.
+  afterEach(async () => {
+    await down?.();
+  });
 
   test('Create while the server is unreachable: a clear message and Reload, which works once it is back', async () => {
     const c = await openClient(browser, `${server.url}/`, { name: 'Ada' });
