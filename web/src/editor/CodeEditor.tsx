@@ -26,13 +26,14 @@ interface Props {
   theme: Theme;
   markers: Marker[];
   onReady?: (api: EditorApi | null) => void;
-  /** The number of lines changed (for dropping stale markers). */
-  onLineCount?: (n: number) => void;
 }
 
 let modelSerial = 0;
 
-export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady, onLineCount }: Props) {
+/** Markers are drawn this many lines above and below the visible ones. */
+const MARKER_MARGIN_LINES = 150;
+
+export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
@@ -124,8 +125,11 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     const onText = () => cursors?.render();
     text.observe(onText);
     awareness.setLocalStateField('file', path);
-    const lines = model.onDidChangeContent(() => onLineCount?.(model.getLineCount()));
-    onLineCount?.(model.getLineCount());
+    // The line count, for tests and styles, written to the DOM directly: no React render per edit.
+    const hostEl = host.current;
+    const showLines = () => hostEl?.setAttribute('data-lines', String(model.getLineCount()));
+    showLines();
+    const lines = model.onDidChangeContent(showLines);
     let detached = false;
     const detach = () => {
       if (detached) return;
@@ -159,10 +163,32 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     monaco.editor.setTheme(theme === 'light' ? 'peercode-light' : 'peercode-dark');
   }, [theme]);
 
+  // The markers near what is on screen only (a big file's report has thousands), refreshed
+  // when scrolling leaves that window. A report may be older than the text: what lies past
+  // the end is dropped, and Monaco keeps the rest in place as the text changes.
   useEffect(() => {
-    const model = editorRef.current?.getModel();
-    if (!model) return;
-    decorationsRef.current?.set(markers.flatMap((m) => toDecorations(m, model)));
+    const editor = editorRef.current;
+    const model = editor?.getModel();
+    if (!editor || !model) return;
+    let window: [number, number] | null = null;
+    const apply = () => {
+      const visible = editor.getVisibleRanges();
+      const first = visible[0]?.startLineNumber ?? 1;
+      const last = visible.at(-1)?.endLineNumber ?? first;
+      if (window && first >= window[0] && last <= window[1]) return;
+      const lines = model.getLineCount();
+      const lo = Math.max(1, first - MARKER_MARGIN_LINES);
+      const hi = Math.min(lines, last + MARKER_MARGIN_LINES);
+      window = [lo, hi];
+      decorationsRef.current?.set(
+        markers
+          .filter((m) => m.line_start <= hi && Math.min(m.line_end, lines) >= lo)
+          .flatMap((m) => toDecorations({ ...m, line_end: Math.min(m.line_end, lines) }, model)),
+      );
+    };
+    apply();
+    const scrolled = editor.onDidScrollChange(apply);
+    return () => scrolled.dispose();
   }, [markers, text]);
 
   return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} />;

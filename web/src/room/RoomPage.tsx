@@ -78,11 +78,12 @@ export function RoomPage({ room }: { room: string }) {
   const [adding, setAdding] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
   const editorApi = useRef<EditorApi | null>(null);
-  const [lineCount, setLineCount] = useState(1);
   const [analysis, retryAnalysis] = useAnalysis(text, language);
-  // While a newer report is on its way, the markers of the last one stay (no flicker).
+  // While a newer report is on its way, the markers of the last one stay (no flicker). They
+  // are computed once per report, never per keystroke (the editor clips them to the file).
   const report = analysis.kind === 'ready' || analysis.kind === 'loading' ? analysis.report : null;
-  const markers = useMemo(() => (report ? markersFor(report, lineCount) : []), [report, lineCount]);
+  const markers = useMemo(() => (report ? markersFor(report, Number.MAX_SAFE_INTEGER) : []), [report]);
+  const reveal = useCallback((line: number) => editorApi.current?.revealLine(line), []);
 
   const copyInvite = useCallback(async () => {
     const link = inviteLink(location.origin, room);
@@ -236,7 +237,6 @@ export function RoomPage({ room }: { room: string }) {
                 theme={theme}
                 markers={markers}
                 onReady={(api) => (editorApi.current = api)}
-                onLineCount={setLineCount}
               />
             )}
             {!synced && (
@@ -253,7 +253,7 @@ export function RoomPage({ room }: { room: string }) {
             state={analysis}
             file={current}
             onRetry={retryAnalysis}
-            onReveal={(line) => editorApi.current?.revealLine(line)}
+            onReveal={reveal}
           />
         </aside>
       </main>

@@ -221,10 +221,18 @@ export function participantsOf(states: Map<number, Record<string, unknown>>, sel
  * everyone else; the list keeps them as they were last seen, marked `stale`, until it is back.
  */
 export function useParticipants(session: Session | null): Participant[] {
-  const [list, setList] = useState<Participant[]>([]);
+  const [list, setListState] = useState<Participant[]>([]);
   useEffect(() => {
     if (!session) return;
     const { awareness, provider } = session;
+    // Awareness changes with every caret move of anyone: re-render the page only when the
+    // list itself changed.
+    let shown: Participant[] = [];
+    const setList = (next: Participant[]) => {
+      if (sameParticipants(shown, next)) return;
+      shown = next;
+      setListState(next);
+    };
     /** Others as last seen while connected. */
     let lastLive: Participant[] = [];
     /** After a reconnect, those not back yet stay listed (stale) for a moment. */
@@ -264,6 +272,23 @@ export function useParticipants(session: Session | null): Participant[] {
     };
   }, [session]);
   return list;
+}
+
+function sameParticipants(a: Participant[], b: Participant[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((p, i) => {
+    const q = b[i];
+    return (
+      q !== undefined &&
+      p.clientId === q.clientId &&
+      p.name === q.name &&
+      p.color === q.color &&
+      p.file === q.file &&
+      p.self === q.self &&
+      p.tabs === q.tabs &&
+      p.stale === q.stale
+    );
+  });
 }
 
 /** Re-renders when a Y.Map's own entries change (not on edits inside its values). */

@@ -96,13 +96,13 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     const panel = page.locator('.complexity-panel');
     const fn = panel.locator('.cx-fn[data-function="two_sum"]');
     await fn.waitFor({ timeout: 10000 });
-    assert.equal(await fn.locator('.cx-badge').textContent(), 'O(n^2)');
+    assert.equal(await fn.locator('.cx-badge').textContent(), 'O(n²)', 'O(n^2) is shown as people write it');
     const reason = fn.locator('.cx-reasons li', { hasText: 'nested loop over range(len(nums)): O(n)' });
     await reason.waitFor();
     assert.equal(await reason.locator('code').textContent(), 'range(len(nums))', 'backticked code is shown as code');
     assert.equal(await panel.locator('.cx-fn[data-function="<module>"] .cx-badge').textContent(), 'O(1)');
     // Markers in the editor: the estimate after the function's first line, a glyph per reason line.
-    await page.locator('.editor-host .cx-inline', { hasText: 'O(n^2)' }).waitFor();
+    await page.locator('.editor-host .cx-inline', { hasText: 'O(n²)' }).waitFor();
     assert.equal(await page.locator('.editor-host .cx-glyph-reason').count(), 2);
     // The request carried the room's language and the whole file.
     const last = requests.at(-1);
@@ -152,7 +152,7 @@ describe('complexity panel', { timeout: 180_000 }, () => {
 
     // A language the analyser does not cover: a message, and no request.
     await page.getByLabel('Language').selectOption('rust');
-    await panel.getByText('Complexity analysis covers Python and JavaScript. This room is in Rust.').waitFor();
+    await panel.getByText('Complexity analysis covers Python and JavaScript. This file is in Rust.').waitFor();
     await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
     const n = (await analyzeCalls(page)).length;
     await page.keyboard.type('x');
@@ -193,7 +193,7 @@ describe('complexity panel', { timeout: 180_000 }, () => {
     ).json();
     const fnReport = expected.functions.find((f) => f.name === 'total');
     assert.ok(fnReport, `the server found the function: ${JSON.stringify(expected)}`);
-    assert.equal(await badge.textContent(), fnReport.complexity);
+    assert.equal(await badge.getAttribute("title"), `Estimated time complexity: ${fnReport.complexity}`);
     await screenshot(c.page, 'complexity-real-1280x720-dark');
     assertNoConsoleErrors(c);
     await c.context.close();
