@@ -21,7 +21,11 @@ export type AnalysisState =
   | { kind: 'ready'; report: AnalysisReport }
   | { kind: 'error'; message: string; report: AnalysisReport | null };
 
-export function useAnalysis(text: Y.Text | undefined, language: Language): [AnalysisState, () => void] {
+/**
+ * `connected`: the room's connection is up. While it is down the server is unreachable, so
+ * nothing is asked (the last report stays); it asks again when the connection is back.
+ */
+export function useAnalysis(text: Y.Text | undefined, language: Language, connected = true): [AnalysisState, () => void] {
   const [state, setState] = useState<AnalysisState>({ kind: 'empty' });
   const [retry, setRetry] = useState(0);
 
@@ -34,6 +38,7 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
       setState({ kind: 'empty' });
       return;
     }
+    if (!connected) return;
     let controller: AbortController | null = null;
     let last: AnalysisReport | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,7 +90,7 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
       text.unobserve(later);
       controller?.abort();
     };
-  }, [text, language, retry]);
+  }, [text, language, retry, connected]);
 
   const again = useCallback(() => setRetry((n) => n + 1), []);
   return [state, again];

@@ -152,14 +152,17 @@ describe('complexity panel', { timeout: 180_000 }, () => {
 
     // A language the analyser does not cover: a message, and no request.
     await page.getByLabel('Language').selectOption('rust');
+    await page.getByRole('dialog', { name: 'Make main.py a Rust file?' }).getByRole('button', { name: 'Rename to main.rs' }).click();
     await panel.getByText('Complexity analysis covers Python and JavaScript. This file is in Rust.').waitFor();
     await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
     const n = (await analyzeCalls(page)).length;
-    await page.keyboard.type('x');
+    await typeAtEnd(page, 'x');
     await page.clock.runFor(10 * DEBOUNCE_MS);
     assert.equal((await analyzeCalls(page)).length, n, 'no request for an unsupported language');
     await page.clock.resume();
     await page.getByLabel('Language').selectOption('python');
+    await page.getByRole('dialog', { name: 'Make main.rs a Python file?' }).getByRole('button', { name: 'Rename to main.py' }).click();
+    await page.locator('.tab[data-file="main.py"]').waitFor();
     assertNoConsoleErrors(c, [/the server responded with a status of 500/]);
     await c.context.close();
   });

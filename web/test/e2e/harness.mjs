@@ -143,12 +143,20 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** The editor's text as shown on screen (Monaco renders lines as positioned divs). */
+/**
+ * The editor's text as shown on screen (Monaco renders lines as positioned divs), without
+ * the complexity estimates drawn after a function's first line (they are not text).
+ */
 export async function editorText(page) {
   return page.evaluate(() => {
     const lines = Array.from(document.querySelectorAll('.editor-host .view-lines .view-line'));
+    const textOf = (el) => {
+      let t = el.textContent ?? '';
+      for (const c of el.querySelectorAll('.cx-inline')) t = t.replace(c.textContent ?? '', '');
+      return t.replace(/\u00a0/g, ' ');
+    };
     return lines
-      .map((el) => ({ top: parseFloat(el.style.top || '0'), text: (el.textContent ?? '').replace(/\u00a0/g, ' ') }))
+      .map((el) => ({ top: parseFloat(el.style.top || '0'), text: textOf(el) }))
       .sort((a, b) => a.top - b.top)
       .map((l) => l.text)
       .join('\n')
