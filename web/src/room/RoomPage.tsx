@@ -162,7 +162,7 @@ export function RoomPage({ room }: { room: string }) {
           <Logo />
           <span>PeerCode</span>
         </a>
-        <span className="room-id" title="Room id">
+        <span className="room-id" title={`Room ${room}`}>
           {room}
         </span>
         <StatusBadge status={status} />
