@@ -51,10 +51,12 @@ describe('payload', { timeout: 120_000 }, () => {
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       let bytes = 0;
       let requests = 0;
+      const urls = [];
       page.on('requestfinished', async (req) => {
         const res = await req.response();
         if (!res) return;
         requests++;
+        urls.push(new URL(req.url()).pathname);
         const sizes = await req.sizes().catch(() => null);
         if (sizes) bytes += sizes.responseBodySize + sizes.responseHeadersSize;
       });
@@ -70,9 +72,14 @@ describe('payload', { timeout: 120_000 }, () => {
       console.log(`payload ${label}: ${(bytes / 1024).toFixed(0)} KiB transferred in ${requests} requests, editable after ${ms} ms`);
       assertNoConsoleErrors({ errors });
       await page.close();
-      return { bytes, ms };
+      return { bytes, ms, urls };
     };
     const cold = await open('cold');
+    // Monaco's languages load on demand: a Python room fetches the Python tokenizer only.
+    assert.ok(cold.urls.some((u) => /\/assets\/python-[\w-]+\.js$/.test(u)), `the Python tokenizer is loaded: ${cold.urls.join(' ')}`);
+    for (const other of ['rust', 'go', 'java', 'cpp']) {
+      assert.ok(!cold.urls.some((u) => new RegExp(`/assets/${other}-[\\w-]+\\.js$`).test(u)), `no ${other} tokenizer for a Python room`);
+    }
     const warm = await open('warm');
     assert.ok(warm.bytes < cold.bytes / 4, `a second visit comes mostly from the cache (cold ${cold.bytes} B, warm ${warm.bytes} B)`);
     await context.close();
