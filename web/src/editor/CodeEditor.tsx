@@ -1,11 +1,11 @@
 /**
- * The Monaco editor bound to one file of the room (y-monaco), with other participants'
+ * The Monaco editor bound to one file of the room (our MonacoBinding, from y-monaco), with other participants'
  * cursors and the complexity markers. One editor instance; switching files swaps its model.
  */
 import { useEffect, useRef } from 'react';
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import { MonacoBinding } from 'y-monaco';
+import { MonacoBinding } from './monacoBinding';
 import { monaco } from './monaco';
 import { RemoteCursors } from './remoteCursors';
 import type { Marker } from '../lib/analysis';
@@ -26,18 +26,19 @@ interface Props {
   theme: Theme;
   markers: Marker[];
   onReady?: (api: EditorApi | null) => void;
-  /** The number of lines changed (for dropping stale markers). */
-  onLineCount?: (n: number) => void;
 }
 
 let modelSerial = 0;
 
-export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady, onLineCount }: Props) {
+/** Markers are drawn this many lines above and below the visible ones. */
+const MARKER_MARGIN_LINES = 150;
+
+export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
   const decorationsRef = useRef<monaco.editor.IEditorDecorationsCollection | null>(null);
-  /** Unbinds the open file (y-monaco binding, model, our observers). */
+  /** Unbinds the open file (binding, model, our observers). */
   const detachRef = useRef<(() => void) | null>(null);
   const undoRef = useRef<Y.UndoManager | null>(null);
   const languageRef = useRef(monacoLanguage);
@@ -112,7 +113,7 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     model.setEOL(monaco.editor.EndOfLineSequence.LF);
     editor.setModel(model);
     const binding = new MonacoBinding(text, model, new Set([editor]), awareness);
-    // Undo and redo your own edits only (y-monaco's transactions have the binding as origin);
+    // Undo and redo your own edits only (the binding's transactions have it as origin);
     // Monaco's own stack would also undo what others typed.
     const undo = new Y.UndoManager(text, { trackedOrigins: new Set([binding]), captureTimeout: 500 });
     undoRef.current = undo;
@@ -124,8 +125,11 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     const onText = () => cursors?.render();
     text.observe(onText);
     awareness.setLocalStateField('file', path);
-    const lines = model.onDidChangeContent(() => onLineCount?.(model.getLineCount()));
-    onLineCount?.(model.getLineCount());
+    // The line count, for tests and styles, written to the DOM directly: no React render per edit.
+    const hostEl = host.current;
+    const showLines = () => hostEl?.setAttribute('data-lines', String(model.getLineCount()));
+    showLines();
+    const lines = model.onDidChangeContent(showLines);
     let detached = false;
     const detach = () => {
       if (detached) return;
@@ -159,10 +163,32 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     monaco.editor.setTheme(theme === 'light' ? 'peercode-light' : 'peercode-dark');
   }, [theme]);
 
+  // The markers near what is on screen only (a big file's report has thousands), refreshed
+  // when scrolling leaves that window. A report may be older than the text: what lies past
+  // the end is dropped, and Monaco keeps the rest in place as the text changes.
   useEffect(() => {
-    const model = editorRef.current?.getModel();
-    if (!model) return;
-    decorationsRef.current?.set(markers.flatMap((m) => toDecorations(m, model)));
+    const editor = editorRef.current;
+    const model = editor?.getModel();
+    if (!editor || !model) return;
+    let window: [number, number] | null = null;
+    const apply = () => {
+      const visible = editor.getVisibleRanges();
+      const first = visible[0]?.startLineNumber ?? 1;
+      const last = visible.at(-1)?.endLineNumber ?? first;
+      if (window && first >= window[0] && last <= window[1]) return;
+      const lines = model.getLineCount();
+      const lo = Math.max(1, first - MARKER_MARGIN_LINES);
+      const hi = Math.min(lines, last + MARKER_MARGIN_LINES);
+      window = [lo, hi];
+      decorationsRef.current?.set(
+        markers
+          .filter((m) => m.line_start <= hi && Math.min(m.line_end, lines) >= lo)
+          .flatMap((m) => toDecorations({ ...m, line_end: Math.min(m.line_end, lines) }, model)),
+      );
+    };
+    apply();
+    const scrolled = editor.onDidScrollChange(apply);
+    return () => scrolled.dispose();
   }, [markers, text]);
 
   return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} />;

@@ -1,7 +1,9 @@
 /**
- * Other participants' cursors in our editor: y-monaco draws their selections and carets
+ * Other participants' cursors in our editor: the binding draws their selections and carets
  * (classes `yRemoteSelection-{client}` / `yRemoteSelectionHead-{client}`); this adds the
- * colour of each and a name label above each caret, as a Monaco content widget.
+ * colour of each and a name label above each caret, as a Monaco content widget. The label
+ * shows while its owner is active and shrinks to a small flag LABEL_IDLE_MS after their
+ * last move, so it does not sit on the line above; hovering the flag shows the full name.
  */
 import * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
@@ -12,7 +14,15 @@ interface Label {
   widget: monaco.editor.IContentWidget;
   dom: HTMLElement;
   position: monaco.IPosition;
+  /** Where their caret was last drawn (a move makes the label active again). */
+  offset: number;
+  idleTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** How long a label stays fully shown after its owner's last move. */
+export const LABEL_IDLE_MS = 2000;
+/** Longer names are cut with an ellipsis while shown (the full name is on hover). */
+const LABEL_MAX_CHARS = 16;
 
 const safeColor = (c: unknown) => (typeof c === 'string' && /^#[0-9a-fA-F]{6}$/.test(c) ? c : '#888888');
 
@@ -59,10 +69,11 @@ export class RemoteCursors {
       const position = model.getPositionAt(abs.index);
       const name = typeof user.name === 'string' && user.name ? user.name : 'Anonymous';
       seen.add(clientId);
-      this.place(clientId, name, color, position);
+      this.place(clientId, name, color, position, abs.index);
     });
     for (const [id, label] of this.labels) {
       if (!seen.has(id)) {
+        clearTimeout(label.idleTimer);
         this.editor.removeContentWidget(label.widget);
         this.labels.delete(id);
       }
@@ -70,15 +81,20 @@ export class RemoteCursors {
     this.style.textContent = css.join('\n');
   };
 
-  private place(clientId: number, name: string, color: string, position: monaco.IPosition) {
+  private place(clientId: number, name: string, color: string, position: monaco.IPosition, offset: number) {
     let label = this.labels.get(clientId);
     if (!label) {
       const dom = document.createElement('div');
       dom.className = 'remote-cursor-label';
       dom.dataset.clientId = String(clientId);
+      const text = document.createElement('span');
+      text.className = 'remote-cursor-name';
+      dom.appendChild(text);
       const l: Label = {
         dom,
         position,
+        offset,
+        idleTimer: undefined,
         widget: {
           getId: () => `peercode.cursor.${clientId}`,
           getDomNode: () => dom,
@@ -93,23 +109,50 @@ export class RemoteCursors {
       };
       label = l;
       this.labels.set(clientId, l);
-      dom.textContent = name;
-      dom.style.backgroundColor = color;
-      dom.style.color = textOn(color);
+      this.paint(l, name, color);
       this.editor.addContentWidget(l.widget);
+      this.activate(l);
       return;
     }
-    if (label.dom.textContent !== name) label.dom.textContent = name;
+    this.paint(label, name, color);
+    const moved = label.offset !== offset || label.position.lineNumber !== position.lineNumber || label.position.column !== position.column;
+    label.position = position;
+    label.offset = offset;
+    if (moved) {
+      this.activate(label);
+      this.editor.layoutContentWidget(label.widget);
+    }
+  }
+
+  private paint(label: Label, name: string, color: string) {
+    const text = label.dom.firstElementChild as HTMLElement;
+    const short = Array.from(name).length > LABEL_MAX_CHARS ? `${Array.from(name).slice(0, LABEL_MAX_CHARS - 1).join('')}…` : name;
+    if (text.textContent !== short) text.textContent = short;
+    if (label.dom.dataset.name !== name) {
+      label.dom.dataset.name = name;
+      label.dom.title = name;
+      label.dom.setAttribute('aria-label', name);
+    }
     label.dom.style.backgroundColor = color;
     label.dom.style.color = textOn(color);
-    label.position = position;
-    this.editor.layoutContentWidget(label.widget);
+  }
+
+  /** Fully shown now, a small flag after LABEL_IDLE_MS without a move. */
+  private activate(label: Label) {
+    label.dom.dataset.state = 'active';
+    clearTimeout(label.idleTimer);
+    label.idleTimer = setTimeout(() => {
+      label.dom.dataset.state = 'idle';
+    }, LABEL_IDLE_MS);
   }
 
   dispose() {
     this.disposed = true;
     this.awareness.off('change', this.render);
-    for (const label of this.labels.values()) this.editor.removeContentWidget(label.widget);
+    for (const label of this.labels.values()) {
+      clearTimeout(label.idleTimer);
+      this.editor.removeContentWidget(label.widget);
+    }
     this.labels.clear();
     this.style.remove();
   }

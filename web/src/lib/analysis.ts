@@ -150,7 +150,7 @@ export function markersFor(report: AnalysisReport, lineCount: number): Marker[] 
   const fits = (s: { line_start: number }) => s.line_start <= lineCount;
   for (const f of report.functions) {
     if (!fits(f)) continue;
-    const label = f.complexity === 'unknown' ? 'complexity unknown' : f.complexity;
+    const label = f.complexity === 'unknown' ? 'complexity unknown' : prettyComplexity(f.complexity);
     out.push({ kind: 'function', line_start: f.line_start, line_end: f.line_start, text: label });
   }
   const byLine = new Map<number, Marker>();
@@ -172,9 +172,14 @@ export function markersFor(report: AnalysisReport, lineCount: number): Marker[] 
     }
   }
   out.push(...Array.from(byLine.values()).sort((a, b) => a.line_start - b.line_start));
-  for (const e of report.parse_errors) {
-    if (!fits(e)) continue;
-    out.push({ kind: 'error', line_start: e.line_start, line_end: Math.min(e.line_end, lineCount), text: e.text });
+  // One marker for the parse errors, at the first one: a cascade of seventeen squiggles
+  // says no more than the first.
+  const errors = report.parse_errors.filter(fits).sort((a, b) => a.line_start - b.line_start);
+  const e = errors[0];
+  if (e) {
+    const more = errors.length - 1;
+    const text = more > 0 ? `${e.text} (and ${more} more parse error${more === 1 ? '' : 's'} below)` : e.text;
+    out.push({ kind: 'error', line_start: e.line_start, line_end: Math.min(e.line_end, lineCount), text });
   }
   return out;
 }
@@ -188,4 +193,59 @@ export function complexityRank(c: string): number | null {
   if (s === 'o(n)' || /^o\([a-z]\)$/.test(s) || /^o\([a-z]\+[a-z]\)$/.test(s)) return 2;
   if (/^o\(n\*?log/.test(s)) return 3;
   return 4;
+}
+
+/** The server's limit on `code` (crates/server/src/analyze.rs, MAX_SOURCE_BYTES). */
+export const MAX_ANALYZE_BYTES = 256 * 1024;
+
+/** The debounce for a small file; it grows with the file so analysis never crowds typing. */
+export const BASE_ANALYZE_DELAY_MS = 500;
+
+/**
+ * How long after the last edit to ask for a report of a text of `length` characters: 500 ms
+ * up to 20k characters, then 1 ms more per 100 characters, at most 3 s (a 5,000-line file,
+ * ~150k characters, waits about 1.8 s).
+ */
+export function analyzeDelay(length: number): number {
+  if (length <= 20_000) return BASE_ANALYZE_DELAY_MS;
+  return Math.min(3000, BASE_ANALYZE_DELAY_MS + Math.round((length - 20_000) / 100));
+}
+
+/** UTF-8 size of a string, without allocating it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** `O(n^2)` as people write it: `O(n²)`; `2^n` keeps its caret only where no superscript exists. */
+export function prettyComplexity(c: string): string {
+  const sup: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', n: 'ⁿ', k: 'ᵏ', m: 'ᵐ' };
+  return c.replace(/\^(\d+|[nkm])\b/g, (all, exp: string) => {
+    const out = Array.from(exp, (ch) => sup[ch]).join('');
+    return out.length === exp.length ? out : all;
+  });
+}
+
+/**
+ * The parse errors of a report as one sentence for people: the first place and how many
+ * more, or null when the code parsed.
+ */
+export function parseErrorSummary(report: AnalysisReport): { line: number; text: string } | null {
+  const errors = [...report.parse_errors].sort((a, b) => a.line_start - b.line_start);
+  const first = errors[0];
+  if (!first) return null;
+  const more = errors.length - 1;
+  return {
+    line: first.line_start,
+    text: `The code does not parse at line ${first.line_start}${more > 0 ? ` (and ${more} more place${more === 1 ? '' : 's'})` : ''}: the estimates below may be incomplete.`,
+  };
 }

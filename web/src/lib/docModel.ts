@@ -4,7 +4,7 @@
  * the document's structure goes through here, each in one transaction.
  */
 import * as Y from 'yjs';
-import { DEFAULT_LANGUAGE, languageForPath } from './languages';
+import { DEFAULT_LANGUAGE, languageById, languageForPath, withExtension } from './languages';
 
 export const DEFAULT_ENTRY = 'main.py';
 export const MAX_PATH_LENGTH = 100;
@@ -138,6 +138,37 @@ export function deleteFile(doc: Y.Doc, path: string): void {
 export function setLanguage(doc: Y.Doc, language: string): void {
   if (roomLanguage(doc) === language && metaOf(doc).has('language')) return;
   metaOf(doc).set('language', language);
+}
+
+/** What switching the room to `language` would offer for its entry file, or null for nothing. */
+export function entryOffer(doc: Y.Doc, language: string): { rename: string | null; starter: boolean } | null {
+  const entry = entryFile(doc);
+  const lang = languageById(language);
+  if (entry === undefined || !filesOf(doc).has(entry) || lang.extension === 'txt') return null;
+  const target = withExtension(entry, lang.extension);
+  const rename = languageForPath(entry)?.id !== lang.id && target !== entry && !filesOf(doc).has(target) ? target : null;
+  const starter = lang.starter !== '' && (filesOf(doc).get(entry)?.length ?? 0) === 0;
+  return rename || starter ? { rename, starter } : null;
+}
+
+/**
+ * Switches the room to `language` in one transaction: `meta.language`, and when asked the
+ * entry file renamed to the language's extension and, if it is empty, given starter code.
+ */
+export function switchLanguage(doc: Y.Doc, language: string, opts: { renameEntry?: boolean; starter?: boolean } = {}): void {
+  const lang = languageById(language);
+  const offer = entryOffer(doc, language);
+  doc.transact(() => {
+    setLanguage(doc, language);
+    let entry = entryFile(doc);
+    if (entry === undefined) return;
+    if (opts.renameEntry && offer?.rename) {
+      renameFile(doc, entry, offer.rename);
+      entry = offer.rename;
+    }
+    const text = filesOf(doc).get(entry);
+    if (opts.starter && offer?.starter && text && text.length === 0) text.insert(0, lang.starter);
+  }, 'peercode:language');
 }
 
 export function setEntry(doc: Y.Doc, path: string): void {

@@ -3,6 +3,7 @@ import { load, save } from './storage';
 
 const NAME_KEY = 'peercode.name';
 const COLOR_KEY = 'peercode.color';
+const PERSON_KEY = 'peercode.person';
 export const MAX_NAME_LENGTH = 32;
 
 /** Distinct hues that read on both the dark and the light theme. */
@@ -74,4 +75,17 @@ export function textOn(hex: string): '#000000' | '#ffffff' {
   const l = 0.2126 * lin(m[1]!) + 0.7152 * lin(m[2]!) + 0.0722 * lin(m[3]!);
   // Contrast with white is 1.05 / (l + 0.05); with black (l + 0.05) / 0.05.
   return 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 ? '#ffffff' : '#000000';
+}
+
+/**
+ * A random id for this browser profile, shared by its tabs (localStorage): the participant
+ * list shows one person with a count, not the same name twice.
+ */
+export function personId(): string {
+  const saved = load(PERSON_KEY);
+  if (saved && /^[a-z0-9]{8,32}$/.test(saved)) return saved;
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  const id = Array.from(bytes, (b) => (b % 36).toString(36)).join('') + Date.now().toString(36).slice(-4);
+  save(PERSON_KEY, id);
+  return id;
 }

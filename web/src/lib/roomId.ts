@@ -3,7 +3,13 @@
 /** Letters and digits that cannot be mistaken for one another when read aloud or copied by hand. */
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
-export const ROOM_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * The server's rule (crates/server/src/rooms: `valid_room_name`): 1 to 128 characters from
+ * A-Z a-z 0-9 - _ . , not starting with a dot. The browser test `names.test.mjs` checks the
+ * two agree, name by name, against the running server.
+ */
+export const ROOM_ID_PATTERN = /^(?!\.)[A-Za-z0-9._-]{1,128}$/;
+export const ROOM_ID_RULE = '1 to 128 letters, digits, - _ or . (not starting with a dot)';
 
 export function isValidRoomId(id: string): boolean {
   return ROOM_ID_PATTERN.test(id);

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { cleanName, MAX_NAME_LENGTH, savedName, saveName } from '../lib/identity';
 import { forgetRoom, recentRooms, timeAgo, type RecentRoom } from '../lib/recentRooms';
-import { newRoomId, parseRoomInput, roomPath } from '../lib/roomId';
+import { newRoomId, parseRoomInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
 import { navigate } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { IconMoon, IconSun, IconX, Logo } from '../components/icons';
@@ -29,7 +29,7 @@ export function Lobby({ notice }: { notice?: string }) {
     e.preventDefault();
     const room = parseRoomInput(join);
     if (!room) {
-      setJoinError('Paste an invite link or a room id (letters, digits, - and _).');
+      setJoinError(`Paste an invite link or a room id (${ROOM_ID_RULE}).`);
       return;
     }
     go(room);

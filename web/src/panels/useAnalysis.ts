@@ -1,23 +1,31 @@
 /**
- * Keeps a complexity report of the open file current: asks `POST /api/analyze` 500 ms
- * after the last change (anyone's), cancelling a request that a newer one replaces.
+ * Keeps a complexity report of the open file current, without ever slowing typing: it asks
+ * `POST /api/analyze` a while after the last change (anyone's; 500 ms for a small file,
+ * longer for a big one, see `analyzeDelay`), cancelling a request that a newer one replaces;
+ * a file over the server's limit is not sent at all. Results are applied as a transition, so
+ * React renders them around keystrokes, not in their way.
  */
-import { useEffect, useState } from 'react';
+import { startTransition, useCallback, useEffect, useState } from 'react';
 import type * as Y from 'yjs';
-import { analyze, AnalysisError, type AnalysisReport } from '../lib/analysis';
-import { debounce } from '../lib/debounce';
+import { analyze, analyzeDelay, AnalysisError, MAX_ANALYZE_BYTES, utf8Length, type AnalysisReport } from '../lib/analysis';
 import type { Language } from '../lib/languages';
 
-export const ANALYZE_DEBOUNCE_MS = 500;
+/** The debounce for a small file. */
+export const ANALYZE_DEBOUNCE_MS = analyzeDelay(0);
 
 export type AnalysisState =
   | { kind: 'unsupported'; language: Language }
   | { kind: 'empty' }
+  | { kind: 'too-large'; bytes: number }
   | { kind: 'loading'; report: AnalysisReport | null }
   | { kind: 'ready'; report: AnalysisReport }
   | { kind: 'error'; message: string; report: AnalysisReport | null };
 
-export function useAnalysis(text: Y.Text | undefined, language: Language): [AnalysisState, () => void] {
+/**
+ * `connected`: the room's connection is up. While it is down the server is unreachable, so
+ * nothing is asked (the last report stays); it asks again when the connection is back.
+ */
+export function useAnalysis(text: Y.Text | undefined, language: Language, connected = true): [AnalysisState, () => void] {
   const [state, setState] = useState<AnalysisState>({ kind: 'empty' });
   const [retry, setRetry] = useState(0);
 
@@ -30,8 +38,10 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
       setState({ kind: 'empty' });
       return;
     }
+    if (!connected) return;
     let controller: AbortController | null = null;
     let last: AnalysisReport | null = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const run = async () => {
       controller?.abort();
       const mine = new AbortController();
@@ -40,6 +50,12 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
       if (code.trim() === '') {
         last = null;
         setState({ kind: 'empty' });
+        return;
+      }
+      const bytes = utf8Length(code);
+      if (bytes > MAX_ANALYZE_BYTES) {
+        last = null;
+        setState((s) => (s.kind === 'too-large' && s.bytes === bytes ? s : { kind: 'too-large', bytes }));
         return;
       }
       if (!navigator.onLine) {
@@ -51,7 +67,7 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
         const report = await analyze(language.id, code, mine.signal);
         if (mine.signal.aborted) return;
         last = report;
-        setState({ kind: 'ready', report });
+        startTransition(() => setState({ kind: 'ready', report }));
       } catch (e) {
         if (mine.signal.aborted) return;
         const message =
@@ -59,18 +75,23 @@ export function useAnalysis(text: Y.Text | undefined, language: Language): [Anal
         setState({ kind: 'error', message, report: null });
       }
     };
-    const later = debounce(() => void run(), ANALYZE_DEBOUNCE_MS);
+    // Per edit: one clearTimeout and one setTimeout, nothing else (Y.Text's length is O(1)).
+    const later = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void run(), analyzeDelay(text.length));
+    };
     text.observe(later);
     const onOnline = () => void run();
     window.addEventListener('online', onOnline);
     void run();
     return () => {
       window.removeEventListener('online', onOnline);
-      later.cancel();
+      clearTimeout(timer);
       text.unobserve(later);
       controller?.abort();
     };
-  }, [text, language, retry]);
+  }, [text, language, retry, connected]);
 
-  return [state, () => setRetry((n) => n + 1)];
+  const again = useCallback(() => setRetry((n) => n + 1), []);
+  return [state, again];
 }

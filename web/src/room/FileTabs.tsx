@@ -1,5 +1,9 @@
-/** The room's files as tabs: open, add, rename (double-click or ✎), delete. */
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+/**
+ * The room's files as tabs: open, add, rename (double-click or ✎), delete. The tabs scroll
+ * sideways in their own strip; "+" and, when they do not all fit, a menu of every file stay
+ * in view beside it.
+ */
+import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { IconPencil, IconPlus, IconX } from '../components/icons';
 
 interface Props {
@@ -19,8 +23,32 @@ interface Props {
 
 export function FileTabs(p: Props) {
   const [renaming, setRenaming] = useState<string | null>(null);
+  const strip = useRef<HTMLDivElement>(null);
+  const [overflowing, setOverflowing] = useState(false);
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  // Whether the tabs overflow their strip (on resize and when the files change).
+  useLayoutEffect(() => {
+    const el = strip.current;
+    if (!el) return;
+    const check = () => setOverflowing(el.scrollWidth > el.clientWidth + 1);
+    check();
+    const ro = new ResizeObserver(check);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [p.files, renaming, p.adding]);
+
+  // The open file's tab is scrolled into view.
+  useEffect(() => {
+    const el = strip.current;
+    if (!el || p.active === undefined) return;
+    const tab = Array.from(el.querySelectorAll<HTMLElement>('.tab')).find((t) => t.dataset.file === p.active);
+    tab?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [p.active, p.files]);
+
   return (
-    <div className="tabs" role="tablist" aria-label="Files">
+    <div className="tabs-bar">
+    <div className="tabs" role="tablist" aria-label="Files" ref={strip}>
       {p.files.map((f) =>
         renaming === f ? (
           <NameField
@@ -63,6 +91,7 @@ export function FileTabs(p: Props) {
           </div>
         ),
       )}
+    </div>
       {p.adding ? (
         <NameField
           initial={p.suggestedName}
@@ -78,6 +107,66 @@ export function FileTabs(p: Props) {
         <button type="button" className="icon-btn add-file" aria-label="New file" title="New file (Alt+N)" onClick={() => p.onAddingChange(true)}>
           <IconPlus />
         </button>
+      )}
+      {overflowing && (
+        <FileMenu
+          files={p.files}
+          active={p.active}
+          open={menuOpen}
+          onOpenChange={setMenuOpen}
+          onPick={(f) => {
+            setMenuOpen(false);
+            p.onOpen(f);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** Every file in a list, for when the tabs do not all fit. */
+function FileMenu(p: { files: string[]; active: string | undefined; open: boolean; onOpenChange: (o: boolean) => void; onPick: (f: string) => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  const { open, onOpenChange } = p;
+  useEffect(() => {
+    if (!open) return;
+    box.current?.querySelector<HTMLElement>('[aria-checked="true"], [role="menuitemradio"]')?.focus();
+    const onDown = (e: MouseEvent) => {
+      if (!box.current?.contains(e.target as Node)) onOpenChange(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        onOpenChange(false);
+      }
+    };
+    document.addEventListener('mousedown', onDown);
+    window.addEventListener('keydown', onKey, true);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      window.removeEventListener('keydown', onKey, true);
+    };
+  }, [open, onOpenChange]);
+  return (
+    <div className="file-menu" ref={box}>
+      <button
+        type="button"
+        className="btn btn-small file-menu-button"
+        aria-haspopup="menu"
+        aria-expanded={p.open}
+        title="All files"
+        onClick={() => p.onOpenChange(!p.open)}
+      >
+        {p.files.length} files ▾
+      </button>
+      {p.open && (
+        <div className="file-menu-list" role="menu" aria-label="All files">
+          {p.files.map((f) => (
+            <button key={f} type="button" role="menuitemradio" aria-checked={f === p.active} className="file-menu-item" title={f} onClick={() => p.onPick(f)}>
+              {f}
+            </button>
+          ))}
+        </div>
       )}
     </div>
   );

@@ -18,7 +18,7 @@ import { rememberRoom } from '../lib/recentRooms';
 import { inviteLink } from '../lib/roomId';
 import { navigate } from '../lib/router';
 import { useTheme } from '../lib/theme';
-import { LANGUAGES, languageById } from '../lib/languages';
+import { fileLanguage, LANGUAGES, languageById } from '../lib/languages';
 import { markersFor } from '../lib/analysis';
 import {
   addFile,
@@ -27,11 +27,12 @@ import {
   filesOf,
   freshName,
   metaOf,
+  entryOffer,
   renameFile,
   roomLanguage,
   setEntry,
-  setLanguage,
   sortedPaths,
+  switchLanguage,
 } from '../lib/docModel';
 
 export function RoomPage({ room }: { room: string }) {
@@ -69,20 +70,25 @@ export function RoomPage({ room }: { room: string }) {
   const languageId = session ? roomLanguage(session.doc) : undefined;
   // One object per id: the analysis restarts when the language changes, not on every render.
   const language = useMemo(() => languageById(languageId), [languageId]);
+  const [languageOffer, setLanguageOffer] = useState<{ language: string; rename: string | null; starter: boolean } | null>(null);
 
   const [active, setActive] = useState<string | undefined>(undefined);
   // Keep an open file: the entry at first, another one when ours is renamed or deleted.
   const current = active !== undefined && paths.includes(active) ? active : (entry !== undefined && paths.includes(entry) ? entry : paths[0]);
   const text = current !== undefined ? files?.get(current) : undefined;
+  // Highlighting and analysis follow the open file's extension (the room's language otherwise).
+  // (Always the same object for a language, so the analysis restarts only when it changes.)
+  const currentLanguage = fileLanguage(current, languageId);
 
   const [adding, setAdding] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState<string | null>(null);
   const editorApi = useRef<EditorApi | null>(null);
-  const [lineCount, setLineCount] = useState(1);
-  const [analysis, retryAnalysis] = useAnalysis(text, language);
-  // While a newer report is on its way, the markers of the last one stay (no flicker).
+  const [analysis, retryAnalysis] = useAnalysis(text, currentLanguage, status === 'connected');
+  // While a newer report is on its way, the markers of the last one stay (no flicker). They
+  // are computed once per report, never per keystroke (the editor clips them to the file).
   const report = analysis.kind === 'ready' || analysis.kind === 'loading' ? analysis.report : null;
-  const markers = useMemo(() => (report ? markersFor(report, lineCount) : []), [report, lineCount]);
+  const markers = useMemo(() => (report ? markersFor(report, Number.MAX_SAFE_INTEGER) : []), [report]);
+  const reveal = useCallback((line: number) => editorApi.current?.revealLine(line), []);
 
   const copyInvite = useCallback(async () => {
     const link = inviteLink(location.origin, room);
@@ -156,7 +162,7 @@ export function RoomPage({ room }: { room: string }) {
           <Logo />
           <span>PeerCode</span>
         </a>
-        <span className="room-id" title="Room id">
+        <span className="room-id" title={`Room ${room}`}>
           {room}
         </span>
         <StatusBadge status={status} />
@@ -180,6 +186,7 @@ export function RoomPage({ room }: { room: string }) {
         </button>
       </header>
 
+      {(status === 'reconnecting' || status === 'offline') && <ConnectionBanner status={status} />}
       <main className="workspace">
         <div className="editor-column">
           <div className="editor-toolbar">
@@ -213,7 +220,14 @@ export function RoomPage({ room }: { room: string }) {
                 aria-label="Language"
                 value={language.id}
                 disabled={!session || !synced}
-                onChange={(e) => session && setLanguage(session.doc, e.target.value)}
+                title="The room's language: what runs, and the entry file's language"
+                onChange={(e) => {
+                  if (!session) return;
+                  const id = e.target.value;
+                  const offer = entryOffer(session.doc, id);
+                  switchLanguage(session.doc, id);
+                  setLanguageOffer(offer ? { language: id, ...offer } : null);
+                }}
               >
                 {!LANGUAGES.some((l) => l.id === language.id) && <option value={language.id}>{language.label}</option>}
                 {LANGUAGES.map((l) => (
@@ -231,11 +245,10 @@ export function RoomPage({ room }: { room: string }) {
                 awareness={session.awareness}
                 path={synced ? current : undefined}
                 text={synced ? text : undefined}
-                monacoLanguage={language.monaco}
+                monacoLanguage={currentLanguage.monaco}
                 theme={theme}
                 markers={markers}
                 onReady={(api) => (editorApi.current = api)}
-                onLineCount={setLineCount}
               />
             )}
             {!synced && (
@@ -255,12 +268,12 @@ export function RoomPage({ room }: { room: string }) {
           />
         </div>
         <aside className="sidebar">
-          <Participants participants={participants} onRenameSelf={() => setRenamingSelf(true)} />
+          <Participants participants={participants} reconnecting={status === 'reconnecting' || status === 'offline'} onRenameSelf={() => setRenamingSelf(true)} />
           <ComplexityPanel
             state={analysis}
             file={current}
             onRetry={retryAnalysis}
-            onReveal={(line) => editorApi.current?.revealLine(line)}
+            onReveal={reveal}
           />
         </aside>
       </main>
@@ -284,6 +297,21 @@ export function RoomPage({ room }: { room: string }) {
           onCancel={() => setRenamingSelf(false)}
         />
       )}
+      {languageOffer !== null && entry !== undefined && (
+        <LanguageOfferDialog
+          entry={entry}
+          language={languageById(languageOffer.language).label}
+          rename={languageOffer.rename}
+          starter={languageOffer.starter}
+          onAccept={() => {
+            const err = guard(() => session && switchLanguage(session.doc, languageOffer.language, { renameEntry: true, starter: true }));
+            if (languageOffer.rename && current === entry) setActive(languageOffer.rename);
+            setLanguageOffer(null);
+            if (err) showToast(err);
+          }}
+          onClose={() => setLanguageOffer(null)}
+        />
+      )}
       {confirmDelete !== null && (
         <Modal title={`Delete ${confirmDelete}?`} onClose={() => setConfirmDelete(null)}>
           <p>It is deleted for everyone in the room.</p>
@@ -305,6 +333,38 @@ export function RoomPage({ room }: { room: string }) {
           </div>
         </Modal>
       )}
+    </div>
+  );
+}
+
+/** After the room's language changed: rename the entry file to match, and fill it if empty. */
+function LanguageOfferDialog(p: { entry: string; language: string; rename: string | null; starter: boolean; onAccept: () => void; onClose: () => void }) {
+  const action = [p.rename ? `Rename to ${p.rename}` : null, p.starter ? 'insert starter code' : null].filter(Boolean).join(' and ');
+  return (
+    <Modal title={`Make ${p.entry} a ${p.language} file?`} onClose={p.onClose}>
+      <p>
+        The room now runs {p.language}.{' '}
+        {p.rename ? `${p.entry} is highlighted and analysed by its extension; as ${p.rename} it is ${p.language}.` : ''}
+        {p.starter ? ` It is empty: it can start with a ${p.language} hello-world.` : ''}
+      </p>
+      <div className="row end">
+        <button type="button" className="btn" onClick={p.onClose}>
+          Keep {p.entry}
+        </button>
+        <button type="button" className="btn btn-primary" onClick={p.onAccept}>
+          {action.charAt(0).toUpperCase() + action.slice(1)}
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+/** Impossible to miss: the connection is down, and what happens to your edits meanwhile. */
+function ConnectionBanner({ status }: { status: 'reconnecting' | 'offline' }) {
+  return (
+    <div className="connection-banner" role="alert" data-connection={status}>
+      <strong>{status === 'offline' ? 'You are offline.' : 'Connection lost: reconnecting…'}</strong>
+      <span>Keep typing: your edits are kept here and sent when the connection is back. Others do not see them until then.</span>
     </div>
   );
 }

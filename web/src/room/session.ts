@@ -7,9 +7,12 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { Awareness } from 'y-protocols/awareness';
 import { ensureDefaults } from '../lib/docModel';
-import { withAlpha, type Identity } from '../lib/identity';
+import { personId, withAlpha, type Identity } from '../lib/identity';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+/** After a reconnect, how long people not heard from again stay listed as reconnecting. */
+export const RECONNECT_GRACE_MS = 5_000;
 
 /** How long the server may stay unreachable before "reconnecting" turns into "offline". */
 export const OFFLINE_AFTER_MS = 10_000;
@@ -25,6 +28,12 @@ export interface PresenceUser {
   name: string;
   color: string;
   colorLight: string;
+  /** Same in every tab of one browser profile (identity.personId). */
+  person: string;
+}
+
+function presenceUser(identity: Identity): PresenceUser {
+  return { name: identity.name, color: identity.color, colorLight: withAlpha(identity.color, 0.25), person: personId() };
 }
 
 export function wsBase(loc: Location = location): string {
@@ -47,17 +56,23 @@ export function useSession(room: string, identity: Identity | null): Session | n
     const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false });
     const connectTimer = setTimeout(() => provider.connect(), 0);
     const awareness = provider.awareness;
-    const user: PresenceUser = {
-      name: identity.name,
-      color: identity.color,
-      colorLight: withAlpha(identity.color, 0.25),
-    };
-    awareness.setLocalStateField('user', user);
+    awareness.setLocalStateField('user', presenceUser(identity));
     // Fill an empty room once we know what the server has (never before: we would race it).
     const onSync = (synced: boolean) => {
       if (synced) ensureDefaults(doc);
     };
     provider.on('sync', onSync);
+    // After a reconnect, re-announce ourselves with a newer awareness clock: the others
+    // dropped our state when their connection broke, and y-protocols ignores a state whose
+    // clock they have already seen, so we would stay missing from their list until the
+    // 15 s renewal.
+    let connectedBefore = false;
+    const onStatus = ({ status }: { status: string }) => {
+      if (status !== 'connected') return;
+      if (connectedBefore && awareness.getLocalState() !== null) awareness.setLocalState({ ...awareness.getLocalState() });
+      connectedBefore = true;
+    };
+    provider.on('status', onStatus);
     // Leave the participant list at once when the tab closes, not when the server notices.
     const onPageHide = () => awareness.setLocalState(null);
     window.addEventListener('pagehide', onPageHide);
@@ -66,6 +81,7 @@ export function useSession(room: string, identity: Identity | null): Session | n
       clearTimeout(connectTimer);
       window.removeEventListener('pagehide', onPageHide);
       provider.off('sync', onSync);
+      provider.off('status', onStatus);
       awareness.setLocalState(null);
       setSession(null);
       // The other hooks of the page unsubscribe from this provider in their own cleanups,
@@ -81,11 +97,7 @@ export function useSession(room: string, identity: Identity | null): Session | n
 
 /** Keeps the identity in presence up to date (a rename from the header). */
 export function publishIdentity(session: Session, identity: Identity): void {
-  session.awareness.setLocalStateField('user', {
-    name: identity.name,
-    color: identity.color,
-    colorLight: withAlpha(identity.color, 0.25),
-  } satisfies PresenceUser);
+  session.awareness.setLocalStateField('user', presenceUser(identity));
 }
 
 /** Whether the first sync with the server has completed (stays true across reconnects). */
@@ -160,41 +172,123 @@ export function useConnectionStatus(session: Session | null): ConnectionStatus {
 }
 
 export interface Participant {
+  /** One of their client ids (the first seen), as a stable key. */
   clientId: number;
   name: string;
   color: string;
-  /** The file they have open. */
+  /** The file they have open (in their most recent tab). */
   file: string | null;
   self: boolean;
+  /** How many tabs (awareness clients) this person has in the room. */
+  tabs: number;
+  /** Last seen before the connection dropped: shown while reconnecting, not live. */
+  stale: boolean;
 }
 
-function participantsOf(awareness: Awareness): Participant[] {
-  const list: Participant[] = [];
-  awareness.getStates().forEach((state, clientId) => {
+/** The people in the room, one entry per person (tabs of one browser are grouped), you first. */
+export function participantsOf(states: Map<number, Record<string, unknown>>, selfId: number): Participant[] {
+  const byPerson = new Map<string, Participant>();
+  const selfPerson = (states.get(selfId)?.user as Partial<PresenceUser> | undefined)?.person;
+  states.forEach((state, clientId) => {
     const user = state.user as Partial<PresenceUser> | undefined;
     if (!user || typeof user.name !== 'string') return;
-    list.push({
+    const key = typeof user.person === 'string' && user.person ? `p:${user.person}` : `c:${clientId}`;
+    const self = clientId === selfId || (selfPerson !== undefined && user.person === selfPerson);
+    const prev = byPerson.get(key);
+    if (prev) {
+      prev.tabs += 1;
+      prev.self ||= self;
+      if (clientId === selfId || (prev.file === null && typeof state.file === 'string')) prev.file = typeof state.file === 'string' ? state.file : prev.file;
+      return;
+    }
+    byPerson.set(key, {
       clientId,
       name: user.name,
       color: typeof user.color === 'string' ? user.color : '#888888',
       file: typeof state.file === 'string' ? state.file : null,
-      self: clientId === awareness.clientID,
+      self,
+      tabs: 1,
+      stale: false,
     });
   });
-  return list.sort((a, b) => (a.self === b.self ? a.name.localeCompare(b.name) || a.clientId - b.clientId : a.self ? -1 : 1));
+  return Array.from(byPerson.values()).sort((a, b) =>
+    a.self === b.self ? a.name.localeCompare(b.name) || a.clientId - b.clientId : a.self ? -1 : 1,
+  );
 }
 
-/** The people in the room, you first. */
+/**
+ * The people in the room, you first. While the connection is down y-websocket forgets
+ * everyone else; the list keeps them as they were last seen, marked `stale`, until it is back.
+ */
 export function useParticipants(session: Session | null): Participant[] {
-  const [list, setList] = useState<Participant[]>([]);
+  const [list, setListState] = useState<Participant[]>([]);
   useEffect(() => {
     if (!session) return;
-    const update = () => setList(participantsOf(session.awareness));
-    session.awareness.on('change', update);
+    const { awareness, provider } = session;
+    // Awareness changes with every caret move of anyone: re-render the page only when the
+    // list itself changed.
+    let shown: Participant[] = [];
+    const setList = (next: Participant[]) => {
+      if (sameParticipants(shown, next)) return;
+      shown = next;
+      setListState(next);
+    };
+    /** Others as last seen while connected. */
+    let lastLive: Participant[] = [];
+    /** After a reconnect, those not back yet stay listed (stale) for a moment. */
+    let waitingFor: Participant[] = [];
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    let wasConnected = provider.wsconnected;
+    const update = () => {
+      const now = participantsOf(awareness.getStates() as Map<number, Record<string, unknown>>, awareness.clientID);
+      if (provider.wsconnected) {
+        if (!wasConnected) {
+          wasConnected = true;
+          waitingFor = lastLive.filter((p) => !p.self);
+          clearTimeout(graceTimer);
+          graceTimer = setTimeout(() => {
+            waitingFor = [];
+            update();
+          }, RECONNECT_GRACE_MS);
+        }
+        const back = new Set(now.map((p) => `${p.name}\u0000${p.color}`));
+        waitingFor = waitingFor.filter((p) => !back.has(`${p.name}\u0000${p.color}`));
+        lastLive = now;
+        setList([...now, ...waitingFor.map((p) => ({ ...p, stale: true }))]);
+        return;
+      }
+      wasConnected = false;
+      const selfNow = now.filter((p) => p.self);
+      const others = lastLive.filter((p) => !p.self).map((p) => ({ ...p, stale: true }));
+      setList([...selfNow, ...others]);
+    };
+    awareness.on('change', update);
+    provider.on('status', update);
     update();
-    return () => session.awareness.off('change', update);
+    return () => {
+      clearTimeout(graceTimer);
+      awareness.off('change', update);
+      provider.off('status', update);
+    };
   }, [session]);
   return list;
+}
+
+function sameParticipants(a: Participant[], b: Participant[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((p, i) => {
+    const q = b[i];
+    return (
+      q !== undefined &&
+      p.clientId === q.clientId &&
+      p.name === q.name &&
+      p.color === q.color &&
+      p.file === q.file &&
+      p.self === q.self &&
+      p.tabs === q.tabs &&
+      p.stale === q.stale
+    );
+  });
 }
 
 /** Re-renders when a Y.Map's own entries change (not on edits inside its values). */

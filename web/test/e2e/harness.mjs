@@ -103,8 +103,14 @@ export async function launchBrowser() {
  * A person in a browser context of their own. `name` is remembered in localStorage before
  * the page loads (as if they had picked it earlier), unless `name` is null.
  */
-export async function openClient(browser, url, { name = null, viewport = { width: 1280, height: 720 }, theme = 'dark', permissions = [] } = {}) {
+export async function openClient(
+  browser,
+  url,
+  { name = null, viewport = { width: 1280, height: 720 }, theme = 'dark', permissions = [], beforeLoad = null } = {},
+) {
   const context = await browser.newContext({ viewport, permissions });
+  // E.g. installing playwright's fake clock, which must own every timer from the start.
+  if (beforeLoad) await beforeLoad(context);
   await context.addInitScript(
     ([n, t]) => {
       if (sessionStorage.getItem('peercode.test.init')) return;
@@ -137,12 +143,20 @@ export async function screenshot(page, name) {
   return path;
 }
 
-/** The editor's text as shown on screen (Monaco renders lines as positioned divs). */
+/**
+ * The editor's text as shown on screen (Monaco renders lines as positioned divs), without
+ * the complexity estimates drawn after a function's first line (they are not text).
+ */
 export async function editorText(page) {
   return page.evaluate(() => {
     const lines = Array.from(document.querySelectorAll('.editor-host .view-lines .view-line'));
+    const textOf = (el) => {
+      let t = el.textContent ?? '';
+      for (const c of el.querySelectorAll('.cx-inline')) t = t.replace(c.textContent ?? '', '');
+      return t.replace(/\u00a0/g, ' ');
+    };
     return lines
-      .map((el) => ({ top: parseFloat(el.style.top || '0'), text: (el.textContent ?? '').replace(/\u00a0/g, ' ') }))
+      .map((el) => ({ top: parseFloat(el.style.top || '0'), text: textOf(el) }))
       .sort((a, b) => a.top - b.top)
       .map((l) => l.text)
       .join('\n')
@@ -175,3 +189,34 @@ export async function waitForRoom(page) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` (in Node) until it returns a truthy value; fails with `what` after `timeout`. */
+export async function waitUntil(fn, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Records, in the page and synchronously, the body of every `POST /api/analyze` the app
+ * makes (`window.__analyzeCalls`), so a test can count them at an exact moment of a fake clock.
+ */
+export async function recordAnalyzeCalls(context) {
+  await context.addInitScript(() => {
+    const calls = [];
+    Object.defineProperty(window, '__analyzeCalls', { value: calls });
+    const orig = window.fetch;
+    window.fetch = function (input, init) {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (url.endsWith('/api/analyze')) calls.push(JSON.parse(String(init?.body ?? '{}')));
+      return orig.apply(this, arguments);
+    };
+  });
+}
+
+export const analyzeCalls = (page) => page.evaluate(() => window.__analyzeCalls);

@@ -87,11 +87,14 @@ describe('PeerCode in the browser', { timeout: 240_000 }, () => {
     await screenshot(grace.page, 'room-two-people-guest-1280x720-dark');
   });
 
-  test('changing the language in one re-highlights the code in the other', async () => {
+  test('changing the language (and the entry file with it) in one re-highlights the code in the other', async () => {
     const g = grace.page;
     const asPython = await firstLineTokens(g);
     assert.equal(asPython[0]?.text, 'def', `def is a token of its own in Python: ${JSON.stringify(asPython)}`);
     await ada.page.getByLabel('Language').selectOption('javascript');
+    // Highlighting follows the file's extension: Ada is offered to make main.py a .js file.
+    await ada.page.getByRole('dialog', { name: 'Make main.py a JavaScript file?' }).getByRole('button', { name: 'Rename to main.js' }).click();
+    await g.locator('.tab[data-file="main.js"]').waitFor({ timeout: 10000 });
     await g.locator('.editor-host[data-language="javascript"]').waitFor({ timeout: 10000 });
     assert.equal(await g.getByLabel('Language').inputValue(), 'javascript');
     // `def` is a keyword in Python and a plain identifier in JavaScript: the colours change.
@@ -103,7 +106,9 @@ describe('PeerCode in the browser', { timeout: 240_000 }, () => {
     }
     assert.notDeepEqual(asJs, asPython, 'the highlighting did not change');
     await ada.page.getByLabel('Language').selectOption('python');
+    await ada.page.getByRole('dialog', { name: 'Make main.js a Python file?' }).getByRole('button', { name: 'Rename to main.py' }).click();
     await g.locator('.editor-host[data-language="python"]').waitFor({ timeout: 10000 });
+    await g.locator('.tab[data-file="main.py"]').waitFor({ timeout: 10000 });
   });
 
   test('files: add, rename and delete are seen by everyone', async () => {

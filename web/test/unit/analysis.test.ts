@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { analyze, AnalysisError, complexityRank, markersFor, parseReport, type AnalysisReport } from '../../src/lib/analysis';
+import { analyze, AnalysisError, analyzeDelay, complexityRank, markersFor, parseErrorSummary, parseReport, prettyComplexity, utf8Length, type AnalysisReport } from '../../src/lib/analysis';
 
 const fn = (over: Partial<AnalysisReport['functions'][number]> = {}) => ({
   name: 'two_sum',
@@ -93,10 +93,42 @@ describe('analysis contract', () => {
       ],
     });
     const m = markersFor(report, 20);
-    expect(m.filter((x) => x.kind === 'function')).toEqual([{ kind: 'function', line_start: 1, line_end: 1, text: 'O(n^2)' }]);
+    expect(m.filter((x) => x.kind === 'function')).toEqual([{ kind: 'function', line_start: 1, line_end: 1, text: 'O(n²)' }]);
     expect(m.filter((x) => x.kind === 'reason')).toEqual([{ kind: 'reason', line_start: 3, line_end: 6, text: 'loop A\nloop B' }]);
     expect(m.filter((x) => x.kind === 'error')).toEqual([{ kind: 'error', line_start: 12, line_end: 12, text: 'syntax error' }]);
     expect(markersFor(report, 10).some((x) => x.kind === 'error')).toBe(false);
+  });
+
+  test('parse errors become one marker at the first, and one sentence', () => {
+    const report = parseReport({
+      ...REPORT,
+      parse_errors: [
+        { line_start: 9, line_end: 9, text: 'syntax error' },
+        { line_start: 4, line_end: 4, text: 'syntax error' },
+        { line_start: 7, line_end: 7, text: 'syntax error' },
+      ],
+    });
+    expect(markersFor(report, 20).filter((x) => x.kind === 'error')).toEqual([
+      { kind: 'error', line_start: 4, line_end: 4, text: 'syntax error (and 2 more parse errors below)' },
+    ]);
+    expect(parseErrorSummary(report)?.line).toBe(4);
+    expect(parseErrorSummary(report)?.text).toMatch(/^The code does not parse at line 4 \(and 2 more places\)/);
+    expect(parseErrorSummary(parseReport({ ...REPORT, parse_errors: [] }))).toBeNull();
+  });
+
+  test('big files wait longer, and sizes are UTF-8 bytes', () => {
+    expect(analyzeDelay(100)).toBe(500);
+    expect(analyzeDelay(150_000)).toBeGreaterThan(1500);
+    expect(analyzeDelay(10_000_000)).toBe(3000);
+    expect(utf8Length('aé€😀')).toBe(1 + 2 + 3 + 4);
+    expect(utf8Length('x'.repeat(300))).toBe(300);
+  });
+
+  test('O(n^2) reads O(n²)', () => {
+    expect(prettyComplexity('O(n^2)')).toBe('O(n²)');
+    expect(prettyComplexity('O(2^n)')).toBe('O(2ⁿ)');
+    expect(prettyComplexity('O(n^3 log n)')).toBe('O(n³ log n)');
+    expect(prettyComplexity('O(n * m)')).toBe('O(n * m)');
   });
 
   test('complexity ranks for colouring', () => {

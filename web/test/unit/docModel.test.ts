@@ -12,8 +12,8 @@ import {
   renameFile,
   roomLanguage,
   setLanguage,
-  sortedPaths,
-} from '../../src/lib/docModel';
+  sortedPaths, entryOffer, switchLanguage } from '../../src/lib/docModel';
+import { fileLanguage, withExtension } from '../../src/lib/languages';
 
 /** Two replicas that exchange every update, like two browsers through the server. */
 function pair(): [Y.Doc, Y.Doc] {
@@ -129,5 +129,40 @@ describe('room document (SPEC §2)', () => {
   test('fresh names', () => {
     expect(freshName([], 'py')).toBe('untitled.py');
     expect(freshName(['untitled.py', 'untitled-2.py'], 'py')).toBe('untitled-3.py');
+  });
+});
+
+describe('languages per file', () => {
+  test('a file is in its extension language, else the room language', () => {
+    expect(fileLanguage('main.py', 'javascript').id).toBe('python');
+    expect(fileLanguage('lib/util.ts', 'python').id).toBe('typescript');
+    expect(fileLanguage('Makefile', 'go').id).toBe('go');
+    expect(withExtension('main.py', 'js')).toBe('main.js');
+    expect(withExtension('src/a.b/Makefile', 'go')).toBe('src/a.b/Makefile.go');
+  });
+
+  test('switching an empty room renames the entry and inserts starter code, in one transaction', () => {
+    const doc = new Y.Doc();
+    ensureDefaults(doc);
+    expect(entryOffer(doc, 'go')).toEqual({ rename: 'main.go', starter: true });
+    let transactions = 0;
+    doc.on('afterTransaction', () => transactions++);
+    switchLanguage(doc, 'go', { renameEntry: true, starter: true });
+    expect(transactions).toBe(1);
+    expect(metaOf(doc).toJSON()).toEqual({ language: 'go', entry: 'main.go' });
+    expect(Array.from(filesOf(doc).keys())).toEqual(['main.go']);
+    expect(filesOf(doc).get('main.go')?.toString()).toMatch(/^package main/);
+    expect(entryOffer(doc, 'go')).toBeNull();
+  });
+
+  test('code is never replaced; keeping the name only sets the language', () => {
+    const doc = new Y.Doc();
+    ensureDefaults(doc);
+    filesOf(doc).get('main.py')?.insert(0, 'print(1)\n');
+    expect(entryOffer(doc, 'javascript')).toEqual({ rename: 'main.js', starter: false });
+    switchLanguage(doc, 'javascript');
+    expect(metaOf(doc).toJSON()).toEqual({ language: 'javascript', entry: 'main.py' });
+    switchLanguage(doc, 'javascript', { renameEntry: true, starter: true });
+    expect(filesOf(doc).get('main.js')?.toString()).toBe('print(1)\n');
   });
 });

@@ -1,9 +1,8 @@
-import { afterEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { cleanName, initials, PALETTE, textOn, withAlpha } from '../../src/lib/identity';
 import { MAX_RECENT, parseRecent, timeAgo, withVisit } from '../../src/lib/recentRooms';
 import { languageById, languageForPath, LANGUAGES } from '../../src/lib/languages';
 import { shortcutFor, APP_SHORTCUTS } from '../../src/components/shortcuts';
-import { debounce } from '../../src/lib/debounce';
 
 describe('identity', () => {
   test('names are trimmed, collapsed and bounded', () => {
@@ -69,25 +68,5 @@ describe('shortcuts', () => {
     expect(shortcutFor({ altKey: true, ctrlKey: true, metaKey: false, code: 'KeyN' })).toBeNull();
     expect(shortcutFor({ altKey: false, ctrlKey: false, metaKey: false, code: 'KeyN' })).toBeNull();
     expect(new Set(APP_SHORTCUTS.map((s) => s.code)).size).toBe(APP_SHORTCUTS.length);
-  });
-});
-
-describe('debounce', () => {
-  afterEach(() => vi.useRealTimers());
-  test('one call after the last of a burst; cancel drops it', () => {
-    vi.useFakeTimers();
-    const calls: number[] = [];
-    const d = debounce((n: number) => calls.push(n), 500);
-    d(1);
-    vi.advanceTimersByTime(300);
-    d(2);
-    vi.advanceTimersByTime(499);
-    expect(calls).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(calls).toEqual([2]);
-    d(3);
-    d.cancel();
-    vi.advanceTimersByTime(1000);
-    expect(calls).toEqual([2]);
   });
 });

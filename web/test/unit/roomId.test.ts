@@ -19,10 +19,15 @@ describe('room ids', () => {
   test('validity follows the server rule', () => {
     expect(isValidRoomId('abc_DEF-123')).toBe(true);
     expect(isValidRoomId('a'.repeat(64))).toBe(true);
-    expect(isValidRoomId('a'.repeat(65))).toBe(false);
+    expect(isValidRoomId('a'.repeat(128))).toBe(true);
+    expect(isValidRoomId('a'.repeat(129))).toBe(false);
+    expect(isValidRoomId('team.interview-2')).toBe(true);
+    expect(isValidRoomId('.hidden')).toBe(false);
+    expect(isValidRoomId('a..b')).toBe(true);
     expect(isValidRoomId('')).toBe(false);
     expect(isValidRoomId('has space')).toBe(false);
     expect(isValidRoomId('../x')).toBe(false);
+    expect(isValidRoomId('é')).toBe(false);
   });
 
   test('join input accepts an id, a path or a whole invite link', () => {
