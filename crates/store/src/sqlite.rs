@@ -154,11 +154,26 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 impl Store for SqliteStore {
     fn append(&self, records: &[Record]) -> Result<Vec<RoomFailure>, StoreError> {
         let mut conn = self.writer.lock();
+        let rooms = by_room(records);
+        if let [(room, records)] = rooms.as_slice() {
+            // One room (the common batch): no savepoint needed, its failure is the batch's.
+            let tx = conn.transaction()?;
+            return match insert_all(&tx, records) {
+                Ok(()) => {
+                    tx.commit()?;
+                    Ok(Vec::new())
+                }
+                Err(error) => Ok(vec![RoomFailure {
+                    room: room.clone(),
+                    error,
+                }]),
+            };
+        }
         let mut tx = conn.transaction()?;
         let mut failures = Vec::new();
         // One savepoint per room: a room whose record fails is rolled back alone, so one
         // bad record cannot fail every other room's commit in the same batch.
-        for (room, records) in by_room(records) {
+        for (room, records) in rooms {
             let mut savepoint = tx.savepoint()?;
             match insert_all(&savepoint, &records) {
                 Ok(()) => savepoint.commit()?,
