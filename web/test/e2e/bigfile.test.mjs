@@ -2,21 +2,9 @@
 // keystroke takes to reach the other page is measured and printed (a figure for
 // BENCHMARKS-style reporting, not asserted); what is asserted is behaviour: the panel shows a
 // summary, reasons on demand, and a file over the analyser's limit is said to be too large.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  analyzeCalls,
-  assertNoConsoleErrors,
-  assertServesThisBuild,
-  launchBrowser,
-  openClient,
-  recordAnalyzeCalls,
-  screenshot,
-  sleep,
-  startServer,
-  waitForRoom,
-  waitUntil,
-} from './harness.mjs';
+import { analyzeCalls, assertNoConsoleErrors, openClient, recordAnalyzeCalls, screenshot, sleep, useServerAndBrowser, waitForRoom, waitUntil } from './harness.mjs';
 
 const FUNCTIONS = 1000;
 /** 5 lines a function: 5,000 lines, about 110 KB. */
@@ -89,25 +77,13 @@ function summary(latencies) {
 }
 
 describe('a 5,000-line file', { timeout: 240_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test('keystrokes reach the other page while the file is analysed; the panel shows a summary; too large is said so', async () => {
-    const url = `${server.url}/r/big-file`;
+    const url = `${env.server.url}/r/big-file`;
     const perms = ['clipboard-read', 'clipboard-write'];
-    const ada = await openClient(browser, url, { name: 'Ada', permissions: perms, beforeLoad: recordAnalyzeCalls });
-    const bob = await openClient(browser, url, { name: 'Bob' });
+    const ada = await openClient(env.browser, url, { name: 'Ada', permissions: perms, beforeLoad: recordAnalyzeCalls });
+    const bob = await openClient(env.browser, url, { name: 'Bob' });
     await Promise.all([waitForRoom(ada.page), waitForRoom(bob.page)]);
     const a = ada.page;
     const b = bob.page;

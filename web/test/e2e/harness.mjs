@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts');
@@ -76,6 +77,25 @@ export async function startServer({ dataDir, listen = '127.0.0.1:0' } = {}) {
  * The server must serve the app that was just built: a debug binary reads web/dist from
  * disk, a release binary embeds whatever web/dist held when it was compiled.
  */
+/**
+ * Registers the suite's before/after hooks: a fresh server serving this build, and a
+ * browser. The returned object's `server` and `browser` are set once `before` has run.
+ */
+export function useServerAndBrowser(options) {
+  const env = { server: undefined, browser: undefined };
+  before(async () => {
+    env.server = await startServer(options);
+    await assertServesThisBuild(env.server.url);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+    env.server?.removeData();
+  });
+  return env;
+}
+
 export async function assertServesThisBuild(url) {
   const built = readFileSync(join(DIST, 'index.html'), 'utf8');
   const served = await (await fetch(`${url}/`)).text();

@@ -1,40 +1,15 @@
 // End-to-end: languages per file (issue 11.5). Highlighting and analysis follow each file's
 // extension; the room's language picker offers to rename an empty entry file and fill it;
 // parse errors are one clear message with the line.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  analyzeCalls,
-  assertNoConsoleErrors,
-  assertServesThisBuild,
-  editorText,
-  launchBrowser,
-  openClient,
-  recordAnalyzeCalls,
-  screenshot,
-  startServer,
-  typeAtEnd,
-  waitForRoom,
-  waitUntil,
-} from './harness.mjs';
+import { analyzeCalls, assertNoConsoleErrors, editorText, openClient, recordAnalyzeCalls, screenshot, typeAtEnd, useServerAndBrowser, waitForRoom, waitUntil } from './harness.mjs';
 
 describe('languages per file', { timeout: 180_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test('each file is highlighted and analysed in the language of its extension', async () => {
-    const c = await openClient(browser, `${server.url}/r/lang-files`, { name: 'Ada', beforeLoad: recordAnalyzeCalls });
+    const c = await openClient(env.browser, `${env.server.url}/r/lang-files`, { name: 'Ada', beforeLoad: recordAnalyzeCalls });
     const { page } = c;
     await waitForRoom(page);
     await typeAtEnd(page, 'def f(n):\nreturn n\n');
@@ -62,9 +37,9 @@ describe('languages per file', { timeout: 180_000 }, () => {
   });
 
   test('the language picker offers to rename the empty entry file and insert starter code; others see it', async () => {
-    const url = `${server.url}/r/lang-picker`;
-    const ada = await openClient(browser, url, { name: 'Ada' });
-    const bob = await openClient(browser, url, { name: 'Bob' });
+    const url = `${env.server.url}/r/lang-picker`;
+    const ada = await openClient(env.browser, url, { name: 'Ada' });
+    const bob = await openClient(env.browser, url, { name: 'Bob' });
     await Promise.all([waitForRoom(ada.page), waitForRoom(bob.page)]);
     await ada.page.getByLabel('Language').selectOption('go');
     const dialog = ada.page.getByRole('dialog', { name: 'Make main.py a Go file?' });
@@ -91,7 +66,7 @@ describe('languages per file', { timeout: 180_000 }, () => {
   });
 
   test('parse errors are one message with the line, not a list', async () => {
-    const c = await openClient(browser, `${server.url}/r/lang-parse`, { name: 'Ada' });
+    const c = await openClient(env.browser, `${env.server.url}/r/lang-parse`, { name: 'Ada' });
     const { page } = c;
     await waitForRoom(page);
     // Broken on line 2; the cascade after it used to be a dozen bare "syntax error" lines.

@@ -1,9 +1,9 @@
 // End-to-end: the app and the server agree on which room names exist (issue 11.6): each
 // name is tried both ways, by the app (joining from the lobby) and by the server (a real
 // WebSocket handshake on /ws/{name}).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, assertServesThisBuild, launchBrowser, openClient, startServer, waitForRoom } from './harness.mjs';
+import { assertNoConsoleErrors, openClient, useServerAndBrowser, waitForRoom } from './harness.mjs';
 
 const NAMES = [
   ['k7p-m2xq-9rd', true],
@@ -17,22 +17,10 @@ const NAMES = [
 ];
 
 describe('room names', { timeout: 120_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test('the app accepts exactly the room names the server accepts', async () => {
-    const c = await openClient(browser, `${server.url}/`, { name: 'Ada' });
+    const c = await openClient(env.browser, `${env.server.url}/`, { name: 'Ada' });
     const { page } = c;
     for (const [name, expected] of NAMES) {
       const serverSays = await page.evaluate(
@@ -42,10 +30,10 @@ describe('room names', { timeout: 120_000 }, () => {
             ws.onopen = () => (ws.close(), resolve(true));
             ws.onerror = () => resolve(false);
           }),
-        `${server.url.replace(/^http/, 'ws')}/ws/${encodeURIComponent(name)}`,
+        `${env.server.url.replace(/^http/, 'ws')}/ws/${encodeURIComponent(name)}`,
       );
       assert.equal(serverSays, expected, `the server on ${JSON.stringify(name)}`);
-      await page.goto(`${server.url}/`);
+      await page.goto(`${env.server.url}/`);
       await page.getByLabel('Invite link or room id').fill(name);
       await page.getByRole('button', { name: 'Join' }).click();
       if (expected) {

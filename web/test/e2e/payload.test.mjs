@@ -1,33 +1,21 @@
 // End-to-end: what it costs to open a room (issue 11.4): compressed, cacheable assets.
 // The figures (bytes transferred, time to an editable room, cold and warm) are printed for
 // BENCHMARKS-style reporting; what is asserted is behaviour, never a time.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertNoConsoleErrors, assertServesThisBuild, DIST, launchBrowser, startServer, waitForRoom } from './harness.mjs';
+import { assertNoConsoleErrors, DIST, useServerAndBrowser, waitForRoom } from './harness.mjs';
 
 describe('payload', { timeout: 120_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test('the big room script goes out compressed when the client accepts it, cached for a year', async () => {
     const dir = join(DIST, 'assets');
     const [big] = readdirSync(dir)
       .filter((f) => f.endsWith('.js'))
       .sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size);
-    const url = `${server.url}/assets/${big}`;
+    const url = `${env.server.url}/assets/${big}`;
     const raw = statSync(join(dir, big)).size;
     for (const [accept, expected] of [['gzip', 'gzip'], ['gzip, deflate, br', 'br'], ['identity', null]]) {
       const res = await fetch(url, { headers: { 'accept-encoding': accept } });
@@ -39,11 +27,11 @@ describe('payload', { timeout: 120_000 }, () => {
       assert.equal((await res.arrayBuffer()).byteLength, raw, 'the decoded body is the asset');
     }
     // The page itself is revalidated on every load (it names the current hashed assets).
-    assert.equal((await fetch(`${server.url}/r/x`)).headers.get('cache-control'), 'no-cache');
+    assert.equal((await fetch(`${env.server.url}/r/x`)).headers.get('cache-control'), 'no-cache');
   });
 
   test('opening a room: transferred bytes and time to an editable room, cold and warm', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 720 } });
     await context.addInitScript(() => localStorage.setItem('peercode.name', 'Payload'));
     const open = async (label) => {
       const page = await context.newPage();
@@ -61,7 +49,7 @@ describe('payload', { timeout: 120_000 }, () => {
         if (sizes) bytes += sizes.responseBodySize + sizes.responseHeadersSize;
       });
       const t0 = Date.now();
-      await page.goto(`${server.url}/r/payload-room`);
+      await page.goto(`${env.server.url}/r/payload-room`);
       await waitForRoom(page);
       // Editable: a keystroke lands in the editor.
       await page.locator('.editor-host .view-lines').click();

@@ -1,26 +1,14 @@
 // End-to-end: many files (issue 11.6): the tabs scroll in their strip, "+" stays in view,
 // and a menu lists every file; the Run placeholder stays one collapsed bar.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, assertServesThisBuild, launchBrowser, openClient, screenshot, startServer, waitForRoom } from './harness.mjs';
+import { assertNoConsoleErrors, openClient, screenshot, useServerAndBrowser, waitForRoom } from './harness.mjs';
 
 describe('many files', { timeout: 120_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test('ten files: the tab strip scrolls, "+" stays on screen, a menu opens any file', async () => {
-    const c = await openClient(browser, `${server.url}/r/ten-files`, { name: 'Ada' });
+    const c = await openClient(env.browser, `${env.server.url}/r/ten-files`, { name: 'Ada' });
     const { page } = c;
     await waitForRoom(page);
     const names = Array.from({ length: 10 }, (_, i) => `module_${String(i).padStart(2, '0')}_helpers.py`);

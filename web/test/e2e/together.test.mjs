@@ -1,27 +1,15 @@
 // End-to-end: two people editing the same spot at the same moment (issue 11.1).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, assertServesThisBuild, editorText, launchBrowser, openClient, screenshot, startServer, waitForEditorText, waitForRoom } from './harness.mjs';
+import { assertNoConsoleErrors, editorText, openClient, screenshot, useServerAndBrowser, waitForEditorText, waitForRoom } from './harness.mjs';
 
 describe('typing together', { timeout: 120_000 }, () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await startServer();
-    await assertServesThisBuild(server.url);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    server?.removeData();
-  });
+  const env = useServerAndBrowser();
 
   test("two people typing at the same spot at the same time: each one's characters stay together", async () => {
-    const url = `${server.url}/r/same-spot`;
-    const ada = await openClient(browser, url, { name: 'Ada' });
-    const bob = await openClient(browser, url, { name: 'Bob' });
+    const url = `${env.server.url}/r/same-spot`;
+    const ada = await openClient(env.browser, url, { name: 'Ada' });
+    const bob = await openClient(env.browser, url, { name: 'Bob' });
     await Promise.all([waitForRoom(ada.page), waitForRoom(bob.page)]);
     // Each sees the other (presence is live) before typing starts.
     for (const c of [ada, bob]) await c.page.locator('.participants .participant').nth(1).waitFor();
@@ -60,10 +48,10 @@ describe('typing together', { timeout: 120_000 }, () => {
   });
 
   test('cursor labels: shown while their owner moves, a small flag after, the full name on hover', async () => {
-    const url = `${server.url}/r/labels`;
+    const url = `${env.server.url}/r/labels`;
     const long = 'Bartholomew Longname-Smythe';
-    const ada = await openClient(browser, url, { name: 'Ada' });
-    const bob = await openClient(browser, url, { name: long });
+    const ada = await openClient(env.browser, url, { name: 'Ada' });
+    const bob = await openClient(env.browser, url, { name: long });
     await Promise.all([waitForRoom(ada.page), waitForRoom(bob.page)]);
     await bob.page.locator('.editor-host .view-lines').click();
     await bob.page.keyboard.insertText('line one\nline two\nline three');
