@@ -1,10 +1,12 @@
 //! What every `Store` backend must do, written once against the trait and run on each
-//! backend through `store_tests!` (zed's `test_both_dbs!` pattern). SQLite runs here; the
-//! PostgreSQL backend joins by adding a `Backend` implementation and one macro line.
+//! backend through `store_tests!` (zed's `test_both_dbs!` pattern): SQLite in a temp dir
+//! and PostgreSQL in a fresh schema of the test database (`PEERCODE_TEST_DATABASE_URL`).
 
 // The checks are called from the `#[test]`s the macro generates, so clippy does not see
 // them as tests.
 #![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::sync::Arc;
 
@@ -32,6 +34,21 @@ impl Backend for Sqlite {
     }
 }
 
+/// A fresh schema, dropped at the end; `open` opens the same schema again.
+struct Postgres(common::PgSchema);
+
+impl Postgres {
+    fn new() -> Self {
+        Postgres(common::PgSchema::new())
+    }
+}
+
+impl Backend for Postgres {
+    fn open(&self) -> Arc<dyn Store> {
+        Arc::new(self.0.open())
+    }
+}
+
 /// One `#[test]` per conformance check and backend.
 macro_rules! store_tests {
     ($backend:ident: $make:expr => $($check:ident),* $(,)?) => {
@@ -46,7 +63,15 @@ macro_rules! store_tests {
     };
 }
 
-store_tests!(sqlite: super::Sqlite::new() =>
+/// Every check, on every backend: one list, so no check can miss a backend.
+macro_rules! on_every_backend {
+    ($($check:ident),* $(,)?) => {
+        store_tests!(sqlite: super::Sqlite::new() => $($check),*);
+        store_tests!(postgres: super::Postgres::new() => $($check),*);
+    };
+}
+
+on_every_backend!(
     a_new_room_is_empty,
     updates_come_back_in_order_with_time_author_and_bytes,
     load_starts_at_the_latest_snapshot,
