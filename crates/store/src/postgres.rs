@@ -24,7 +24,7 @@ use crate::{
 
 impl From<::postgres::Error> for StoreError {
     fn from(error: ::postgres::Error) -> Self {
-        StoreError::Database(Box::new(error))
+        StoreError::Database(Box::new(PgError::Driver(error)))
     }
 }
 
@@ -236,7 +236,7 @@ impl PgStore {
         *guard = None;
         result.map_err(|error| match error {
             StoreError::Database(source) => {
-                StoreError::Database(Box::new(PgError::ConnectionLost { source }))
+                StoreError::Database(Box::new(PgError::ConnectionLost(source)))
             }
             other => other,
         })
@@ -255,10 +255,10 @@ impl PgStore {
     }
 
     fn connect(&self, role: Role) -> Result<Conn, StoreError> {
-        let client = self.config.connect(NoTls).map_err(|source| {
+        let client = self.config.connect(NoTls).map_err(|error| {
             StoreError::Database(Box::new(PgError::Connect {
                 target: self.target.clone(),
-                source,
+                error,
             }))
         })?;
         let mut conn = Conn {
@@ -281,18 +281,32 @@ impl PgStore {
     }
 }
 
-/// What went wrong with a connection, wrapped in `StoreError::Database`.
+/// What `StoreError::Database` holds for this backend. Each message carries the driver's
+/// whole chain: its own `Display` is only the kind ("db error"), the server's words are in
+/// its `source()`, and the server logs messages.
 #[derive(Debug, thiserror::Error)]
 enum PgError {
-    #[error("could not connect to PostgreSQL at {target}: {source}")]
+    #[error("{}", chain(.0))]
+    Driver(::postgres::Error),
+    #[error("could not connect to PostgreSQL at {target}: {}", chain(.error))]
     Connect {
         target: String,
-        source: ::postgres::Error,
+        error: ::postgres::Error,
     },
-    #[error("lost the connection to PostgreSQL (the store reconnects on its next call): {source}")]
-    ConnectionLost {
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    #[error("lost the connection to PostgreSQL (the store reconnects on its next call): {0}")]
+    ConnectionLost(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// An error and its causes, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    message
 }
 
 /// Take our own `schema=` parameter out of a URL (libpq's parser would refuse it).

@@ -75,6 +75,7 @@ on_every_backend!(
     a_new_room_is_empty,
     updates_come_back_in_order_with_time_author_and_bytes,
     load_starts_at_the_latest_snapshot,
+    a_snapshot_at_a_stored_seq_replaces_it,
     ranges_are_inclusive_and_per_room,
     events_come_back_in_the_order_recorded,
     a_duplicate_seq_fails_its_room_only,
@@ -162,6 +163,30 @@ fn load_starts_at_the_latest_snapshot(backend: &impl Backend) {
     assert_eq!(history.snapshot, Some((30, b"at-30".to_vec())));
     assert!(history.updates.is_empty());
     assert_eq!(history.last_seq, 30);
+}
+
+fn a_snapshot_at_a_stored_seq_replaces_it(backend: &impl Backend) {
+    let store = backend.open();
+    let mut records: Vec<Record> = (1..=5).map(|seq| update("re", seq)).collect();
+    records.push(record("re", 5, RecordKind::Snapshot, b"first"));
+    append_ok(&*store, &records);
+    // Twice in one batch, and again in a later one: the last written wins.
+    append_ok(
+        &*store,
+        &[
+            record("re", 5, RecordKind::Snapshot, b"second"),
+            record("re", 5, RecordKind::Snapshot, b"third"),
+        ],
+    );
+    assert_eq!(
+        store.load_room("re").unwrap().snapshot,
+        Some((5, b"third".to_vec()))
+    );
+    append_ok(&*store, &[record("re", 5, RecordKind::Snapshot, b"fourth")]);
+    assert_eq!(
+        store.snapshot_at("re", 5).unwrap(),
+        Some((5, b"fourth".to_vec()))
+    );
 }
 
 fn ranges_are_inclusive_and_per_room(backend: &impl Backend) {

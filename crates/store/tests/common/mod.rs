@@ -61,10 +61,12 @@ impl PgSchema {
     /// A plain connection to the test database, outside the schema.
     pub fn admin(&self) -> postgres::Client {
         postgres::Client::connect(&self.base, postgres::NoTls).unwrap_or_else(|e| {
+            let cause = std::error::Error::source(&e).map(|c| c.to_string());
             panic!(
-                "PostgreSQL is not reachable at {} ({e}): start it (scripts/setup does) or \
-                 point PEERCODE_TEST_DATABASE_URL at one",
-                self.base
+                "PostgreSQL is not reachable at {} ({e}: {}): start it (scripts/setup does) \
+                 or point PEERCODE_TEST_DATABASE_URL at one",
+                self.base,
+                cause.unwrap_or_default()
             )
         })
     }
