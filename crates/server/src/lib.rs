@@ -25,7 +25,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use peercode_collab::Limits;
-use peercode_store::{Persister, SqliteStore, Store};
+use peercode_store::{Persister, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -128,9 +128,16 @@ pub async fn serve_on(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&config.data_dir, config.durability.into())
-        .with_context(|| format!("while opening the store in {}", config.data_dir.display()))?;
-    let app = AppShared::new(config, Arc::new(store), shutdown.clone());
+    let store = peercode_store::open(
+        config.database_url.as_deref(),
+        &config.data_dir,
+        config.durability.into(),
+    )
+    .with_context(|| match &config.database_url {
+        Some(_) => "while opening the PostgreSQL store".to_string(),
+        None => format!("while opening the store in {}", config.data_dir.display()),
+    })?;
+    let app = AppShared::new(config, store, shutdown.clone());
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
