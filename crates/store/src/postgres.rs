@@ -369,9 +369,15 @@ fn migrate(conn: &mut Conn, schema: Option<&str>) -> Result<(), StoreError> {
             "SELECT pg_advisory_xact_lock($1, hashtext(coalesce($2::text, current_schema()::text, '')))",
             &[&MIGRATION_LOCK, &schema],
         )?;
-        if let Some(schema) = schema {
+        // Created only when missing: CREATE SCHEMA IF NOT EXISTS would still ask for the
+        // CREATE privilege, which a role given a schema made for it may lack.
+        if let Some(schema) = schema
+            && conn
+                .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])?
+                .is_none()
+        {
             // Checked by `valid_schema`: only lowercase letters, digits and underscores.
-            conn.simple(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))?;
+            conn.simple(&format!("CREATE SCHEMA {schema}"))?;
         }
         conn.simple(
             "CREATE TABLE IF NOT EXISTS peercode_migrations (
@@ -448,7 +454,8 @@ impl Store for PgStore {
                         Ok(()) => conn.simple("RELEASE SAVEPOINT room")?,
                         Err(error) if conn.is_broken() => return Err(error),
                         Err(error) => {
-                            conn.simple("ROLLBACK TO SAVEPOINT room")?;
+                            // Released too, so failed rooms do not nest savepoints.
+                            conn.simple("ROLLBACK TO SAVEPOINT room; RELEASE SAVEPOINT room")?;
                             let error = room_error(conn, room, records, error)?;
                             failures.push(RoomFailure {
                                 room: room.clone(),

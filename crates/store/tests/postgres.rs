@@ -119,23 +119,38 @@ struct TempRole {
 }
 
 impl TempRole {
-    fn new(schema: &PgSchema) -> TempRole {
+    /// `create`: may create schemas in the test database.
+    fn new(schema: &PgSchema, create: bool) -> TempRole {
         let name = format!("{}_role", schema.name);
         let password = format!("pw{}", std::process::id());
         let mut admin = schema.admin();
         admin
-            .batch_execute(&format!(
-                "CREATE ROLE {name} LOGIN PASSWORD '{password}';
-                 DO $$ BEGIN
-                   EXECUTE format('GRANT CREATE ON DATABASE %I TO {name}', current_database());
-                 END $$;"
-            ))
+            .batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'"))
             .expect("create a test role");
+        if create {
+            admin
+                .batch_execute(&format!(
+                    "DO $$ BEGIN
+                       EXECUTE format('GRANT CREATE ON DATABASE %I TO {name}', current_database());
+                     END $$"
+                ))
+                .expect("grant CREATE on the database");
+        }
         TempRole {
             admin,
             name,
             password,
         }
+    }
+
+    /// The URL of `schema`'s store, connecting as this role.
+    fn url(&self, schema: &PgSchema) -> String {
+        format!(
+            "{}&user={}&password={}",
+            schema.url(),
+            self.name,
+            self.password
+        )
     }
 
     fn set_login(&mut self, login: bool) {
@@ -158,14 +173,8 @@ impl Drop for TempRole {
 #[test]
 fn a_failed_reconnect_is_reported_and_a_later_one_succeeds() {
     let schema = PgSchema::new();
-    let mut role = TempRole::new(&schema);
-    let url = format!(
-        "{}&user={}&password={}",
-        schema.url(),
-        role.name,
-        role.password
-    );
-    let store = PgStore::open(&url).expect("open as the test role");
+    let mut role = TempRole::new(&schema, true);
+    let store = PgStore::open(&role.url(&schema)).expect("open as the test role");
     append_ok(&store, &[update("r", 1)]);
 
     role.set_login(false);
@@ -190,6 +199,25 @@ fn a_failed_reconnect_is_reported_and_a_later_one_succeeds() {
     assert_eq!(store.last_seq("r").unwrap(), 2);
     drop(store);
     // The schema is the role's: drop it before the role.
+    drop(schema);
+}
+
+#[test]
+fn a_role_that_may_not_create_schemas_uses_one_made_for_it() {
+    let schema = PgSchema::new();
+    let role = TempRole::new(&schema, false);
+    schema
+        .admin()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}",
+            schema = schema.name,
+            role = role.name
+        ))
+        .unwrap();
+    let store = PgStore::open(&role.url(&schema)).expect("open in the schema made for it");
+    append_ok(&store, &[update("r", 1)]);
+    assert_eq!(store.last_seq("r").unwrap(), 1);
+    drop(store);
     drop(schema);
 }
 
