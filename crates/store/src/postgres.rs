@@ -109,6 +109,9 @@ const SEQ_AT: &str = r#"
     FROM (SELECT lo, hi FROM search ORDER BY hi - lo LIMIT 1) found
 "#;
 
+/// Blocking, like every [`Store`]: call it from a thread of its own or `spawn_blocking`,
+/// never from an async task — the driver runs a small runtime of its own per connection,
+/// which tokio refuses to start inside another one.
 pub struct PgStore {
     /// How to connect: the URL's settings plus the schema's `search_path`, kept for
     /// reconnecting.
@@ -278,6 +281,30 @@ impl PgStore {
             }
         }
         Ok(conn)
+    }
+}
+
+impl Drop for PgStore {
+    /// Connections still open (no `close`) are closed on a thread of their own: dropping
+    /// one ends its runtime, which tokio forbids inside an async task, where the last
+    /// handle to a store may well be dropped.
+    fn drop(&mut self) {
+        let open: Vec<Conn> = std::iter::once(&mut self.writer)
+            .chain(&mut self.readers)
+            .filter_map(|slot| slot.get_mut().take())
+            .collect();
+        if open.is_empty() {
+            return;
+        }
+        let closer = std::thread::Builder::new()
+            .name("peercode-pg-close".into())
+            .spawn(move || drop(open));
+        match closer {
+            Ok(thread) => {
+                let _ = thread.join();
+            }
+            Err(error) => tracing::warn!(%error, "could not close PostgreSQL connections"),
+        }
     }
 }
 

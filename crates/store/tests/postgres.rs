@@ -587,6 +587,40 @@ fn bad_urls_are_refused_with_a_reason() {
 }
 
 #[test]
+fn async_callers_use_the_store_through_spawn_blocking_and_may_drop_it_anywhere() {
+    let schema = PgSchema::new();
+    let url = schema.url();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        // As the server does: open and call on the blocking pool...
+        let store = tokio::task::spawn_blocking(move || {
+            let store = PgStore::open(&url).expect("open");
+            append_ok(&store, &[update("r", 1)]);
+            store
+        })
+        .await
+        .unwrap();
+        // ...and the last handle may go away on an async task, connections still open.
+        tokio::spawn(async move { drop(store) }).await.unwrap();
+    });
+    // The store's connections were closed, not left behind.
+    let mut admin = schema.admin();
+    wait_for("the store's backends to exit", || {
+        let left: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&schema.name],
+            )
+            .unwrap()
+            .get(0);
+        left == 0
+    });
+}
+
+#[test]
 fn a_closed_store_says_so() {
     let schema = PgSchema::new();
     let store = schema.open();
