@@ -3,6 +3,7 @@
 //! server that `scripts/setup` starts); fails, never skips, when PostgreSQL is unreachable.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use peercode_server::{Config, serve_on};
@@ -98,36 +99,40 @@ fn join(
     (leave, client)
 }
 
-/// Wait (bounded) until the room's stored history satisfies `done`.
+/// Wait (bounded) until the room's stored history satisfies `done`; fails at once if the
+/// server stops meanwhile.
 async fn wait_for_history(
+    server: &Running,
     url: &str,
     room: &str,
-    done: impl Fn(u64, &[EventKind]) -> bool + Send + 'static,
+    done: impl Fn(u64, &[EventKind]) -> bool,
 ) {
-    let (url, room) = (url.to_string(), room.to_string());
-    tokio::task::spawn_blocking(move || {
-        let store = PgStore::open(&url).expect("open the server's schema");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let last = store.last_seq(&room).expect("last seq");
-            let kinds: Vec<EventKind> = store
-                .events(&room, 0, u64::MAX)
-                .expect("events")
-                .iter()
-                .map(|e| e.kind)
-                .collect();
-            if done(last, &kinds) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "history of {room}: last seq {last}, events {kinds:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
+    let url = url.to_string();
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || PgStore::open(&url).expect("open the server's schema"))
+            .await
+            .expect("open"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(!server.task.is_finished(), "the server stopped");
+        let (reader, name) = (store.clone(), room.to_string());
+        let (last, kinds) = tokio::task::spawn_blocking(move || {
+            let last = reader.last_seq(&name).expect("last seq");
+            let events = reader.events(&name, 0, u64::MAX).expect("events");
+            (last, events.iter().map(|e| e.kind).collect::<Vec<_>>())
+        })
+        .await
+        .expect("history check");
+        if done(last, &kinds) {
+            return;
         }
-    })
-    .await
-    .expect("history check");
+        assert!(
+            Instant::now() < deadline,
+            "history of {room}: last seq {last}, events {kinds:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[test]
@@ -149,7 +154,10 @@ async fn serve_twice(url: String) {
     let server = start(&url, data_dir.path()).await;
     let (leave, client) = join(server.addr, "demo");
     // The new room's starting document (seq 1) and the join are committed in PostgreSQL.
-    wait_for_history(&url, "demo", |last, kinds| last == 1 && joins(kinds) == 1).await;
+    wait_for_history(&server, &url, "demo", |last, kinds| {
+        last == 1 && joins(kinds) == 1
+    })
+    .await;
     drop(leave);
     client.join().expect("client");
     server.stop().await;
@@ -162,7 +170,10 @@ async fn serve_twice(url: String) {
     // (which would write a second seq 1 and fail).
     let server = start(&url, data_dir.path()).await;
     let (leave, client) = join(server.addr, "demo");
-    wait_for_history(&url, "demo", |last, kinds| last == 1 && joins(kinds) == 2).await;
+    wait_for_history(&server, &url, "demo", |last, kinds| {
+        last == 1 && joins(kinds) == 2
+    })
+    .await;
     drop(leave);
     client.join().expect("client");
     server.stop().await;
