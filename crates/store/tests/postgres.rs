@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::PgSchema;
-use peercode_store::{EventKind, PgStore, Record, RecordKind, Store, StoreError};
+use peercode_store::{EventKind, PgStore, Record, RecordKind, RoomFailure, Store, StoreError};
 
 fn record(room: &str, seq: u64, kind: RecordKind, data: Vec<u8>) -> Record {
     Record {
@@ -324,12 +324,39 @@ fn a_database_newer_than_the_build_is_refused() {
     }
 }
 
+/// Round trips the next `append` of `records` takes.
+fn commit_round_trips(store: &PgStore, records: &[Record]) -> u64 {
+    let before = store.round_trips().commits;
+    append_ok(store, records);
+    store.round_trips().commits - before
+}
+
+fn assert_stored(store: &PgStore, room: &str, sent: &[Record]) {
+    let sent: Vec<_> = sent
+        .iter()
+        .filter(|r| &*r.room == room && r.kind == RecordKind::Update)
+        .map(|r| (r.seq, r.ts_ms, r.author.to_string(), r.data.to_vec()))
+        .collect();
+    let stored: Vec<_> = store
+        .updates(room, 1, u64::MAX)
+        .expect("read back")
+        .into_iter()
+        .map(|u| (u.seq, u.ts_ms, u.author, u.data))
+        .collect();
+    assert_eq!(stored, sent, "room {room}");
+}
+
 #[test]
-fn a_thousand_records_commit_in_one_round_trip() {
+fn a_thousand_records_commit_in_a_few_round_trips() {
     let schema = PgSchema::new();
     let store = schema.open();
-    // The first commit also prepares the statement.
+    // A small batch is one statement (after the first commit prepared it).
     append_ok(&store, &[update("warm", 1)]);
+    let small: Vec<Record> = (2..=101).map(|seq| update("warm", seq)).collect();
+    assert_eq!(commit_round_trips(&store, &small), 1);
+
+    // 1000 records: updates of two rooms, snapshots and events. The updates go by COPY,
+    // the rest by one INSERT, in one transaction.
     let mut batch = Vec::new();
     for seq in 1..=400 {
         batch.push(update("a", seq));
@@ -347,15 +374,13 @@ fn a_thousand_records_commit_in_one_round_trip() {
         }
     }
     batch.truncate(1000);
-    let before = store.round_trips().commits;
-    append_ok(&store, &batch);
-    assert_eq!(store.round_trips().commits - before, 1);
-    let updates = |room| store.updates(room, 1, u64::MAX).unwrap().len();
-    let written_a = batch
-        .iter()
-        .filter(|r| &*r.room == "a" && r.kind == RecordKind::Update)
-        .count();
-    assert_eq!(updates("a"), written_a);
+    assert_eq!(
+        commit_round_trips(&store, &batch),
+        5,
+        "BEGIN, COPY (2), INSERT, COMMIT"
+    );
+    assert_stored(&store, "a", &batch);
+    assert_stored(&store, "b", &batch);
     let last_snapshot = batch
         .iter()
         .filter(|r| r.kind == RecordKind::Snapshot)
@@ -372,6 +397,48 @@ fn a_thousand_records_commit_in_one_round_trip() {
             .filter(|r| matches!(r.kind, RecordKind::Event(_)))
             .count()
     );
+    // Updates alone: the COPY commits on its own.
+    let updates: Vec<Record> = (1..=1000).map(|seq| update("c", seq)).collect();
+    assert_eq!(commit_round_trips(&store, &updates), 2);
+    assert_stored(&store, "c", &updates);
+}
+
+#[test]
+fn a_duplicate_in_a_copied_batch_fails_its_room_only() {
+    let schema = PgSchema::new();
+    let store = schema.open();
+    append_ok(&store, &[update("bad", 1)]);
+    // Big enough that each room's updates are copied, not inserted.
+    let mut batch: Vec<Record> = (1..=300).map(|seq| update("good", seq)).collect();
+    batch.extend((2..=300).map(|seq| update("bad", seq)));
+    batch.push(update("bad", 1));
+    let failures = store.append(&batch).expect("the batch as a whole commits");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        matches!(failures[0].error, StoreError::DuplicateSeq { ref room, seq: 1 } if room == "bad"),
+        "{:?}",
+        failures[0].error
+    );
+    assert_eq!(
+        store.last_seq("bad").unwrap(),
+        1,
+        "nothing of bad's batch stays"
+    );
+    assert_stored(&store, "good", &batch);
+    // One room alone.
+    let batch: Vec<Record> = (2..=300).chain([2]).map(|seq| update("bad", seq)).collect();
+    let failures = store.append(&batch).unwrap();
+    assert!(
+        matches!(
+            failures[..],
+            [RoomFailure {
+                error: StoreError::DuplicateSeq { seq: 2, .. },
+                ..
+            }]
+        ),
+        "{failures:?}"
+    );
+    assert_eq!(store.last_seq("bad").unwrap(), 1);
 }
 
 /// Records whose payloads add up to more than one statement carries.
@@ -630,4 +697,32 @@ fn a_closed_store_says_so() {
         store.append(&[update("r", 1)]),
         Err(StoreError::Closed)
     ));
+}
+
+#[test]
+fn payloads_are_compressed_with_lz4_where_the_server_has_it() {
+    let schema = PgSchema::new();
+    drop(schema.open());
+    let mut admin = schema.admin();
+    let has_lz4: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+                            AND 'lz4'::text = ANY (enumvals))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    for table in ["updates", "snapshots", "events"] {
+        // 'l' for lz4, '' for the server's default.
+        let method: String = admin
+            .query_one(
+                "SELECT attcompression::text FROM pg_attribute
+                 WHERE attrelid = ($1 || '.' || $2)::regclass AND attname = 'data'",
+                &[&schema.name, &table],
+            )
+            .unwrap()
+            .get(0);
+        let expected = if has_lz4 { "l" } else { "" };
+        assert_eq!(method, expected, "{table}.data");
+    }
 }
