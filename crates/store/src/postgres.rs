@@ -11,10 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ::postgres::binary_copy::BinaryCopyInWriter;
 use ::postgres::config::Host;
 use ::postgres::error::{Severity, SqlState};
-use ::postgres::types::{ToSql, Type};
+use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Row, Statement};
 use parking_lot::Mutex;
 
@@ -78,11 +77,6 @@ const MIGRATION_LOCK: i32 = 0x7063_6d67;
 
 /// Reader connections in the pool.
 const READERS: usize = 2;
-
-/// A statement's updates go by binary COPY from this many on: it costs PostgreSQL about a
-/// third less CPU per row than `INSERT … SELECT FROM unnest`, but takes two round trips
-/// and a transaction around it, which only pays for big batches.
-const COPY_FROM: usize = 256;
 
 /// How long a connection attempt may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -154,7 +148,7 @@ pub struct PgStore {
 /// Round trips a [`PgStore`] has made to the database since it opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoundTrips {
-    /// By `append` (statements, COPY, transaction control, preparing a statement).
+    /// By `append` (statements, transaction control, preparing a statement).
     pub commits: u64,
     /// By every read and `check`.
     pub reads: u64,
@@ -760,12 +754,12 @@ impl Conn {
 /// a transaction block commits on its own), several inside BEGIN/COMMIT otherwise.
 fn write(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
     let chunks = chunks(records);
-    if let [chunk] = chunks.as_slice()
-        && one_statement(chunk)
-    {
+    if let [chunk] = chunks.as_slice() {
         return insert(conn, chunk);
     }
-    conn.in_transaction("BEGIN", |conn| write_statements(conn, records))
+    conn.in_transaction("BEGIN", |conn| {
+        chunks.iter().try_for_each(|chunk| insert(conn, chunk))
+    })
 }
 
 /// Write `records` inside the caller's transaction.
@@ -773,63 +767,6 @@ fn write_statements(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgr
     chunks(records)
         .iter()
         .try_for_each(|chunk| insert(conn, chunk))
-}
-
-fn is_update(record: &Record) -> bool {
-    record.kind == RecordKind::Update
-}
-
-fn updates_in(records: &[&Record]) -> usize {
-    records.iter().filter(|r| is_update(r)).count()
-}
-
-/// Whether `insert` writes `records` with a single statement.
-fn one_statement(records: &[&Record]) -> bool {
-    let updates = updates_in(records);
-    updates < COPY_FROM || updates == records.len()
-}
-
-/// One chunk's records: many updates by COPY (and the rest by INSERT), otherwise all of
-/// them in one INSERT.
-fn insert(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
-    if updates_in(records) < COPY_FROM {
-        return insert_rows(conn, records);
-    }
-    copy_updates(conn, records.iter().copied().filter(|r| is_update(r)))?;
-    let rest: Vec<&Record> = records.iter().copied().filter(|r| !is_update(r)).collect();
-    if rest.is_empty() {
-        return Ok(());
-    }
-    insert_rows(conn, &rest)
-}
-
-fn copy_updates<'a>(
-    conn: &mut Conn,
-    updates: impl Iterator<Item = &'a Record>,
-) -> Result<(), ::postgres::Error> {
-    // COPY … FROM STDIN answers, then the data goes and the result comes back.
-    conn.round_trips += 2;
-    let copied = (|| {
-        let writer = conn
-            .client
-            .copy_in("COPY updates (room, seq, ts_ms, author, data) FROM STDIN (FORMAT binary)")?;
-        let mut rows = BinaryCopyInWriter::new(
-            writer,
-            &[Type::TEXT, Type::INT8, Type::INT8, Type::TEXT, Type::BYTEA],
-        );
-        for r in updates {
-            // `append` checked that every seq fits an i64.
-            rows.write(&[
-                &&*r.room,
-                &(r.seq as i64),
-                &r.ts_ms,
-                &&*r.author,
-                &&r.data[..],
-            ])?;
-        }
-        rows.finish().map(drop)
-    })();
-    conn.note(copied)
 }
 
 /// `records` split, in order, into runs of at most `MAX_STATEMENT_BYTES` of payload (a
@@ -848,7 +785,7 @@ fn chunks<'r, 'a>(records: &'r [&'a Record]) -> Vec<&'r [&'a Record]> {
     chunks
 }
 
-fn insert_rows(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
+fn insert(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
     let mut columns = Columns::default();
     for record in records {
         columns.push(record);
