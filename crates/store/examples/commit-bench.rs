@@ -37,6 +37,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             batch,
             bytes,
         )?;
+        // A commit that waits for the disk, as PostgreSQL's does.
+        let dir = tempfile::tempdir()?;
+        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), Durability::Power)?);
+        run("SQLite (synchronous=FULL)", &*sqlite, batches, batch, bytes)?;
     }
     if only == "sqlite" {
         return Ok(());
