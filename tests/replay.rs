@@ -342,6 +342,9 @@ async fn replay_routes_answer_bad_requests_clearly() {
         .post("/api/rooms/exists/fork", json!({"at": "now"}))
         .await;
     assert_eq!(status, 400, "{body}");
+    let (status, body) = server.post("/api/rooms/exists/fork", json!({"at": 1})).await;
+    assert_eq!(status, 400, "a moment before the room existed: {body}");
+    assert!(body["error"].as_str().unwrap().contains("no document yet"));
 }
 
 fn peercode(args: &[&str]) -> std::process::Output {
