@@ -366,7 +366,11 @@ fn event_json(event: &StoredEvent) -> Value {
                 .unwrap_or_default();
             v["states"] = Value::Array(states);
         }
-        EventKind::RunStart | EventKind::RunEnd | EventKind::Paste => {
+        EventKind::RunStart
+        | EventKind::RunEnd
+        | EventKind::Paste
+        | EventKind::Files
+        | EventKind::Language => {
             if let Value::Object(fields) = data() {
                 for (key, value) in fields {
                     v[key] = value;
