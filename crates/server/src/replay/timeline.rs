@@ -278,6 +278,20 @@ pub fn build(updates: &[UpdateMark<'_>], events: &[StoredEvent]) -> Option<Timel
     })
 }
 
+/// A list of paths for a label: the first few (each cut short), then how many more.
+fn few(paths: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.chars().take(64).collect())
+        .collect();
+    if paths.len() > SHOWN {
+        out.push(format!("{} more", paths.len() - SHOWN));
+    }
+    out.join(", ")
+}
+
 fn markers(events: &[StoredEvent], people: &mut People) -> Vec<Marker> {
     let mut markers: Vec<Marker> = Vec::new();
     let mut runs: HashMap<String, usize> = HashMap::new();
@@ -362,10 +376,10 @@ fn markers(events: &[StoredEvent], people: &mut People) -> Vec<Marker> {
                 let (added, removed) = (list("added"), list("removed"));
                 let mut what = Vec::new();
                 if !added.is_empty() {
-                    what.push(format!("added {}", added.join(", ")));
+                    what.push(format!("added {}", few(&added)));
                 }
                 if !removed.is_empty() {
-                    what.push(format!("removed {}", removed.join(", ")));
+                    what.push(format!("removed {}", few(&removed)));
                 }
                 markers.push(Marker {
                     t_ms: event.ts_ms,
@@ -533,7 +547,19 @@ mod tests {
                 br#"{"language":"javascript"}"#,
             ),
         ];
+        let many: Vec<String> = (0..1000).map(|i| format!("f{i}.py")).collect();
+        let many = serde_json::json!({ "added": many }).to_string();
+        let events = [
+            events[0].clone(),
+            events[1].clone(),
+            events[2].clone(),
+            event(30, EventKind::Files, "yjs:11", many.as_bytes()),
+        ];
         let t = build(&[], &events).unwrap();
+        assert_eq!(
+            t.markers[2].label,
+            "Ada added f0.py, f1.py, f2.py, 997 more"
+        );
         let labels: Vec<(&str, &str)> = t
             .markers
             .iter()
@@ -544,6 +570,7 @@ mod tests {
             [
                 ("file", "Ada added a.py, b.py and removed main.py"),
                 ("language", "Ada switched the language to javascript"),
+                ("file", "Ada added f0.py, f1.py, f2.py, 997 more"),
             ]
         );
     }
