@@ -474,6 +474,60 @@ async fn a_recording_exports_imports_and_exports_again_identically() {
     );
     let (status, _) = server.get_json("/api/rooms/broken/timeline").await;
     assert_eq!(status, 404, "nothing of a refused file is stored");
+    // The same file into PostgreSQL (`--database-url`) and out again: the same events.
+    let base = std::env::var("PEERCODE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+    let schema = format!("peercode_replay_test_{}", std::process::id());
+    let url = format!("{base}?schema={schema}");
+    let into_pg = peercode(&[
+        "replay",
+        "import",
+        out.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ]);
+    // The blocking client runs a runtime of its own: on a thread of its own, then.
+    let dropped = || {
+        let (base, schema) = (base.clone(), schema.clone());
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("PostgreSQL");
+            admin
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .expect("drop the test schema");
+        })
+        .join()
+        .expect("dropping the test schema");
+    };
+    if !into_pg.status.success() {
+        dropped();
+        panic!(
+            "import into PostgreSQL: {}",
+            String::from_utf8_lossy(&into_pg.stderr)
+        );
+    }
+    assert_eq!(String::from_utf8_lossy(&into_pg.stdout).trim(), room);
+    let from_pg = dir.path().join("pg.peercode");
+    let export = peercode(&[
+        "replay",
+        "export",
+        room,
+        "-o",
+        from_pg.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ]);
+    dropped();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert_eq!(
+        body(&from_pg),
+        first,
+        "PostgreSQL keeps the recording exactly"
+    );
+
     // Importing over an existing room is refused too.
     let taken = peercode(&[
         "replay",
