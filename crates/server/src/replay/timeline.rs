@@ -575,10 +575,25 @@ mod tests {
     fn accounts_and_guests_are_named_by_who_the_server_knows_they_are() {
         let events = [
             // Ada signed in; her page calls itself "Ada L." in its presence.
-            event(1_000, EventKind::Join, "conn:1", br#"{"author":"user:ada"}"#),
-            presence(1_010, 1, 11, r##"{"user":{"name":"Ada L.","color":"#f00"}}"##),
+            event(
+                1_000,
+                EventKind::Join,
+                "conn:1",
+                br#"{"author":"user:ada"}"#,
+            ),
+            presence(
+                1_010,
+                1,
+                11,
+                r##"{"user":{"name":"Ada L.","color":"#f00"}}"##,
+            ),
             // A guest by link, who never announced presence.
-            event(1_020, EventKind::Join, "conn:2", br#"{"author":"guest:inv7:Bob: the guest"}"#),
+            event(
+                1_020,
+                EventKind::Join,
+                "conn:2",
+                br#"{"author":"guest:inv7:Bob: the guest"}"#,
+            ),
             // An anonymous connection, named by its presence as before.
             event(1_030, EventKind::Join, "conn:3", b""),
             presence(1_040, 3, 33, BOB),
@@ -614,7 +629,12 @@ mod tests {
         let labels: Vec<&str> = t.markers.iter().map(|m| m.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["ada joined", "Bob: the guest joined", "Bob joined", "Bob: the guest left"]
+            [
+                "ada joined",
+                "Bob: the guest joined",
+                "Bob joined",
+                "Bob: the guest left"
+            ]
         );
         // Authors alone (no events) still name their participant.
         let mut people = People::default();
