@@ -103,8 +103,8 @@ pub struct Config {
         default_value_t = 50
     )]
     pub ws_connections_per_ip_per_second: u32,
-    /// Messages one WebSocket connection may send per second; a flood is closed (1008)
-    /// (0: unlimited).
+    /// Messages one WebSocket connection may send per second, in bursts of up to twice
+    /// that; a flood is closed (1008) (0: unlimited).
     #[arg(long, env = "PEERCODE_WS_MESSAGES_PER_SECOND", default_value_t = 500)]
     pub ws_messages_per_second: u32,
     /// Rooms one account may own.

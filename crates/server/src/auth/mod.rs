@@ -74,7 +74,12 @@ impl Auth {
                 ),
                 LIMITER_KEYS,
             ),
-            ws_messages: Rate::new(config.ws_messages_per_second, Duration::from_secs(1)),
+            // Two seconds' worth in a burst (a paste of many small edits, a fast typist
+            // with a cursor), refilled at the flag's rate.
+            ws_messages: Rate::new(
+                config.ws_messages_per_second.saturating_mul(2),
+                Duration::from_secs(2),
+            ),
             session_ttl: Duration::from_secs(config.session_days.max(1) * 86_400),
         }
     }
