@@ -108,7 +108,14 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
         );
     }
     let ran_between = (moments[3].t, now_ms());
-    // After the run: the same text, with the run in the document.
+    // Bob adds a file: a marker of its own.
+    bob.set_file("notes.md", "todo").await;
+    assert!(
+        alice
+            .pump_until(|c| c.file_text("notes.md").is_some(), WAIT)
+            .await
+    );
+    // After the run and the new file: the same main.py, with the run in the document.
     let t = now_ms();
     assert!(wait_until(|| now_ms() > t, WAIT).await);
     moments.push(Moment {
@@ -206,6 +213,9 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
             .unwrap()
             .starts_with("Alice pasted")
     );
+    let files = find("file");
+    assert_eq!(files.len(), 1, "{markers:?}");
+    assert_eq!(files[0]["label"], "Bob added notes.md");
     let runs = find("run");
     assert_eq!(runs.len(), 1);
     let t_run = runs[0]["t_ms"].as_i64().unwrap();
@@ -343,6 +353,11 @@ async fn replay_routes_answer_bad_requests_clearly() {
         .post("/api/rooms/exists/fork", json!({"at": "now"}))
         .await;
     assert_eq!(status, 400, "{body}");
+    let (status, body) = server
+        .post("/api/rooms/exists/fork", json!({"at": 1}))
+        .await;
+    assert_eq!(status, 400, "a moment before the room existed: {body}");
+    assert!(body["error"].as_str().unwrap().contains("no document yet"));
 }
 
 fn peercode(args: &[&str]) -> std::process::Output {

@@ -75,6 +75,10 @@ pub enum EventKind {
     RunEnd,
     /// An update inserted a large amount of text at once; data is JSON `{"chars"}`.
     Paste,
+    /// An update added or removed files; data is JSON `{"added": [...], "removed": [...]}`.
+    Files,
+    /// An update changed the room's language; data is JSON `{"language"}`.
+    Language,
 }
 
 impl EventKind {
@@ -86,6 +90,8 @@ impl EventKind {
             EventKind::RunStart => "run_start",
             EventKind::RunEnd => "run_end",
             EventKind::Paste => "paste",
+            EventKind::Files => "files",
+            EventKind::Language => "language",
         }
     }
 
@@ -97,6 +103,8 @@ impl EventKind {
             EventKind::RunStart,
             EventKind::RunEnd,
             EventKind::Paste,
+            EventKind::Files,
+            EventKind::Language,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

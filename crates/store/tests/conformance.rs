@@ -360,6 +360,8 @@ fn every_event_kind_round_trips(backend: &impl Backend) {
         EventKind::RunStart,
         EventKind::RunEnd,
         EventKind::Paste,
+        EventKind::Files,
+        EventKind::Language,
     ];
     let records: Vec<Record> = kinds
         .iter()
