@@ -766,8 +766,8 @@ async fn send_from_a_copy(c: &mut Client, text: &str) {
         .transact()
         .encode_diff_v1(&yrs::StateVector::default());
     copy.transact_mut()
-        .apply_update(yrs::Update::decode_v1(&state).unwrap())
-        .unwrap();
+        .apply_update(yrs::Update::decode_v1(&state).expect("an update"))
+        .expect("applies");
     let files = copy.get_or_insert_map("files");
     let update = {
         let mut txn = copy.transact_mut();
