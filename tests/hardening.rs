@@ -64,7 +64,8 @@ fn awareness(client_id: u64, clock: u64, state: &str) -> Message {
 async fn a_presence_flood_is_bounded_and_sampled() {
     use peercode_store::{Durability, EventKind, SqliteStore, Store};
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    // This flood is about presence's own bounds: no per-connection message limit.
+    let server = Server::start(dir.path(), &["--ws-messages-per-second", "0"]);
     let url = server.url("flood");
     let mut flooder = Client::join(&url, 7).await;
     let mut watcher = Client::join(&url, 8).await;

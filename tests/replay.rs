@@ -254,7 +254,8 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
 #[tokio::test]
 async fn events_come_page_by_page_with_nothing_lost_or_repeated() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    // 5000 keystrokes as fast as the client can send them: no per-connection message limit.
+    let server = Server::start(dir.path(), &["--ws-messages-per-second", "0"]);
     let room = "pages";
     let mut alice = join_named(&server, room, 5, ALICE).await;
     let typed = 5_000;

@@ -57,7 +57,12 @@ impl Server {
                     .env(
                         "RUST_LOG",
                         std::env::var("RUST_LOG").unwrap_or("warn".into()),
-                    );
+                    )
+                    // The load comes from one address, a thousand connections at once and
+                    // trace writers far faster than any typist: the per-address and
+                    // per-connection abuse limits are off, as for the reference server.
+                    .env("PEERCODE_WS_CONNECTIONS_PER_IP_PER_SECOND", "0")
+                    .env("PEERCODE_WS_MESSAGES_PER_SECOND", "0");
                 c
             }
             Kind::Reference { script } => {

@@ -23,8 +23,11 @@ use peercode_store::{EventKind, Record, RecordKind, Store, StoredEvent, StoredUp
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use peercode_store::Role;
+
+use crate::auth::Caller;
 use crate::pool::BlockingPool;
-use crate::runs::check_room;
+use crate::runs::require;
 use crate::{ApiError, AppShared};
 
 /// Rebuilds running at once, and waiting beyond those before a 503.
@@ -96,8 +99,9 @@ fn params(params: Params) -> Result<HashMap<String, String>, ApiError> {
 pub async fn timeline(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    check_room(&room)?;
+    require(&app, &room, &caller, Role::Viewer).await?;
     let store = app.persister.store().clone();
     app.replays
         .run(move || {
@@ -126,9 +130,10 @@ pub async fn timeline(
 pub async fn state(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
     query: Params,
 ) -> Result<Json<Value>, ApiError> {
-    check_room(&room)?;
+    require(&app, &room, &caller, Role::Viewer).await?;
     let query = params(query)?;
     let at = ms_param(&query, "at")?;
     let include: Vec<String> = query
@@ -248,9 +253,10 @@ fn events_between(
 pub async fn events(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
     query: Params,
 ) -> Result<Json<Value>, ApiError> {
-    check_room(&room)?;
+    require(&app, &room, &caller, Role::Viewer).await?;
     let query = params(query)?;
     let after = ms_param(&query, "after")?;
     let until = ms_param(&query, "until")?;
@@ -388,13 +394,33 @@ struct ForkRequest {
 }
 
 /// `POST /api/rooms/{room}/fork {"at"}` → `201 {"room"}`: a new room holding the document
-/// as it stood at that moment (its files, meta and runs), with a history of its own.
+/// as it stood at that moment (its files, meta and runs), with a history of its own. A
+/// fork of an owned room is owned by the caller, private, and needs them signed in; a fork
+/// of an unowned room is unowned like its source.
 pub async fn fork(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_room(&room)?;
+    let access = require(&app, &room, &caller, Role::Viewer).await?;
+    // Before any work: a fork of an owned room needs an owner for the copy.
+    let owner = match &access.owned {
+        Some(_) => Some(caller.require_user().map_err(|_| {
+            ApiError::Unauthorized("sign in to fork this room (the copy will be yours)".into())
+        })?),
+        None => None,
+    };
+    if let Some(owner) = owner {
+        // Fail early on the room limit, before the rebuild.
+        let (owner, max) = (owner.to_owned(), app.config.max_rooms_per_user);
+        let count = crate::accounts::db(&app, move |store| store.owned_room_count(&owner)).await?;
+        if count >= max {
+            return Err(ApiError::Forbidden(format!(
+                "an account owns at most {max} rooms; delete one first"
+            )));
+        }
+    }
     let body = body.map_err(ApiError::from_body)?;
     let request: ForkRequest = if body.is_empty() {
         ForkRequest { at: None }
@@ -404,10 +430,22 @@ pub async fn fork(
     };
     let store = app.persister.store().clone();
     let limits = app.rooms.limits();
+    let (_, end) = {
+        let (store, room) = (store.clone(), room.clone());
+        app.replays.run(move || span(&*store, &room)).await??
+    };
+    // The copy's owner record comes first, so it is never an open room for a moment.
+    let target = match owner {
+        Some(owner) => Some(
+            crate::manage::create_owned(&app, owner, peercode_store::Visibility::Private)
+                .await?
+                .room,
+        ),
+        None => None,
+    };
     let name = app
         .replays
         .run(move || {
-            let (_, end) = span(&*store, &room)?;
             let at = request.at.unwrap_or(end);
             let seq = store.seq_at(&room, at).map_err(internal)?;
             if seq == 0 {
@@ -416,7 +454,10 @@ pub async fn fork(
                 )));
             }
             let mut doc = rebuild(&*store, &room, seq, limits).map_err(internal)?;
-            let name = free_room_name(&*store).map_err(internal)?;
+            let name = match target {
+                Some(name) => name,
+                None => free_room_name(&*store).map_err(internal)?,
+            };
             let author: Arc<str> = format!("fork:{room}@{at}").into();
             let ts_ms = crate::rooms::now_ms();
             let room: Arc<str> = name.as_str().into();

@@ -68,14 +68,29 @@ pub struct Gap {
     pub to_ms: i64,
 }
 
-/// Who is who in a recording: Yjs client ids named by the `user` field of their presence,
-/// connections linked to the clients their presence announced.
+/// Who is who in a recording: accounts and guests by the identity the server recorded
+/// (`user:NAME`, `guest:INVITE:NAME` — on their updates, and on their connection's join);
+/// anonymous Yjs client ids named by the `user` field of their presence; connections linked
+/// to the clients their presence announced.
 #[derive(Default)]
 pub struct People {
     list: Vec<Participant>,
     by_identity: HashMap<(String, Option<String>), usize>,
+    /// Participants that are an account or a guest, by their recorded author.
+    by_author: HashMap<String, usize>,
     by_client: HashMap<u64, usize>,
     conn_clients: HashMap<u64, Vec<u64>>,
+    /// The account or guest behind a connection, from its join event.
+    conn_identity: HashMap<u64, String>,
+}
+
+/// The name of an account or guest author: `user:NAME` → NAME, `guest:INVITE:NAME` → NAME.
+pub fn identity_name(author: &str) -> Option<&str> {
+    if let Some(user) = author.strip_prefix("user:") {
+        return Some(user);
+    }
+    let (_, name) = author.strip_prefix("guest:")?.split_once(':')?;
+    Some(name)
 }
 
 /// What a presence state says about its person.
@@ -107,6 +122,15 @@ impl People {
     /// Learn names from every presence event of a recording.
     pub fn learn(events: &[StoredEvent]) -> People {
         let mut people = People::default();
+        for event in events.iter().filter(|e| e.kind == EventKind::Join) {
+            let author = serde_json::from_slice::<serde_json::Value>(&event.data)
+                .ok()
+                .and_then(|data| Some(data.get("author")?.as_str()?.to_owned()))
+                .filter(|a| identity_name(a).is_some());
+            if let (Some(conn), Some(author)) = (conn_of(&event.author), author) {
+                people.conn_identity.insert(conn, author);
+            }
+        }
         for event in events.iter().filter(|e| e.kind == EventKind::Presence) {
             let Ok(entries) = peercode_protocol::decode_awareness(&event.data) else {
                 continue;
@@ -119,7 +143,22 @@ impl People {
                         clients.push(client);
                     }
                 }
-                let Ok(state) = serde_json::from_str::<serde_json::Value>(entry.state) else {
+                let state = serde_json::from_str::<serde_json::Value>(entry.state).ok();
+                let identity = conn_of(&event.author)
+                    .and_then(|conn| people.conn_identity.get(&conn))
+                    .cloned();
+                if let Some(author) = identity {
+                    // An account or guest: named by who the server knows it is, coloured by
+                    // its presence.
+                    let color = state.as_ref().and_then(user_of).and_then(|(_, c)| c);
+                    let index = people.of_identity(&author, color);
+                    people.by_client.insert(client, index);
+                    if !people.list[index].clients.contains(&client) {
+                        people.list[index].clients.push(client);
+                    }
+                    continue;
+                }
+                let Some(state) = state else {
                     continue;
                 };
                 if let Some(identity) = user_of(&state) {
@@ -164,12 +203,47 @@ impl People {
         index
     }
 
-    /// The participant behind an author (`yjs:N`, `conn:N`), if it names one.
+    /// The participant of an account or guest author (`user:…`, `guest:…`).
+    fn of_identity(&mut self, author: &str, color: Option<String>) -> usize {
+        if let Some(&index) = self.by_author.get(author) {
+            let p = &mut self.list[index];
+            if p.color.is_none() {
+                p.color = color;
+            }
+            return index;
+        }
+        let name: String = identity_name(author)
+            .unwrap_or(author)
+            .chars()
+            .take(64)
+            .collect();
+        let index = self.list.len();
+        self.list.push(Participant {
+            key: format!("p{index}"),
+            name,
+            color,
+            clients: Vec::new(),
+            first_ms: None,
+            last_ms: None,
+            updates: 0,
+        });
+        self.by_author.insert(author.to_owned(), index);
+        index
+    }
+
+    /// The participant behind an author (`user:NAME`, `guest:INVITE:NAME`, `yjs:N`,
+    /// `conn:N`), if it names one.
     pub fn of_author(&mut self, author: &str) -> Option<usize> {
+        if identity_name(author).is_some() {
+            return Some(self.of_identity(author, None));
+        }
         if let Some(client) = client_of(author) {
             return Some(self.of_client(client));
         }
         let conn = conn_of(author)?;
+        if let Some(identity) = self.conn_identity.get(&conn).cloned() {
+            return Some(self.of_identity(&identity, None));
+        }
         let client = *self.conn_clients.get(&conn)?.first()?;
         Some(self.of_client(client))
     }
@@ -607,6 +681,80 @@ mod tests {
         assert_eq!(t.participants.len(), 1);
         assert_eq!(t.participants[0].name, "client 99");
         assert_eq!(t.participants[0].updates, 1);
+    }
+
+    #[test]
+    fn accounts_and_guests_are_named_by_who_the_server_knows_they_are() {
+        let events = [
+            // Ada signed in; her page calls itself "Ada L." in its presence.
+            event(
+                1_000,
+                EventKind::Join,
+                "conn:1",
+                br#"{"author":"user:ada"}"#,
+            ),
+            presence(
+                1_010,
+                1,
+                11,
+                r##"{"user":{"name":"Ada L.","color":"#f00"}}"##,
+            ),
+            // A guest by link, who never announced presence.
+            event(
+                1_020,
+                EventKind::Join,
+                "conn:2",
+                br#"{"author":"guest:inv7:Bob: the guest"}"#,
+            ),
+            // An anonymous connection, named by its presence as before.
+            event(1_030, EventKind::Join, "conn:3", b""),
+            presence(1_040, 3, 33, BOB),
+            event(5_000, EventKind::Leave, "conn:2", b""),
+        ];
+        let updates = [
+            mark(2_000, "user:ada"),
+            mark(2_100, "guest:inv7:Bob: the guest"),
+            mark(2_200, "user:ada"),
+            mark(2_300, "yjs:33"),
+        ];
+        let t = build(&updates, &events).unwrap();
+        let names: Vec<(&str, Option<&str>, &[u64], u64)> = t
+            .participants
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.color.as_deref(),
+                    p.clients.as_slice(),
+                    p.updates,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ada", Some("#f00"), &[11][..], 2),
+                ("Bob", Some("#00f"), &[33][..], 1),
+                ("Bob: the guest", None, &[][..], 1),
+            ]
+        );
+        let labels: Vec<&str> = t.markers.iter().map(|m| m.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "ada joined",
+                "Bob: the guest joined",
+                "Bob joined",
+                "Bob: the guest left"
+            ]
+        );
+        // Authors alone (no events) still name their participant.
+        let mut people = People::default();
+        let who = people.of_author("user:carol").unwrap();
+        assert_eq!(people.name(who), "carol");
+        let who = people.of_author("guest:x:Dee").unwrap();
+        assert_eq!(people.name(who), "Dee");
+        assert_eq!(identity_name("guest:broken"), None);
     }
 
     #[test]
