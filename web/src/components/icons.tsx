@@ -39,6 +39,13 @@ export const IconPencil = () => (
     <path d="M17 3a2.8 2.8 0 0 1 4 4L7.5 20.5 2 22l1.5-5.5z" />
   </svg>
 );
+export const IconReplay = () => (
+  <svg {...base}>
+    <path d="M3 12a9 9 0 1 0 3-6.7" />
+    <path d="M3 4v5h5" />
+    <path d="M10 9l5 3-5 3z" />
+  </svg>
+);
 export const Logo = () => (
   <svg width="22" height="22" viewBox="0 0 32 32" aria-hidden="true">
     <rect width="32" height="32" rx="7" fill="var(--accent)" />
