@@ -11,7 +11,7 @@ import { parseEvents, parseState, parseTimeline, ReplayError, type ReplayApi } f
 export interface Recorded {
   tMs: number;
   seq: number;
-  type: 'update' | 'presence';
+  type: 'update' | 'presence' | 'leave';
   author: string;
   update?: Uint8Array;
   states?: Array<{ client: number; clock: number; state: Record<string, unknown> | null }>;
@@ -55,11 +55,16 @@ export class Recording {
           tMs,
           seq: this.seq,
           type: 'presence',
-          author: `yjs:${clientID}`,
+          author: `conn:${clientID}`,
           states: [{ client: clientID, clock: ++clock, state: { user: { name, color: '#30bced' }, selection: { anchor: json, head: json } } }],
         });
       },
     };
+  }
+
+  /** The connection of `clientID` closes (the server records a leave, not a removal). */
+  leave(tMs: number, clientID: number): void {
+    this.events.push({ tMs, seq: this.seq, type: 'leave', author: `conn:${clientID}` });
   }
 
   sorted(): Recorded[] {
@@ -100,6 +105,8 @@ export class FakeServer implements ReplayApi {
   maxEvents = 1000;
   idle: Array<{ from_ms: number; to_ms: number }> = [];
   forks: number[] = [];
+  /** Name the connection of each present client in the state (the real server does not, yet). */
+  presenceAuthors = false;
 
   constructor(readonly rec: Recording) {}
 
@@ -153,6 +160,7 @@ export class FakeServer implements ReplayApi {
     return this.answer({ route: 'state', args: [atMs], signal }, () => {
       const doc = new Y.Doc();
       const present = new Map<number, Record<string, unknown>>();
+      const authors = new Map<number, string>();
       let seq = 0;
       for (const e of this.rec.sorted()) {
         if (e.tMs > atMs) break;
@@ -160,7 +168,9 @@ export class FakeServer implements ReplayApi {
         for (const s of e.states ?? []) {
           if (s.state === null) present.delete(s.client);
           else present.set(s.client, s.state);
+          authors.set(s.client, e.author);
         }
+        if (e.type === 'leave') present.delete(Number(e.author.slice('conn:'.length)));
         seq = Math.max(seq, e.seq);
       }
       return parseState({
@@ -169,7 +179,7 @@ export class FakeServer implements ReplayApi {
         files: {},
         meta: {},
         update: toBase64(Y.encodeStateAsUpdate(doc)),
-        presence: [...present].map(([client, state]) => ({ client, participant: null, state })),
+        presence: [...present].map(([client, state]) => ({ client, participant: null, state, ...(this.presenceAuthors ? { author: authors.get(client) } : {}) })),
       });
     });
   }
@@ -195,7 +205,9 @@ export class FakeServer implements ReplayApi {
         events: cut.map((e) =>
           e.type === 'update'
             ? { t_ms: e.tMs, seq: e.seq, type: 'update', author: e.author, update: toBase64(e.update!) }
-            : { t_ms: e.tMs, seq: e.seq, type: 'presence', author: e.author, states: e.states },
+            : e.type === 'leave'
+              ? { t_ms: e.tMs, seq: e.seq, type: 'leave', author: e.author }
+              : { t_ms: e.tMs, seq: e.seq, type: 'presence', author: e.author, states: e.states },
         ),
       });
     });

@@ -346,6 +346,38 @@ describe('the player', () => {
     expect(broken.getView()).toMatchObject({ phase: 'error', message: 'Could not open the recording: Could not reach the server.' });
   });
 
+  test("a connection's leave removes the cursors it announced", async () => {
+    const { rec, t0 } = scriptedSession();
+    rec.leave(t0 + 23_000, 101);
+    const server = new FakeServer(rec);
+    const { player, clock } = await openPlayer(server);
+    const playTo = async (from: number, until: number) => {
+      player.seek(from);
+      await flush();
+      await flush();
+      player.setSpeed(8);
+      player.play();
+      while (player.getTime() < until) {
+        clock.tick(100);
+        await flush();
+      }
+      player.pause();
+    };
+    const present = () => [...player.presence.awareness.getStates().keys()].sort();
+    // Played through Ada's presence, then her leave: she is gone.
+    await playTo(t0 + 4000, t0 + 23_500);
+    expect(present()).toEqual([202]);
+    // Seek to 22 s: her state comes with the moment, without its connection, so her leave
+    // cannot be matched to her (the server's presence entries do not name it yet)...
+    await playTo(t0 + 22_000, t0 + 23_500);
+    expect(present()).toEqual([101, 202]);
+    // ...and with the connection named, it can.
+    server.presenceAuthors = true;
+    await playTo(t0 + 22_000, t0 + 23_500);
+    expect(present()).toEqual([202]);
+    player.destroy();
+  });
+
   test('fork asks for the moment the playhead is at', async () => {
     const { rec, t0 } = scriptedSession();
     const server = new FakeServer(rec);

@@ -56,6 +56,8 @@ export interface Timeline {
 export interface PresenceEntry {
   client: number;
   participant: string | null;
+  /** The connection that announced it (`conn:N`), when the server says: its `leave` removes it. */
+  author: string | null;
   state: Record<string, unknown>;
 }
 
@@ -213,7 +215,12 @@ export function parseState(json: unknown): RoomState {
   const presence: PresenceEntry[] = list(json, 'presence')
     .filter(isObj)
     .filter((p) => finite(p.client) && isObj(p.state))
-    .map((p) => ({ client: p.client as number, participant: typeof p.participant === 'string' ? p.participant : null, state: p.state as Json }));
+    .map((p) => ({
+      client: p.client as number,
+      participant: typeof p.participant === 'string' ? p.participant : null,
+      author: typeof p.author === 'string' ? p.author : null,
+      state: p.state as Json,
+    }));
   return {
     atMs: num(json, 'at_ms', 'state'),
     seq: optNum(json, 'seq', 0),

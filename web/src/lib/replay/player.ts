@@ -107,6 +107,12 @@ export class Player {
   private cancelFrame: (() => void) | null = null;
   private lastFrameAt = 0;
   private dragging = false;
+  /**
+   * Which presence clients each connection announced (`conn:N` → clients), learnt from
+   * the presence events: the server records a connection's leave, not the removal of its
+   * states, so a leave removes them here.
+   */
+  private connClients = new Map<string, Set<number>>();
   private destroyed = false;
   private loadController = new AbortController();
 
@@ -384,6 +390,8 @@ export class Player {
       return;
     }
     this.presence.reset(state.presence);
+    this.connClients.clear();
+    for (const p of state.presence) if (p.author !== null) this.learnConn(p.author, p.client);
     this.buffer.reset(state.atMs);
     this.shownAt = state.atMs;
     // The old document is simply dropped: nothing of it outlives the views bound to it.
@@ -441,10 +449,24 @@ export class Player {
     const presence: PresenceChange[] = [];
     for (const e of events) {
       if (e.type === 'update') updates.push(e.update);
-      else if (e.type === 'presence') presence.push(...e.states);
+      else if (e.type === 'presence') {
+        presence.push(...e.states);
+        for (const s of e.states) this.learnConn(e.author, s.client);
+      } else if (e.type === 'leave') {
+        const gone = this.connClients.get(e.author);
+        this.connClients.delete(e.author);
+        for (const client of gone ?? []) presence.push({ client, state: null });
+      }
     }
     if (updates.length > 0) applyUpdates(doc, updates);
     if (presence.length > 0) this.presence.apply(presence);
+  }
+
+  private learnConn(author: string, client: number): void {
+    if (!author) return;
+    let clients = this.connClients.get(author);
+    if (!clients) this.connClients.set(author, (clients = new Set()));
+    clients.add(client);
   }
 
   private ensureEvents(): void {
