@@ -15,7 +15,9 @@
  * 2. `destroy()` also removes the cursor-selection listener (y-monaco leaks one per binding,
  *    and the room makes a binding per opened file).
  * 3. Remote carets are drawn in one pass per change (not once per editor per change), and
- *    not at all when nobody else has a selection in this file.
+ *    not at all when nobody else has a selection in this file; and at once when the binding
+ *    is made (y-monaco waits for the next change, so a file opened, or a replayed moment
+ *    loaded, showed nobody's caret until someone moved).
  *
  * Everything else (the mutex that keeps the two directions from echoing, right-to-left
  * application of Monaco's changes, the `yRemoteSelection*` classes) is y-monaco's.
@@ -90,6 +92,7 @@ export class MonacoBinding {
         this.disposables.push(editor.onDidChangeCursorSelection(() => this.publishSelection(editor)));
       });
       awareness.on('change', this.rerenderDecorations);
+      this.rerenderDecorations();
     }
   }
 

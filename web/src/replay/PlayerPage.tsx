@@ -19,7 +19,7 @@ import { participantsOf, useYMap } from '../room/session';
 import { RunPanel } from '../panels/RunPanel';
 import { ShortcutsDialog } from '../components/ShortcutsDialog';
 import { playerActionFor, shortcutFor } from '../components/shortcuts';
-import { IconKeyboard, IconMoon, IconSun, Logo } from '../components/icons';
+import { IconKeyboard, IconMoon, IconNextMarker, IconPause, IconPlay, IconPrevMarker, IconSun, Logo } from '../components/icons';
 import { ReplayEditor } from './ReplayEditor';
 import { Scrubber } from './Scrubber';
 import { useAwarenessStates, useLastEdited, usePlayer, usePlayerView, usePlayhead } from './usePlayer';
@@ -272,17 +272,16 @@ export function PlayerPage({ room }: { room: string }) {
 
 /**
  * Whether a player key belongs to the player or to what has focus: typing fields and the
- * speed menu keep every key; a button keeps Space (it presses it); the editor keeps the
- * arrows (they move its caret, to select and copy).
+ * speed menu keep every key, a checkbox keeps Space, and the editor keeps the arrows (they
+ * move its caret, to select and copy). Space on a focused button plays or pauses, as in a
+ * video player (the button is not pressed); Enter presses it.
  */
 function keyIsOurs(e: KeyboardEvent, kind: string): boolean {
   const el = e.target instanceof HTMLElement ? e.target : null;
   if (!el) return true;
-  const inEditor = el.closest('.monaco-editor') !== null;
-  if (inEditor) return kind !== 'seekBy';
+  if (el.closest('.monaco-editor') !== null) return kind !== 'seekBy';
   if (el.isContentEditable || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement) return false;
   if (el instanceof HTMLInputElement) return el.type === 'checkbox' || el.type === 'radio' ? kind !== 'toggle' : false;
-  if (el instanceof HTMLButtonElement || el instanceof HTMLAnchorElement) return kind !== 'toggle';
   return true;
 }
 
@@ -302,13 +301,13 @@ function PlayerControls({ player, view, forking, onPlay, onFork }: { player: Pla
         title={view.playing ? 'Pause (Space)' : 'Play (Space)'}
         data-playing={view.playing ? 'true' : 'false'}
       >
-        {view.playing ? '❚❚' : '▶'}
+        {view.playing ? <IconPause /> : <IconPlay />}
       </button>
       <button type="button" className="icon-btn" onClick={() => player.prevMarker()} aria-label="Previous marker" title="Previous marker ([)" aria-keyshortcuts="[">
-        ⏮
+        <IconPrevMarker />
       </button>
       <button type="button" className="icon-btn" onClick={() => player.nextMarker()} aria-label="Next marker" title="Next marker (])" aria-keyshortcuts="]">
-        ⏭
+        <IconNextMarker />
       </button>
       <span className="replay-time" data-testid="replay-time">
         <span className="replay-now" aria-label="Current time">

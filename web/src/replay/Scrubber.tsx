@@ -10,6 +10,7 @@ import type { ReplayMarker, ReplayParticipant, Timeline } from '../lib/replay/ap
 import { markerText } from '../lib/replay/markers';
 import { formatTime, spokenTime } from '../lib/replay/time';
 import { usePlayhead } from './usePlayer';
+import { MarkerGlyph } from '../components/icons';
 
 interface Props {
   player: Player;
@@ -117,8 +118,6 @@ export function Scrubber({ player, timeline, skipIdle }: Props) {
   );
 }
 
-const KIND_GLYPH: Record<string, string> = { run: '▶', join: '+', leave: '−', paste: '⎘' };
-
 /** Markers over the track; clicking one goes there. The sidebar's list is their keyboard way. */
 const MarkerRow = memo(function MarkerRow({ timeline, onSeek }: { timeline: Timeline; onSeek: (t: number) => void }) {
   const colorOf = (m: ReplayMarker) => timeline.participants.find((p) => p.key === m.participant)?.color;
@@ -139,7 +138,7 @@ const MarkerRow = memo(function MarkerRow({ timeline, onSeek }: { timeline: Time
             aria-label={text}
             onClick={() => onSeek(m.tMs)}
           >
-            <span aria-hidden="true">{KIND_GLYPH[m.kind] ?? '•'}</span>
+            <MarkerGlyph kind={m.kind} />
           </button>
         );
       })}
