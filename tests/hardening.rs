@@ -107,7 +107,11 @@ async fn a_presence_flood_is_bounded_and_sampled() {
     let events = store.events("flood", 0, u64::MAX).unwrap();
     let samples: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == EventKind::Presence && e.author == "yjs:7")
+        .filter(|e| {
+            e.kind == EventKind::Presence
+                && peercode_protocol::decode_awareness(&e.data)
+                    .is_ok_and(|entries| entries.iter().any(|a| a.client_id == 7))
+        })
         .collect();
     // Samples of one connection are at least 100 ms apart (server time, whole ms), except
     // the newest state written when the connection leaves; so a burst of hundreds of

@@ -318,6 +318,34 @@ impl Client {
         self.send(Message::Update(update.into())).await;
     }
 
+    /// Append `text` to file `path` of the room's `files` map and send the update; the
+    /// file must exist (every room starts with `main.py`).
+    pub async fn append_file(&mut self, path: &str, text: &str) {
+        use yrs::Map;
+        let files = self.doc.get_or_insert_map("files");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            let Some(yrs::Out::YText(t)) = files.get(&txn, path) else {
+                panic!("no file {path} in this client's document")
+            };
+            let len = t.len(&txn);
+            t.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        self.send(Message::Update(update.into())).await;
+    }
+
+    /// The text of file `path` as this client holds it.
+    pub fn file_text(&self, path: &str) -> Option<String> {
+        use yrs::Map;
+        let files = self.doc.get_or_insert_map("files");
+        let txn = self.doc.transact();
+        match files.get(&txn, path)? {
+            yrs::Out::YText(t) => Some(t.get_string(&txn)),
+            _ => None,
+        }
+    }
+
     /// A field of run `id` in the room's `runs` map, as JSON (texts as strings).
     pub fn run_field(&self, id: &str, key: &str) -> serde_json::Value {
         use yrs::Map;

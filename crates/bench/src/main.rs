@@ -8,6 +8,7 @@ mod bigsync;
 mod client;
 mod idle;
 mod load;
+mod replay;
 mod report;
 mod runs;
 mod server;
@@ -42,7 +43,8 @@ struct Config {
     /// Where server logs and `results.json` go.
     #[arg(long, env = "PEERCODE_BENCH_OUT", default_value = "bench/out")]
     out_dir: PathBuf,
-    /// Scenarios to run, comma-separated: load, idle, trace, sync, runs (PeerCode only).
+    /// Scenarios to run, comma-separated: load, idle, trace, sync, runs and replay (PeerCode
+    /// only).
     #[arg(
         long,
         env = "PEERCODE_BENCH_SCENARIOS",
@@ -81,6 +83,9 @@ struct Config {
         default_value_t = 120.0
     )]
     trace_timeout_secs: f64,
+    /// Moments rebuilt per trace in the replay scenario.
+    #[arg(long, default_value_t = 200)]
+    replay_points: usize,
     /// Runs per language in the runs scenario.
     #[arg(long, env = "PEERCODE_BENCH_RUN_REPS", default_value_t = 20)]
     run_reps: usize,
@@ -393,6 +398,58 @@ async fn run(config: Config) -> Result<()> {
                 }
             }
             Err(e) => eprintln!("runs failed: {e:#}"),
+        }
+    }
+
+    if wants("replay")
+        && let Some(bin) = &config.peercode_bin
+    {
+        let kind = Kind::PeerCode { bin: bin.clone() };
+        let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("while listing the traces in {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let trace = tokio::task::spawn_blocking(move || trace::Trace::load(&path)).await??;
+            let trace = std::sync::Arc::new(trace);
+            let timeout = Duration::from_secs_f64(config.trace_timeout_secs);
+            let points = config.replay_points;
+            eprintln!("replay {}: {}", trace.name, kind.label());
+            let t = trace.clone();
+            let r = with_server(&kind, &config, &format!("replay-{}", trace.name), |s| {
+                Box::pin(async move { replay::run(s, &t, timeout, points).await })
+            })
+            .await;
+            if let Ok(r) = &r {
+                json.insert(
+                    format!("PeerCode/replay-{}", trace.name),
+                    serde_json::to_value(r)?,
+                );
+                report.section(&format!(
+                    "replay: {} recorded ({} updates), the state at {} moments (PeerCode only)",
+                    r.trace, r.updates, r.points
+                ));
+                let mut row = |name: &str, target: &str, text: String| {
+                    let mut cells = vec![Cell::text(text)];
+                    cells.resize_with(servers.len(), || Cell::text(String::new()));
+                    report.row(name, target, cells);
+                };
+                let (p50, p99, max) = r.state_ms;
+                row(
+                    "state at a moment, p50 / p99 / max (ms)",
+                    "< 100",
+                    format!("{p50:.1} / {p99:.1} / {max:.1}"),
+                );
+                row("timeline (ms)", "", format!("{:.0}", r.timeline_ms));
+                row(
+                    "largest state answer (KiB)",
+                    "",
+                    format!("{:.0}", r.state_bytes as f64 / 1024.0),
+                );
+            }
         }
     }
 

@@ -47,7 +47,10 @@ pub enum RoomError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
     /// The update carries content: record and broadcast it.
-    Applied,
+    Applied {
+        /// Text it inserted, in UTF-16 code units (a large amount at once is a paste).
+        text_inserted: u64,
+    },
     /// The update is empty (nothing to record or broadcast).
     Empty,
 }
@@ -130,13 +133,29 @@ impl Room {
             room.size_bound += doc.len();
         }
         for update in updates {
-            let shape = crate::inspect_update(update)
-                .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
-            room.runs.observe(&shape);
-            room.integrate(update)?;
-            room.size_bound += update.len();
+            room.apply_stored(update)?;
         }
         Ok(room)
+    }
+
+    /// Apply an update from the history (a client's or the server's, accepted once), as
+    /// rebuilding the room does: server writes to `runs` stay the server's.
+    pub fn apply_stored(&mut self, update: &[u8]) -> Result<(), RoomError> {
+        if self.poisoned {
+            return Err(RoomError::Poisoned);
+        }
+        let shape =
+            crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+        self.runs.observe(&shape);
+        self.integrate(update)?;
+        self.size_bound += update.len();
+        Ok(())
+    }
+
+    /// The document's encoded size, measured now.
+    pub fn measure(&mut self) -> usize {
+        self.size_bound = self.encoded_len();
+        self.size_bound
     }
 
     /// The document's state vector (the payload of a sync step 1).
@@ -174,9 +193,10 @@ impl Room {
             crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
         self.runs
             .check_client(&shape, &self.doc.transact().state_vector())?;
+        let text_inserted = shape.text_inserted;
         self.integrate(update)?;
         self.size_bound += update.len();
-        Ok(UpdateOutcome::Applied)
+        Ok(UpdateOutcome::Applied { text_inserted })
     }
 
     /// Apply an update that passed the guard (or was accepted before).
@@ -213,6 +233,20 @@ impl Room {
         w.write_var_bytes(&encoded);
         self.runs.encode(&mut w);
         w.into_vec()
+    }
+
+    /// The whole document as one plain Yjs v1 update: what a client applies to a fresh
+    /// document to hold exactly this state.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// The `meta` map as JSON (texts as strings).
+    pub fn meta(&self) -> serde_json::Map<String, serde_json::Value> {
+        let meta = self.doc.get_or_insert_map("meta");
+        crate::runs::to_json(&self.doc.transact(), &meta)
     }
 
     /// The room's files and what runs, as the document holds them now.
@@ -377,7 +411,7 @@ mod tests {
         assert_eq!(room.file_text("main.py").as_deref(), Some(""));
         assert_eq!(
             room.apply_update(&typed(7, "hello")).unwrap(),
-            UpdateOutcome::Applied
+            UpdateOutcome::Applied { text_inserted: 5 }
         );
         assert_eq!(room.root_text("t"), "hello");
         assert_eq!(update_client_id(&typed(7, "x")), Some(7));

@@ -40,6 +40,14 @@ pub struct Config {
     /// Store a keyframe snapshot of a room's document every this many updates.
     #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY", default_value_t = 1000)]
     pub snapshot_every: u64,
+    /// Also take one once the updates since the last add up to this many bytes (large
+    /// pastes and run output), so rebuilding a moment for replay stays fast.
+    #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY_BYTES", default_value_t = 1 << 20)]
+    pub snapshot_every_bytes: u64,
+    /// Also take one this many milliseconds after the last (when at least 50 updates came
+    /// since), so a slow session's keyframes are spread over its time too.
+    #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY_MS", default_value_t = 60_000)]
+    pub snapshot_every_ms: u64,
     /// `process`: a commit survives the server being killed (SQLite synchronous=NORMAL, WAL);
     /// `power`: every commit is fsynced and survives a power cut too.
     #[arg(long, env = "PEERCODE_DURABILITY", value_enum, default_value_t = DurabilityFlag::Process)]

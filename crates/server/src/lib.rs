@@ -9,6 +9,8 @@ mod config;
 mod error;
 mod listener;
 mod metrics;
+mod pool;
+pub mod replay;
 mod rooms;
 mod runs;
 mod web;
@@ -43,7 +45,9 @@ pub struct AppShared {
     /// The sandbox behind the runs routes.
     runner: runs::Runner,
     /// The complexity analyser's pool.
-    analyses: analyze::Analyses,
+    analyses: pool::BlockingPool,
+    /// Replay's pool: rebuilding a moment, timelines, forks.
+    replays: pool::BlockingPool,
     persister: Arc<Persister>,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
@@ -67,11 +71,14 @@ impl AppShared {
                 max_document_bytes: config.max_document_bytes,
             },
             snapshot_every: config.snapshot_every,
+            snapshot_every_bytes: config.snapshot_every_bytes,
+            snapshot_every_time: Duration::from_millis(config.snapshot_every_ms),
             idle: config.room_idle(),
         };
         Arc::new(AppShared {
             runner: runs::Runner::default(),
-            analyses: analyze::Analyses::default(),
+            analyses: analyze::pool(),
+            replays: replay::pool(),
             rooms: Rooms::new(
                 persister.clone(),
                 metrics.clone(),
@@ -169,6 +176,13 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .route("/api/rooms/{room}/runs", post(runs::start).get(runs::list))
         .route("/api/rooms/{room}/runs/{id}", get(runs::get))
         .route("/api/rooms/{room}/runs/{id}/stop", post(runs::stop))
+        .route("/api/rooms/{room}/timeline", get(replay::timeline))
+        .route("/api/rooms/{room}/state", get(replay::state))
+        .route("/api/rooms/{room}/events", get(replay::events))
+        .route(
+            "/api/rooms/{room}/fork",
+            post(replay::fork).layer(DefaultBodyLimit::max(4096)),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

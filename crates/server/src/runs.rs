@@ -216,7 +216,7 @@ async fn room_exists(app: &Arc<AppShared>, room: &str) -> Result<bool, ApiError>
     Ok(seq > 0)
 }
 
-fn check_room(room: &str) -> Result<(), ApiError> {
+pub(crate) fn check_room(room: &str) -> Result<(), ApiError> {
     if valid_room_name(room) {
         Ok(())
     } else {

@@ -65,6 +65,8 @@ pub enum EventKind {
     RunStart,
     /// A run ended; data is JSON `{"id", "verdict"}`.
     RunEnd,
+    /// An update inserted a large amount of text at once; data is JSON `{"chars"}`.
+    Paste,
 }
 
 impl EventKind {
@@ -75,6 +77,7 @@ impl EventKind {
             EventKind::Presence => "presence",
             EventKind::RunStart => "run_start",
             EventKind::RunEnd => "run_end",
+            EventKind::Paste => "paste",
         }
     }
 
@@ -85,6 +88,7 @@ impl EventKind {
             EventKind::Presence,
             EventKind::RunStart,
             EventKind::RunEnd,
+            EventKind::Paste,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -163,6 +167,16 @@ pub trait Store: Send + Sync + 'static {
     fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError>;
     /// The highest update seq stored for a room (0: the room has never existed).
     fn last_seq(&self, room: &str) -> Result<u64, StoreError>;
+    /// The latest snapshot of a room with `seq <=` the given one: (its seq, its data).
+    fn snapshot_at(&self, room: &str, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    /// The highest update seq with `ts_ms <=` the given time (0 when there is none).
+    ///
+    /// A room's update times never decrease as its seqs grow (the server keeps them so),
+    /// which lets a backend binary-search instead of scanning.
+    fn seq_at(&self, room: &str, ts_ms: i64) -> Result<u64, StoreError>;
+    /// The earliest and the latest time recorded for a room, over its updates and its
+    /// events (`None`: nothing is recorded).
+    fn time_span(&self, room: &str) -> Result<Option<(i64, i64)>, StoreError>;
     /// A cheap round trip to the database, for health checks.
     fn check(&self) -> Result<(), StoreError>;
     /// Flush everything and release files (e.g. checkpoint the WAL).

@@ -257,6 +257,79 @@ impl Store for SqliteStore {
         Ok(seq.map_or(0, |s| s as u64))
     }
 
+    fn snapshot_at(&self, room: &str, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let conn = self.reader.lock();
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        Ok(conn
+            .prepare_cached(
+                "SELECT seq, data FROM snapshots WHERE room = ?1 AND seq <= ?2
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row(params![room, seq], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn seq_at(&self, room: &str, ts_ms: i64) -> Result<u64, StoreError> {
+        let conn = self.reader.lock();
+        let tx = conn.unchecked_transaction()?;
+        // Seqs are dense from 1 and times never decrease with them: binary-search by point
+        // lookups on the primary key instead of scanning the room.
+        let last: Option<i64> = tx
+            .prepare_cached("SELECT max(seq) FROM updates WHERE room = ?1")?
+            .query_row([room], |row| row.get(0))?;
+        let mut lookup =
+            tx.prepare_cached("SELECT ts_ms FROM updates WHERE room = ?1 AND seq = ?2")?;
+        let mut ts_of = |seq: i64| -> Result<Option<i64>, StoreError> {
+            Ok(lookup
+                .query_row(params![room, seq], |row| row.get(0))
+                .optional()?)
+        };
+        // Invariant: every seq <= lo is at or before ts_ms, every seq > hi is after it.
+        let (mut lo, mut hi) = (0i64, last.unwrap_or(0));
+        while lo < hi {
+            let mid = lo + (hi - lo + 1) / 2;
+            match ts_of(mid)? {
+                Some(ts) if ts <= ts_ms => lo = mid,
+                Some(_) => hi = mid - 1,
+                // A gap in the seqs (not written by this server): fall back to a scan.
+                None => {
+                    drop(lookup);
+                    let seq: Option<i64> = tx
+                        .prepare_cached(
+                            "SELECT max(seq) FROM updates WHERE room = ?1 AND ts_ms <= ?2",
+                        )?
+                        .query_row(params![room, ts_ms], |row| row.get(0))?;
+                    return Ok(seq.map_or(0, |s| s as u64));
+                }
+            }
+        }
+        Ok(lo as u64)
+    }
+
+    fn time_span(&self, room: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let conn = self.reader.lock();
+        let bounds = |sql: &str| -> Result<(Option<i64>, Option<i64>), StoreError> {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_row([room], |row| Ok((row.get(0)?, row.get(1)?)))?)
+        };
+        // Updates: the first and the last seq (times follow seqs). Events: the first and the
+        // last by their index order (seq, id), which is also time order.
+        let (first_u, last_u) = bounds(
+            "SELECT (SELECT ts_ms FROM updates WHERE room = ?1 ORDER BY seq ASC LIMIT 1),
+                    (SELECT ts_ms FROM updates WHERE room = ?1 ORDER BY seq DESC LIMIT 1)",
+        )?;
+        let (first_e, last_e) = bounds(
+            "SELECT (SELECT ts_ms FROM events WHERE room = ?1 ORDER BY seq ASC, id ASC LIMIT 1),
+                    (SELECT ts_ms FROM events WHERE room = ?1 ORDER BY seq DESC, id DESC LIMIT 1)",
+        )?;
+        let first = [first_u, first_e].into_iter().flatten().min();
+        let last = [last_u, last_e].into_iter().flatten().max();
+        Ok(first.zip(last))
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         let conn = self.reader.lock();
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;

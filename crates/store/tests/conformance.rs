@@ -56,6 +56,10 @@ store_tests!(sqlite: super::Sqlite::new() =>
     everything_survives_a_reopen,
     large_payloads_round_trip,
     check_answers_and_close_is_clean,
+    snapshot_at_finds_the_keyframe_at_or_before_a_seq,
+    seq_at_finds_the_last_update_at_or_before_a_time,
+    time_span_covers_updates_and_events,
+    every_event_kind_round_trips,
 );
 
 fn record(room: &str, seq: u64, kind: RecordKind, data: &[u8]) -> Record {
@@ -267,4 +271,109 @@ fn check_answers_and_close_is_clean(backend: &impl Backend) {
     let store = backend.open();
     store.check().expect("health check after reopen");
     assert_eq!(store.load_room("c").unwrap().last_seq, 1);
+}
+
+fn at(room: &str, seq: u64, ts_ms: i64) -> Record {
+    Record {
+        ts_ms,
+        ..update(room, seq)
+    }
+}
+
+fn snapshot_at_finds_the_keyframe_at_or_before_a_seq(backend: &impl Backend) {
+    let store = backend.open();
+    let mut records: Vec<Record> = (1..=30).map(|seq| update("k", seq)).collect();
+    records.push(record("k", 10, RecordKind::Snapshot, b"ten"));
+    records.push(record("k", 20, RecordKind::Snapshot, b"twenty"));
+    records.push(record("other", 5, RecordKind::Snapshot, b"other"));
+    append_ok(&*store, &records);
+    let found = |seq| store.snapshot_at("k", seq).unwrap();
+    assert_eq!(found(9), None);
+    assert_eq!(found(10), Some((10, b"ten".to_vec())));
+    assert_eq!(found(19), Some((10, b"ten".to_vec())));
+    assert_eq!(found(20), Some((20, b"twenty".to_vec())));
+    assert_eq!(found(u64::MAX), Some((20, b"twenty".to_vec())));
+    assert_eq!(store.snapshot_at("nobody", u64::MAX).unwrap(), None);
+}
+
+fn seq_at_finds_the_last_update_at_or_before_a_time(backend: &impl Backend) {
+    let store = backend.open();
+    // Times 100, 100, 200, 300, ..., with a repeat: several updates in the same ms.
+    let times = [100, 100, 200, 300, 300, 300, 700, 1000];
+    let records: Vec<Record> = times
+        .iter()
+        .enumerate()
+        .map(|(i, &ts)| at("t", i as u64 + 1, ts))
+        .collect();
+    append_ok(&*store, &records);
+    let seq_at = |ts| store.seq_at("t", ts).unwrap();
+    assert_eq!(seq_at(99), 0, "before the first update");
+    assert_eq!(seq_at(100), 2);
+    assert_eq!(seq_at(199), 2);
+    assert_eq!(seq_at(300), 6);
+    assert_eq!(seq_at(699), 6);
+    assert_eq!(seq_at(700), 7);
+    assert_eq!(seq_at(1000), 8);
+    assert_eq!(seq_at(i64::MAX), 8);
+    assert_eq!(store.seq_at("nobody", i64::MAX).unwrap(), 0);
+    // Every answer agrees with a plain scan.
+    for ts in 0..1100 {
+        let scan = times.iter().filter(|&&t| t <= ts).count() as u64;
+        assert_eq!(seq_at(ts), scan, "at {ts}");
+    }
+}
+
+fn time_span_covers_updates_and_events(backend: &impl Backend) {
+    let store = backend.open();
+    assert_eq!(store.time_span("s").unwrap(), None);
+    // A join before the first update and a leave after the last.
+    let mut join = record("s", 0, RecordKind::Event(EventKind::Join), b"");
+    join.ts_ms = 50;
+    let mut leave = record("s", 2, RecordKind::Event(EventKind::Leave), b"");
+    leave.ts_ms = 900;
+    append_ok(&*store, &[join, at("s", 1, 100), at("s", 2, 400), leave]);
+    assert_eq!(store.time_span("s").unwrap(), Some((50, 900)));
+    // Updates alone.
+    append_ok(&*store, &[at("u", 1, 7), at("u", 2, 8)]);
+    assert_eq!(store.time_span("u").unwrap(), Some((7, 8)));
+    // Events alone (a room someone opened and left without typing).
+    let mut only = record("e", 0, RecordKind::Event(EventKind::Join), b"");
+    only.ts_ms = 3;
+    append_ok(&*store, &[only]);
+    assert_eq!(store.time_span("e").unwrap(), Some((3, 3)));
+}
+
+fn every_event_kind_round_trips(backend: &impl Backend) {
+    let store = backend.open();
+    let kinds = [
+        EventKind::Join,
+        EventKind::Leave,
+        EventKind::Presence,
+        EventKind::RunStart,
+        EventKind::RunEnd,
+        EventKind::Paste,
+    ];
+    let records: Vec<Record> = kinds
+        .iter()
+        .map(|&kind| {
+            record(
+                "kinds",
+                0,
+                RecordKind::Event(kind),
+                kind.as_str().as_bytes(),
+            )
+        })
+        .collect();
+    append_ok(&*store, &records);
+    let back: Vec<(EventKind, Vec<u8>)> = store
+        .events("kinds", 0, 0)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.data))
+        .collect();
+    let expected: Vec<(EventKind, Vec<u8>)> = kinds
+        .iter()
+        .map(|&k| (k, k.as_str().as_bytes().to_vec()))
+        .collect();
+    assert_eq!(back, expected);
 }

@@ -7,6 +7,8 @@
 
 mod actor;
 
+pub(crate) use actor::now_ms;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -219,8 +221,12 @@ impl RoomHandle {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RoomSettings {
     pub limits: Limits,
-    /// Keyframe snapshot every this many updates.
+    /// Keyframe snapshot every this many updates,
     pub snapshot_every: u64,
+    /// or once the updates since the last one add up to this many bytes,
+    pub snapshot_every_bytes: u64,
+    /// or (with a few updates since) once this much time has passed.
+    pub snapshot_every_time: Duration,
     /// How long a room without connections stays loaded.
     pub idle: Duration,
 }
@@ -382,6 +388,11 @@ impl Rooms {
         if let Some(handle) = handle {
             let _ = handle.tx.send(message).await;
         }
+    }
+
+    /// The document limits every room applies.
+    pub(crate) fn limits(&self) -> Limits {
+        self.ctx.settings.limits
     }
 
     /// The store behind the rooms (for reads that need no room task).
