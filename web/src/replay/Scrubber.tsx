@@ -84,6 +84,8 @@ export function Scrubber({ player, timeline, skipIdle }: Props) {
         aria-valuemax={Math.floor(tl.durationMs / 1000)}
         aria-valuenow={second}
         aria-valuetext={`${spokenTime(second * 1000)} of ${spokenTime(tl.durationMs)}`}
+        data-start-ms={tl.startMs}
+        data-end-ms={tl.endMs}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
         onPointerUp={endDrag}

@@ -121,11 +121,11 @@ describe('markers', () => {
     expect(digitTime(1000, 60_000, 9)).toBe(55_000);
   });
 
-  test('marker text names the kind and the person once', () => {
+  test("marker text: the server's label, else the kind and who", () => {
     const people = [{ key: 'p0', name: 'Ada', color: '#30bced', clients: [1], firstMs: 0, lastMs: 0, updates: 0 }];
-    expect(markerText({ tMs: 0, kind: 'run', label: 'ok', participant: 'p0' }, people)).toBe('Run · Ada: ok');
-    expect(markerText({ tMs: 0, kind: 'join', label: 'Ada joined', participant: 'p0' }, people)).toBe('Joined · Ada joined');
+    expect(markerText({ tMs: 0, kind: 'run', label: 'Run by Ada: ok', participant: 'p0' }, people)).toBe('Run by Ada: ok');
+    expect(markerText({ tMs: 0, kind: 'paste', label: ' ', participant: 'p0' }, people)).toBe('Paste · Ada');
     expect(markerText({ tMs: 0, kind: 'leave', label: '', participant: null }, people)).toBe('Left');
-    expect(markerText({ tMs: 0, kind: 'bookmark', label: 'here', participant: null }, people)).toBe('Bookmark · here');
+    expect(markerText({ tMs: 0, kind: 'bookmark', label: '', participant: 'p9' }, people)).toBe('Bookmark');
   });
 });

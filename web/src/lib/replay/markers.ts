@@ -50,12 +50,14 @@ export function isKnownKind(kind: string): kind is MarkerKind {
   return kind in KIND_WORDS;
 }
 
-/** "Run · Ada: print(1)", "Joined · Grace", "Paste · Ada (250 characters)". */
+/**
+ * What a marker says: the server's label ("Ada joined", "Run by Ada: ok") when it has one,
+ * else the kind and who ("Paste · Ada").
+ */
 export function markerText(m: ReplayMarker, participants: readonly ReplayParticipant[]): string {
+  const label = m.label.trim();
+  if (label) return label;
   const kind = isKnownKind(m.kind) ? KIND_WORDS[m.kind] : m.kind.charAt(0).toUpperCase() + m.kind.slice(1);
   const who = m.participant !== null ? participants.find((p) => p.key === m.participant)?.name : undefined;
-  const label = m.label.trim();
-  // The server's label often names the person already.
-  const parts = [who && !label.includes(who) ? who : null, label || null].filter(Boolean);
-  return parts.length > 0 ? `${kind} · ${parts.join(': ')}` : kind;
+  return who ? `${kind} · ${who}` : kind;
 }
