@@ -106,7 +106,11 @@ export function ReplayEditor({ doc, awareness, path, text, monacoLanguage, theme
     cursors.render();
     const onText = () => cursors.render();
     text.observe(onText);
-    const showLines = () => hostEl?.setAttribute('data-lines', String(model.getLineCount()));
+    // The line count and length, for tests and styles, written to the DOM directly: no React render per edit.
+    const showLines = () => {
+      hostEl?.setAttribute('data-lines', String(model.getLineCount()));
+      hostEl?.setAttribute('data-length', String(model.getValueLength()));
+    };
     showLines();
     const lines = model.onDidChangeContent(showLines);
     return () => {

@@ -348,11 +348,15 @@ export class Player {
     this.eventsReq?.controller.abort();
     this.eventsReq = null;
     if (!this.view.waiting) this.update({ waiting: true });
+    const asked = now();
     this.api.state(this.room, target, controller.signal).then(
       (state) => {
         if (this.stateReq !== req || this.destroyed) return; // superseded: drop it
         this.stateReq = null;
+        const arrived = now();
         this.install(state);
+        measure('peercode.replay.state-fetch', asked, arrived);
+        measure('peercode.replay.state-apply', arrived, now());
         const next = this.pendingTarget;
         if (next !== null && next !== state.atMs) {
           this.pendingTarget = null;
@@ -565,6 +569,19 @@ function applyUpdates(doc: Y.Doc, updates: Uint8Array[]): void {
       }
     }
   }, REPLAY_ORIGIN);
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** The last fetch and apply of a moment, in the browser's performance timeline (for the tests' timings). */
+function measure(name: string, start: number, end: number): void {
+  if (typeof performance === 'undefined' || typeof performance.measure !== 'function') return;
+  try {
+    performance.clearMeasures(name);
+    performance.measure(name, { start, end });
+  } catch {
+    // an old browser without the options form: no timings, nothing else lost
+  }
 }
 
 function messageOf(e: unknown, what: string): string {
