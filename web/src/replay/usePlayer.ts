@@ -57,7 +57,7 @@ export function useAwarenessStates(awareness: Awareness | undefined): Map<number
   return states;
 }
 
-/** Re-renders when any file's text in `doc` changes, or the set of files does. Returns the path last edited. */
+/** Calls `onEdit` with the path of the file an update of `doc` edited last (the player follows edits while playing). */
 export function useLastEdited(doc: Y.Doc | null, onEdit: (path: string) => void): void {
   useEffect(() => {
     if (!doc) return;

@@ -128,8 +128,6 @@ export class Player {
 
   getView = (): PlayerView => this.view;
   getTime = (): number => this.time;
-  /** The moment the document shows (behind the playhead while a state is on its way). */
-  getShownAt = (): number => this.shownAt;
 
   subscribe = (listener: () => void): (() => void) => {
     this.listeners.add(listener);
