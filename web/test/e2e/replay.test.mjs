@@ -159,6 +159,10 @@ describe('the replay player', { timeout: 300_000 }, () => {
     const { start, end } = await xOf(v, rec.tl.start_ms);
     assert.equal(start, rec.tl.start_ms);
     assert.equal(await v.locator('.replay-total').textContent(), clock(end - start));
+    // To the end first, so the moment is reached going back: the state of that moment is
+    // fetched into a new document (going forward is played from the events instead).
+    await clickAt(v, end - 1);
+    await waitForEditorText(v, trimEnd(PHASE_A + PHASE_B + PASTE + PHASE_C));
     await clickAt(v, rec.betweenPhases);
     await waitForEditorText(v, trimEnd(PHASE_A));
     assert.equal(await readout(v), clock(rec.betweenPhases - start));
@@ -276,16 +280,17 @@ describe('the replay player', { timeout: 300_000 }, () => {
 
   test('"Open a copy from here" forks the moment into a new room holding exactly its text', async () => {
     const v = viewer.page;
-    await clickAt(v, rec.betweenPhases);
-    await waitForEditorText(v, trimEnd(PHASE_A));
+    // The paste's own moment: a millisecond earlier the text is without it.
+    await v.locator('.moments .moment.kind-paste').click();
+    await waitForEditorText(v, trimEnd(PHASE_A + PHASE_B + PASTE));
     await v.evaluate(() => localStorage.setItem('peercode.name', 'Viewer'));
     await v.getByRole('button', { name: 'Open a copy from here' }).click();
     await v.waitForURL((u) => /^\/r\/[^/]+$/.test(u.pathname) && u.pathname !== `/r/${ROOM}`, WAIT);
     const forked = decodeURIComponent(new URL(v.url()).pathname.slice(3));
     await waitForRoom(v);
-    await waitForEditorText(v, trimEnd(PHASE_A));
+    await waitForEditorText(v, trimEnd(PHASE_A + PHASE_B + PASTE));
     const state = await getJson(`${env.server.url}/api/rooms/${encodeURIComponent(forked)}/state`);
-    assert.equal(state.files['main.py'], PHASE_A, 'the new room holds that exact text');
+    assert.equal(state.files['main.py'], PHASE_A + PHASE_B + PASTE, 'the new room holds that exact text');
     assertNoConsoleErrors(viewer);
   });
 
