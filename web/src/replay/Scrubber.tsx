@@ -31,9 +31,12 @@ export function Scrubber({ player, timeline, skipIdle }: Props) {
   // The thumb and the fill follow the playhead.
   useEffect(() => {
     const draw = () => {
-      const p = `${Math.min(100, Math.max(0, pct(player.getTime(), tl)))}%`;
+      const t = player.getTime();
+      const p = `${Math.min(100, Math.max(0, pct(t, tl)))}%`;
       if (fill.current) fill.current.style.width = p;
       if (thumb.current) thumb.current.style.left = p;
+      // The exact playhead, for tests (the readout shows whole seconds).
+      if (track.current) track.current.dataset.timeMs = String(Math.floor(t));
     };
     draw();
     return player.subscribeTime(draw);
