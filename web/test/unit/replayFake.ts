@@ -105,6 +105,8 @@ export class FakeServer implements ReplayApi {
   maxEvents = 1000;
   idle: Array<{ from_ms: number; to_ms: number }> = [];
   forks: number[] = [];
+  /** Answer aborted requests anyway, as a response already on its way does. */
+  ignoreAbort = false;
   /** Name the connection of each present client in the state (the real server does not, yet). */
   presenceAuthors = false;
 
@@ -114,7 +116,7 @@ export class FakeServer implements ReplayApi {
     this.calls.push(call);
     return new Promise<T>((resolve, reject) => {
       const go = () => {
-        if (call.signal?.aborted) reject(new ReplayError('aborted', 'aborted'));
+        if (call.signal?.aborted && !this.ignoreAbort) reject(new ReplayError('aborted', 'aborted'));
         else {
           try {
             resolve(make());
@@ -123,7 +125,7 @@ export class FakeServer implements ReplayApi {
           }
         }
       };
-      call.signal?.addEventListener('abort', () => reject(new ReplayError('aborted', 'aborted')));
+      if (!this.ignoreAbort) call.signal?.addEventListener('abort', () => reject(new ReplayError('aborted', 'aborted')));
       if (this.manual) this.pending.push({ call, resolve: go });
       else queueMicrotask(go);
     });
