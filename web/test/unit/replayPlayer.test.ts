@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import * as Y from 'yjs';
 import { Player, LOCAL_SEEK_MAX_EVENTS } from '../../src/lib/replay/player';
 import { EventBuffer, planWindow, stepBackTarget, windowCoverage, LOW_WATER_WALL_MS, MIN_WINDOW_MS } from '../../src/lib/replay/window';
@@ -147,7 +147,7 @@ describe('reading the routes', () => {
 });
 
 describe('presence from the recording', () => {
-  test('states set and removed, one change event per batch, no timeout', () => {
+  test('states set and removed, one change event per batch', () => {
     const p = new ReplayPresence();
     const changes: unknown[] = [];
     p.awareness.on('change', (c: unknown) => changes.push(c));
@@ -165,6 +165,21 @@ describe('presence from the recording', () => {
     ]);
     expect(p.awareness.getLocalState()).toBeNull();
     p.destroy();
+  });
+
+  test("someone who keeps still for a minute of watching stays (y-protocols' 30 s timeout is off)", () => {
+    vi.useFakeTimers();
+    try {
+      const p = new ReplayPresence();
+      p.reset([{ client: 7, state: { user: { name: 'Still' } } }]);
+      // As if a minute had passed since (lib0 reads the real Date.now, which fake timers leave be).
+      p.awareness.meta.get(7)!.lastUpdated -= 60_000;
+      vi.advanceTimersByTime(60_000);
+      expect([...p.awareness.getStates().keys()]).toEqual([7]);
+      p.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
