@@ -197,6 +197,16 @@ describe('the player', () => {
     const states = player.presence.awareness.getStates();
     expect((states.get(101)?.user as { name: string }).name).toBe('Ada');
     expect(states.has(202)).toBe(false);
+    // Ahead (played from the events: Bob arrives), then back (a fetched state: he is gone again).
+    player.seek(t0 + 25_000);
+    await flush();
+    expect(player.presence.awareness.getStates().has(202)).toBe(true);
+    const before = player.getView().doc;
+    player.seek(t0 + 3500);
+    await flush();
+    expect(player.getView().doc).not.toBe(before);
+    expect(textOf(player)).toBe('hel');
+    expect([...player.presence.awareness.getStates().keys()]).toEqual([101]);
     player.destroy();
   });
 
