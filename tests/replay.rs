@@ -108,7 +108,14 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
         );
     }
     let ran_between = (moments[3].t, now_ms());
-    // After the run: the same text, with the run in the document.
+    // Bob adds a file: a marker of its own.
+    bob.set_file("notes.md", "todo").await;
+    assert!(
+        alice
+            .pump_until(|c| c.file_text("notes.md").is_some(), WAIT)
+            .await
+    );
+    // After the run and the new file: the same main.py, with the run in the document.
     let t = now_ms();
     assert!(wait_until(|| now_ms() > t, WAIT).await);
     moments.push(Moment {
@@ -206,6 +213,9 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
             .unwrap()
             .starts_with("Alice pasted")
     );
+    let files = find("file");
+    assert_eq!(files.len(), 1, "{markers:?}");
+    assert_eq!(files[0]["label"], "Bob added notes.md");
     let runs = find("run");
     assert_eq!(runs.len(), 1);
     let t_run = runs[0]["t_ms"].as_i64().unwrap();
@@ -342,6 +352,11 @@ async fn replay_routes_answer_bad_requests_clearly() {
         .post("/api/rooms/exists/fork", json!({"at": "now"}))
         .await;
     assert_eq!(status, 400, "{body}");
+    let (status, body) = server
+        .post("/api/rooms/exists/fork", json!({"at": 1}))
+        .await;
+    assert_eq!(status, 400, "a moment before the room existed: {body}");
+    assert!(body["error"].as_str().unwrap().contains("no document yet"));
 }
 
 fn peercode(args: &[&str]) -> std::process::Output {
@@ -459,6 +474,60 @@ async fn a_recording_exports_imports_and_exports_again_identically() {
     );
     let (status, _) = server.get_json("/api/rooms/broken/timeline").await;
     assert_eq!(status, 404, "nothing of a refused file is stored");
+    // The same file into PostgreSQL (`--database-url`) and out again: the same events.
+    let base = std::env::var("PEERCODE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+    let schema = format!("peercode_replay_test_{}", std::process::id());
+    let url = format!("{base}?schema={schema}");
+    let into_pg = peercode(&[
+        "replay",
+        "import",
+        out.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ]);
+    // The blocking client runs a runtime of its own: on a thread of its own, then.
+    let dropped = || {
+        let (base, schema) = (base.clone(), schema.clone());
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("PostgreSQL");
+            admin
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .expect("drop the test schema");
+        })
+        .join()
+        .expect("dropping the test schema");
+    };
+    if !into_pg.status.success() {
+        dropped();
+        panic!(
+            "import into PostgreSQL: {}",
+            String::from_utf8_lossy(&into_pg.stderr)
+        );
+    }
+    assert_eq!(String::from_utf8_lossy(&into_pg.stdout).trim(), room);
+    let from_pg = dir.path().join("pg.peercode");
+    let export = peercode(&[
+        "replay",
+        "export",
+        room,
+        "-o",
+        from_pg.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ]);
+    dropped();
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    assert_eq!(
+        body(&from_pg),
+        first,
+        "PostgreSQL keeps the recording exactly"
+    );
+
     // Importing over an existing room is refused too.
     let taken = peercode(&[
         "replay",

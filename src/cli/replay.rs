@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use peercode_collab::Limits;
 use peercode_server::replay::recording;
-use peercode_store::{Durability, SqliteStore, Store};
+use std::sync::Arc;
+
+use peercode_store::{Durability, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +25,9 @@ struct StoreArgs {
     /// Directory of the embedded database.
     #[arg(long, env = "PEERCODE_DATA_DIR", default_value = "./peercode-data")]
     data_dir: PathBuf,
+    /// The history is in PostgreSQL instead: `postgres://user@host:5432/database`.
+    #[arg(long, env = "PEERCODE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -50,9 +55,16 @@ enum Command {
     },
 }
 
-fn open(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&args.data_dir, Durability::Process)
-        .with_context(|| format!("while opening the store in {}", args.data_dir.display()))
+fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    peercode_store::open(
+        args.database_url.as_deref(),
+        &args.data_dir,
+        Durability::Process,
+    )
+    .with_context(|| match &args.database_url {
+        Some(_) => "while opening the PostgreSQL store".to_string(),
+        None => format!("while opening the store in {}", args.data_dir.display()),
+    })
 }
 
 pub fn main(args: Args) -> anyhow::Result<ExitCode> {
@@ -70,13 +82,13 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
                     let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
                     let mut file = tempfile::NamedTempFile::new_in(dir.unwrap_or(".".as_ref()))
                         .context("while creating the output file")?;
-                    let summary = recording::export(&store, &room, file.as_file_mut())?;
+                    let summary = recording::export(&*store, &room, file.as_file_mut())?;
                     file.as_file_mut().flush()?;
                     file.persist(&path)
                         .with_context(|| format!("while writing {}", path.display()))?;
                     summary
                 }
-                None => recording::export(&store, &room, &mut std::io::stdout().lock())?,
+                None => recording::export(&*store, &room, &mut std::io::stdout().lock())?,
             };
             store.close()?;
             eprintln!(
@@ -94,7 +106,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("while opening {}", file.display()))?;
             let store = open(&store)?;
             let summary = recording::import(
-                &store,
+                &*store,
                 &mut BufReader::new(input),
                 room.as_deref(),
                 Limits { max_document_bytes },

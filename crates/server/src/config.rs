@@ -13,6 +13,10 @@ pub struct Config {
     /// Directory for the embedded database and local files.
     #[arg(long, env = "PEERCODE_DATA_DIR", default_value = "./peercode-data")]
     pub data_dir: PathBuf,
+    /// Keep history in PostgreSQL instead of SQLite under the data dir:
+    /// `postgres://user[:password]@host:5432/database`, optionally `?schema=NAME`.
+    #[arg(long, env = "PEERCODE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
     #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -134,5 +138,14 @@ mod tests {
         let error = Config::from_args(["--durability", "powr"])
             .expect_err("an unknown durability is refused");
         assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+    }
+
+    #[test]
+    fn database_url_is_optional() {
+        let config = Config::from_args(std::iter::empty::<&str>()).expect("defaults");
+        assert_eq!(config.database_url, None, "SQLite unless a URL is given");
+        let url = "postgres://peercode@db:5432/peercode?schema=history";
+        let config = Config::from_args(["--database-url", url]).expect("valid");
+        assert_eq!(config.database_url.as_deref(), Some(url));
     }
 }

@@ -27,7 +27,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use peercode_collab::Limits;
-use peercode_store::{Persister, SqliteStore, Store};
+use peercode_store::{Persister, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -135,9 +135,18 @@ pub async fn serve_on(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&config.data_dir, config.durability.into())
-        .with_context(|| format!("while opening the store in {}", config.data_dir.display()))?;
-    let app = AppShared::new(config, Arc::new(store), shutdown.clone());
+    // Opening blocks (files, connections, migrations): off the async threads.
+    let (url, dir) = (config.database_url.clone(), config.data_dir.clone());
+    let durability = config.durability.into();
+    let store =
+        tokio::task::spawn_blocking(move || peercode_store::open(url.as_deref(), &dir, durability))
+            .await
+            .context("while waiting for the store to open")?
+            .with_context(|| match &config.database_url {
+                Some(_) => "while opening the PostgreSQL store".to_string(),
+                None => format!("while opening the store in {}", config.data_dir.display()),
+            })?;
+    let app = AppShared::new(config, store, shutdown.clone());
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");

@@ -2,20 +2,39 @@
 //! plus keyframe snapshots so any moment can be rebuilt quickly.
 //!
 //! The [`Store`] trait is what the server depends on; [`SqliteStore`] is the embedded
-//! backend (WAL mode, under the data dir). [`Persister`] puts a group-commit thread in
-//! front of any store so that many small appends share one transaction.
+//! backend (WAL mode, under the data dir) and [`PgStore`] the PostgreSQL one for scale-out;
+//! [`open`] picks between them. [`Persister`] puts a group-commit thread in front of any
+//! store so that many small appends share one transaction.
 //!
 //! Architecture invariant: this crate knows nothing about Yjs; payloads are opaque bytes.
 
 mod persister;
+mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+pub use self::postgres::{PgStore, RoundTrips};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
+
+/// Open the store a server is configured with: PostgreSQL when `database_url` is given,
+/// otherwise the embedded SQLite file in `data_dir` (`durability` applies to SQLite only;
+/// a PostgreSQL commit returns once the server has committed it).
+pub fn open(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    durability: Durability,
+) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match database_url {
+        Some(url) => Arc::new(PgStore::open(url)?),
+        None => Arc::new(SqliteStore::open(data_dir, durability)?),
+    })
+}
 
 /// What went wrong in a store. Backend-neutral: the server handles these the same way
 /// whichever database is behind the trait.
@@ -32,6 +51,9 @@ pub enum StoreError {
         path: String,
         source: std::io::Error,
     },
+    /// The database URL cannot be used (malformed, or an option this build refuses).
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
     #[error("the database schema is version {found}, newer than this build knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("the store is shut down")]
@@ -67,6 +89,10 @@ pub enum EventKind {
     RunEnd,
     /// An update inserted a large amount of text at once; data is JSON `{"chars"}`.
     Paste,
+    /// An update added or removed files; data is JSON `{"added": [...], "removed": [...]}`.
+    Files,
+    /// An update changed the room's language; data is JSON `{"language"}`.
+    Language,
 }
 
 impl EventKind {
@@ -78,6 +104,8 @@ impl EventKind {
             EventKind::RunStart => "run_start",
             EventKind::RunEnd => "run_end",
             EventKind::Paste => "paste",
+            EventKind::Files => "files",
+            EventKind::Language => "language",
         }
     }
 
@@ -89,6 +117,8 @@ impl EventKind {
             EventKind::RunStart,
             EventKind::RunEnd,
             EventKind::Paste,
+            EventKind::Files,
+            EventKind::Language,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -181,4 +211,19 @@ pub trait Store: Send + Sync + 'static {
     fn check(&self) -> Result<(), StoreError>;
     /// Flush everything and release files (e.g. checkpoint the WAL).
     fn close(&self) -> Result<(), StoreError>;
+}
+
+/// The records of a batch grouped by room, rooms in order of first appearance and each
+/// room's records in the order given.
+pub(crate) fn by_room(records: &[Record]) -> Vec<(Arc<str>, Vec<&Record>)> {
+    let mut rooms: Vec<(Arc<str>, Vec<&Record>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for record in records {
+        let at = *index.entry(&record.room).or_insert_with(|| {
+            rooms.push((record.room.clone(), Vec::new()));
+            rooms.len() - 1
+        });
+        rooms[at].1.push(record);
+    }
+    rooms
 }

@@ -1,16 +1,14 @@
 //! The embedded SQLite backend: one file in WAL mode, a writer connection used by the
 //! persister thread and a separate reader connection so loads never wait for commits.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     EventKind, Record, RecordKind, RoomFailure, RoomHistory, Store, StoreError, StoredEvent,
-    StoredUpdate,
+    StoredUpdate, by_room,
 };
 
 impl From<rusqlite::Error> for StoreError {
@@ -345,21 +343,6 @@ impl Store for SqliteStore {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
-}
-
-/// The records of a batch grouped by room, rooms in order of first appearance and each
-/// room's records in the order given.
-fn by_room(records: &[Record]) -> Vec<(Arc<str>, Vec<&Record>)> {
-    let mut rooms: Vec<(Arc<str>, Vec<&Record>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for record in records {
-        let at = *index.entry(&record.room).or_insert_with(|| {
-            rooms.push((record.room.clone(), Vec::new()));
-            rooms.len() - 1
-        });
-        rooms[at].1.push(record);
-    }
-    rooms
 }
 
 fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> {

@@ -1,10 +1,12 @@
 //! What every `Store` backend must do, written once against the trait and run on each
-//! backend through `store_tests!` (zed's `test_both_dbs!` pattern). SQLite runs here; the
-//! PostgreSQL backend joins by adding a `Backend` implementation and one macro line.
+//! backend through `store_tests!` (zed's `test_both_dbs!` pattern): SQLite in a temp dir
+//! and PostgreSQL in a fresh schema of the test database (`PEERCODE_TEST_DATABASE_URL`).
 
 // The checks are called from the `#[test]`s the macro generates, so clippy does not see
 // them as tests.
 #![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::sync::Arc;
 
@@ -32,6 +34,21 @@ impl Backend for Sqlite {
     }
 }
 
+/// A fresh schema, dropped at the end; `open` opens the same schema again.
+struct Postgres(common::PgSchema);
+
+impl Postgres {
+    fn new() -> Self {
+        Postgres(common::PgSchema::new())
+    }
+}
+
+impl Backend for Postgres {
+    fn open(&self) -> Arc<dyn Store> {
+        Arc::new(self.0.open())
+    }
+}
+
 /// One `#[test]` per conformance check and backend.
 macro_rules! store_tests {
     ($backend:ident: $make:expr => $($check:ident),* $(,)?) => {
@@ -46,10 +63,19 @@ macro_rules! store_tests {
     };
 }
 
-store_tests!(sqlite: super::Sqlite::new() =>
+/// Every check, on every backend: one list, so no check can miss a backend.
+macro_rules! on_every_backend {
+    ($($check:ident),* $(,)?) => {
+        store_tests!(sqlite: super::Sqlite::new() => $($check),*);
+        store_tests!(postgres: super::Postgres::new() => $($check),*);
+    };
+}
+
+on_every_backend!(
     a_new_room_is_empty,
     updates_come_back_in_order_with_time_author_and_bytes,
     load_starts_at_the_latest_snapshot,
+    a_snapshot_at_a_stored_seq_replaces_it,
     ranges_are_inclusive_and_per_room,
     events_come_back_in_the_order_recorded,
     a_duplicate_seq_fails_its_room_only,
@@ -58,6 +84,7 @@ store_tests!(sqlite: super::Sqlite::new() =>
     check_answers_and_close_is_clean,
     snapshot_at_finds_the_keyframe_at_or_before_a_seq,
     seq_at_finds_the_last_update_at_or_before_a_time,
+    seq_at_agrees_with_a_scan_when_seqs_have_gaps,
     time_span_covers_updates_and_events,
     every_event_kind_round_trips,
 );
@@ -136,6 +163,30 @@ fn load_starts_at_the_latest_snapshot(backend: &impl Backend) {
     assert_eq!(history.snapshot, Some((30, b"at-30".to_vec())));
     assert!(history.updates.is_empty());
     assert_eq!(history.last_seq, 30);
+}
+
+fn a_snapshot_at_a_stored_seq_replaces_it(backend: &impl Backend) {
+    let store = backend.open();
+    let mut records: Vec<Record> = (1..=5).map(|seq| update("re", seq)).collect();
+    records.push(record("re", 5, RecordKind::Snapshot, b"first"));
+    append_ok(&*store, &records);
+    // Twice in one batch, and again in a later one: the last written wins.
+    append_ok(
+        &*store,
+        &[
+            record("re", 5, RecordKind::Snapshot, b"second"),
+            record("re", 5, RecordKind::Snapshot, b"third"),
+        ],
+    );
+    assert_eq!(
+        store.load_room("re").unwrap().snapshot,
+        Some((5, b"third".to_vec()))
+    );
+    append_ok(&*store, &[record("re", 5, RecordKind::Snapshot, b"fourth")]);
+    assert_eq!(
+        store.snapshot_at("re", 5).unwrap(),
+        Some((5, b"fourth".to_vec()))
+    );
 }
 
 fn ranges_are_inclusive_and_per_room(backend: &impl Backend) {
@@ -323,6 +374,23 @@ fn seq_at_finds_the_last_update_at_or_before_a_time(backend: &impl Backend) {
     }
 }
 
+fn seq_at_agrees_with_a_scan_when_seqs_have_gaps(backend: &impl Backend) {
+    let store = backend.open();
+    // Seqs 1, 2, 5, 6, 9 (written by something other than this server's rooms).
+    let written = [(1, 10), (2, 20), (5, 50), (6, 60), (9, 90)];
+    let records: Vec<Record> = written.iter().map(|&(seq, ts)| at("g", seq, ts)).collect();
+    append_ok(&*store, &records);
+    for ts in 0..100 {
+        let scan = written
+            .iter()
+            .filter(|&&(_, t)| t <= ts)
+            .map(|&(seq, _)| seq)
+            .max()
+            .unwrap_or(0);
+        assert_eq!(store.seq_at("g", ts).unwrap(), scan, "at {ts}");
+    }
+}
+
 fn time_span_covers_updates_and_events(backend: &impl Backend) {
     let store = backend.open();
     assert_eq!(store.time_span("s").unwrap(), None);
@@ -352,6 +420,8 @@ fn every_event_kind_round_trips(backend: &impl Backend) {
         EventKind::RunStart,
         EventKind::RunEnd,
         EventKind::Paste,
+        EventKind::Files,
+        EventKind::Language,
     ];
     let records: Vec<Record> = kinds
         .iter()

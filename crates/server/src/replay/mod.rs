@@ -366,7 +366,11 @@ fn event_json(event: &StoredEvent) -> Value {
                 .unwrap_or_default();
             v["states"] = Value::Array(states);
         }
-        EventKind::RunStart | EventKind::RunEnd | EventKind::Paste => {
+        EventKind::RunStart
+        | EventKind::RunEnd
+        | EventKind::Paste
+        | EventKind::Files
+        | EventKind::Language => {
             if let Value::Object(fields) = data() {
                 for (key, value) in fields {
                     v[key] = value;
@@ -406,6 +410,11 @@ pub async fn fork(
             let (_, end) = span(&*store, &room)?;
             let at = request.at.unwrap_or(end);
             let seq = store.seq_at(&room, at).map_err(internal)?;
+            if seq == 0 {
+                return Err(ApiError::BadRequest(format!(
+                    "room {room} has no document yet at {at}; pick a later moment"
+                )));
+            }
             let mut doc = rebuild(&*store, &room, seq, limits).map_err(internal)?;
             let name = free_room_name(&*store).map_err(internal)?;
             let author: Arc<str> = format!("fork:{room}@{at}").into();

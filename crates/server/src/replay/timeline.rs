@@ -278,6 +278,20 @@ pub fn build(updates: &[UpdateMark<'_>], events: &[StoredEvent]) -> Option<Timel
     })
 }
 
+/// A list of paths for a label: the first few (each cut short), then how many more.
+fn few(paths: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.chars().take(64).collect())
+        .collect();
+    if paths.len() > SHOWN {
+        out.push(format!("{} more", paths.len() - SHOWN));
+    }
+    out.join(", ")
+}
+
 fn markers(events: &[StoredEvent], people: &mut People) -> Vec<Marker> {
     let mut markers: Vec<Marker> = Vec::new();
     let mut runs: HashMap<String, usize> = HashMap::new();
@@ -346,6 +360,59 @@ fn markers(events: &[StoredEvent], people: &mut People) -> Vec<Marker> {
                     marker.end_ms = Some(event.ts_ms);
                     marker.label = format!("{}: {verdict}", marker.label);
                 }
+            }
+            EventKind::Files => {
+                let data = json().unwrap_or_default();
+                let list = |key: &str| -> Vec<String> {
+                    data.get(key)
+                        .and_then(|v| v.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let (added, removed) = (list("added"), list("removed"));
+                let mut what = Vec::new();
+                if !added.is_empty() {
+                    what.push(format!("added {}", few(&added)));
+                }
+                if !removed.is_empty() {
+                    what.push(format!("removed {}", few(&removed)));
+                }
+                markers.push(Marker {
+                    t_ms: event.ts_ms,
+                    kind: "file",
+                    label: format!(
+                        "{} {}",
+                        name.as_deref().unwrap_or("Someone"),
+                        what.join(" and ")
+                    ),
+                    participant: key,
+                    end_ms: None,
+                    id: None,
+                });
+            }
+            EventKind::Language => {
+                let language = json()
+                    .and_then(|j| {
+                        j.get("language")
+                            .and_then(|l| l.as_str())
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_default();
+                markers.push(Marker {
+                    t_ms: event.ts_ms,
+                    kind: "language",
+                    label: format!(
+                        "{} switched the language to {language}",
+                        name.as_deref().unwrap_or("Someone")
+                    ),
+                    participant: key,
+                    end_ms: None,
+                    id: None,
+                });
             }
             EventKind::Presence => {}
         }
@@ -461,6 +528,51 @@ mod tests {
         assert_eq!(t.markers[1].kind, "run");
         assert_eq!(t.markers[1].label, "Run by Ada: ok");
         assert_eq!((t.markers[1].t_ms, t.markers[1].end_ms), (200, Some(900)));
+    }
+
+    #[test]
+    fn file_and_language_changes_are_markers() {
+        let events = [
+            presence(0, 1, 11, ADA),
+            event(
+                10,
+                EventKind::Files,
+                "yjs:11",
+                br#"{"added":["a.py","b.py"],"removed":["main.py"]}"#,
+            ),
+            event(
+                20,
+                EventKind::Language,
+                "yjs:11",
+                br#"{"language":"javascript"}"#,
+            ),
+        ];
+        let many: Vec<String> = (0..1000).map(|i| format!("f{i}.py")).collect();
+        let many = serde_json::json!({ "added": many }).to_string();
+        let events = [
+            events[0].clone(),
+            events[1].clone(),
+            events[2].clone(),
+            event(30, EventKind::Files, "yjs:11", many.as_bytes()),
+        ];
+        let t = build(&[], &events).unwrap();
+        assert_eq!(
+            t.markers[2].label,
+            "Ada added f0.py, f1.py, f2.py, 997 more"
+        );
+        let labels: Vec<(&str, &str)> = t
+            .markers
+            .iter()
+            .map(|m| (m.kind, m.label.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("file", "Ada added a.py, b.py and removed main.py"),
+                ("language", "Ada switched the language to javascript"),
+                ("file", "Ada added f0.py, f1.py, f2.py, 997 more"),
+            ]
+        );
     }
 
     #[test]
