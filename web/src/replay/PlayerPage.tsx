@@ -4,7 +4,8 @@
  * bottom plays, pauses, changes speed, skips idle time, scrubs and jumps between markers;
  * "Open a copy from here" forks a new room from that moment. Nothing here writes to the room.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Awareness } from 'y-protocols/awareness';
 import type { Player, PlayerView } from '../lib/replay/player';
 import { formatSpeed, formatTime, SPEEDS } from '../lib/replay/time';
 import { markerText } from '../lib/replay/markers';
@@ -15,7 +16,7 @@ import { roomPath } from '../lib/roomId';
 import { useTheme } from '../lib/theme';
 import { FileTabs } from '../room/FileTabs';
 import { Participants } from '../room/Participants';
-import { participantsOf, useYMap } from '../room/session';
+import { participantsOf, useYMap, type Participant } from '../room/session';
 import { RunPanel } from '../panels/RunPanel';
 import { ShortcutsDialog } from '../components/ShortcutsDialog';
 import { playerActionFor, shortcutFor } from '../components/shortcuts';
@@ -62,8 +63,6 @@ export function PlayerPage({ room }: { room: string }) {
   }, []);
   useLastEdited(doc, onEdit);
 
-  const states = useAwarenessStates(player?.presence.awareness);
-  const people = useMemo(() => participantsOf(states, -1), [states]);
 
   const fork = useCallback(async () => {
     if (!player || forking) return;
@@ -239,7 +238,7 @@ export function PlayerPage({ room }: { room: string }) {
               <RunPanel room={room} doc={doc ?? undefined} synced={doc !== null} name="" files={paths} entry={entry} onEntryChange={() => {}} readOnly />
             </div>
             <aside className="sidebar">
-              <Participants participants={people} reconnecting={false} onRenameSelf={() => {}} />
+              {player && <PresentPeople awareness={player.presence.awareness} />}
               {player && tl && <Moments player={player} view={view} />}
             </aside>
           </main>
@@ -345,6 +344,24 @@ function PlayerControls({ player, view, forking, onPlay, onFork }: { player: Pla
     </div>
   );
 }
+
+/**
+ * Who was there at the playhead: the room's participant list over the recorded presence.
+ * Its own component, so that the carets moving (many times a second while playing) do not
+ * re-render the page; it re-renders only when the list itself changes.
+ */
+function PresentPeople({ awareness }: { awareness: Awareness }) {
+  const states = useAwarenessStates(awareness);
+  const list = useMemo(() => participantsOf(states, -1), [states]);
+  const key = list.map((p) => `${p.clientId}|${p.name}|${p.color}|${p.file ?? ''}|${p.tabs}`).join('\n');
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const people = useMemo(() => list, [key]);
+  return <MemoParticipants participants={people} />;
+}
+
+const MemoParticipants = memo(function MemoParticipants({ participants }: { participants: Participant[] }) {
+  return <Participants participants={participants} reconnecting={false} onRenameSelf={() => {}} />;
+});
 
 /** The markers as a list: the keyboard's and screen reader's way to them; the one passed last is marked. */
 function Moments({ player, view }: { player: Player; view: PlayerView }) {
