@@ -99,6 +99,15 @@ struct Config {
     /// Runs per language in the runs scenario.
     #[arg(long, env = "PEERCODE_BENCH_RUN_REPS", default_value_t = 20)]
     run_reps: usize,
+    /// Scheduling weight (nice, -20..19) for the sessions of the load generator and of
+    /// every server it starts, all alike: on a machine shared with other work, a negative
+    /// value keeps them from queueing behind it (needs root). Default: left alone.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_AUTOGROUP_NICE",
+        allow_hyphen_values = true
+    )]
+    autogroup_nice: Option<i32>,
     /// Worker threads of the load generator.
     #[arg(long, env = "PEERCODE_BENCH_THREADS", default_value_t = 2)]
     threads: usize,
@@ -153,6 +162,9 @@ async fn run(config: Config) -> Result<()> {
     );
     std::fs::create_dir_all(&config.out_dir)
         .with_context(|| format!("while creating {}", config.out_dir.display()))?;
+    if let Some(nice) = config.autogroup_nice {
+        server::set_autogroup_nice("/proc/self", nice)?;
+    }
     let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
     let mut report = Report::new(servers.iter().map(Kind::label).collect());
     let mut json = serde_json::Map::new();
@@ -630,7 +642,12 @@ async fn with_server<T>(
         Kind::Reference { .. } => "reference",
         Kind::Floor { .. } => "floor",
     };
-    let server = Server::start(kind, &config.out_dir, &format!("{slug}-{tag}"))?;
+    let server = Server::start(
+        kind,
+        &config.out_dir,
+        &format!("{slug}-{tag}"),
+        config.autogroup_nice,
+    )?;
     let r = f(&server).await;
     if let Err(e) = &r {
         eprintln!("  {}: {e:#}", kind.label());

@@ -48,7 +48,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(kind: &Kind, log_dir: &Path, tag: &str) -> Result<Server> {
+    /// Starts `kind` on a free port and waits until it answers `/healthz`. With
+    /// `autogroup_nice`, the server's session gets that scheduling weight once it is up
+    /// (see [`set_autogroup_nice`]).
+    pub fn start(
+        kind: &Kind,
+        log_dir: &Path,
+        tag: &str,
+        autogroup_nice: Option<i32>,
+    ) -> Result<Server> {
         let port = free_port()?;
         let data = tempfile::Builder::new()
             .prefix("peercode-bench-")
@@ -101,6 +109,9 @@ impl Server {
             _data: data,
         };
         server.wait_healthy(port)?;
+        if let Some(nice) = autogroup_nice {
+            set_autogroup_nice(&format!("/proc/{}", server.pid()), nice)?;
+        }
         Ok(server)
     }
 
@@ -148,6 +159,17 @@ fn own_session(program: &std::ffi::OsStr) -> Command {
     } else {
         Command::new(program)
     }
+}
+
+/// Sets the scheduling weight of a process's session (its autogroup; `dir` is
+/// `/proc/PID` or `/proc/self`). With the kernel's autogroup scheduling the machine's CPU is
+/// shared out per session, so on a machine shared with other people's builds this is what
+/// keeps the load generator and the server from waiting behind them; both get the same
+/// value. A negative value needs root.
+pub fn set_autogroup_nice(dir: &str, nice: i32) -> Result<()> {
+    let path = format!("{dir}/autogroup");
+    std::fs::write(&path, nice.to_string())
+        .with_context(|| format!("while writing {nice} to {path}"))
 }
 
 fn free_port() -> Result<u16> {
