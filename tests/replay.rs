@@ -173,6 +173,15 @@ async fn a_recorded_session_rebuilds_at_every_moment_and_forks_into_a_new_room()
         present.contains(&"Alice") && present.contains(&"Bob"),
         "{present:?}"
     );
+    assert!(
+        state["presence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["author"].as_str().is_some_and(|a| a.starts_with("conn:"))),
+        "each present state names its connection: {}",
+        state["presence"]
+    );
 
     // The timeline: both people by name, their joins, the paste and the run where they were.
     let (status, timeline) = server

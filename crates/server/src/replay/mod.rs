@@ -189,11 +189,14 @@ pub async fn state(
         .await?
 }
 
-/// Who was present at `at` and their last presence state: `[{"client", "state"}]`.
+/// Who was present at `at` and their last presence state: `[{"client", "state",
+/// "author"}]`, `author` being the connection that announced it (`conn:N`), whose recorded
+/// leave removes it.
 fn presence_at(store: &dyn Store, room: &str, at: i64) -> anyhow::Result<Value> {
     let from = at.saturating_sub(PRESENCE_LOOKBACK_MS);
     let events = events_between(store, room, from, at)?;
-    let mut states: Vec<(u64, Value)> = Vec::new();
+    // (client, state, the author of the presence event: the connection that announced it).
+    let mut states: Vec<(u64, Value, String)> = Vec::new();
     let mut conn_clients: HashMap<u64, Vec<u64>> = HashMap::new();
     for event in &events {
         match event.kind {
@@ -203,22 +206,22 @@ fn presence_at(store: &dyn Store, room: &str, at: i64) -> anyhow::Result<Value> 
                 };
                 for entry in entries {
                     let client = entry.client_id;
-                    states.retain(|(c, _)| *c != client);
+                    states.retain(|(c, ..)| *c != client);
                     if let Some(conn) = timeline::conn_of(&event.author) {
                         conn_clients.entry(conn).or_default().push(client);
                     }
                     match serde_json::from_str::<Value>(entry.state) {
                         Ok(Value::Null) | Err(_) => {}
-                        Ok(state) => states.push((client, state)),
+                        Ok(state) => states.push((client, state, event.author.clone())),
                     }
                 }
             }
             EventKind::Leave => {
                 if let Some(conn) = timeline::conn_of(&event.author) {
                     let gone = conn_clients.remove(&conn).unwrap_or_default();
-                    states.retain(|(c, _)| !gone.contains(c));
+                    states.retain(|(c, ..)| !gone.contains(c));
                 } else if let Some(client) = timeline::client_of(&event.author) {
-                    states.retain(|(c, _)| *c != client);
+                    states.retain(|(c, ..)| *c != client);
                 }
             }
             _ => {}
@@ -227,7 +230,9 @@ fn presence_at(store: &dyn Store, room: &str, at: i64) -> anyhow::Result<Value> 
     Ok(Value::Array(
         states
             .into_iter()
-            .map(|(client, state)| json!({ "client": client, "state": state }))
+            .map(|(client, state, author)| {
+                json!({ "client": client, "state": state, "author": author })
+            })
             .collect(),
     ))
 }
