@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Collaboration-server benchmark: PeerCode and the reference server (the Node server bundled in
-# y-websocket 2.x) under the same loads, side by side, in one run. Prints a Markdown table.
+# Collaboration-server benchmark: PeerCode, the floor (a no-document relay on PeerCode's
+# WebSocket stack, served by `peercode-bench floor-server`) and the reference server (the Node
+# server bundled in y-websocket 2.x) under the same loads, side by side, in one run. Prints a
+# Markdown table with a PeerCode / floor column; --no-floor leaves the floor out.
 #
 #   bench/run.sh                         # everything, default sizes (a few minutes)
 #   bench/run.sh --load-secs 5 --scenarios load,trace   # any peercode-bench flag passes through

@@ -27,6 +27,8 @@ enum Command {
     Analyze(cli::analyze::Args),
     /// Report which sandbox protections and language toolchains this host has.
     Doctor(cli::doctor::Args),
+    /// Export a room's recording to a file, or import one as a new room.
+    Replay(cli::replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::main(args),
         Command::Analyze(args) => cli::analyze::main(args),
         Command::Doctor(args) => cli::doctor::main(args),
+        Command::Replay(args) => cli::replay::main(args),
     };
     match result {
         Ok(code) => code,

@@ -463,7 +463,15 @@ async fn history_records_updates_with_time_and_author_and_room_events() {
     let events = store.events("history", 0, u64::MAX).unwrap();
     assert_eq!(events[0].seq, 1, "joined after the room was created");
     assert_eq!(events[2].seq, 3, "left after both keystrokes");
-    assert_eq!(events[2].author, "yjs:4242");
+    // Presence, join and leave name the connection; its presence names its Yjs client.
+    assert!(
+        events[0].author.starts_with("conn:"),
+        "{}",
+        events[0].author
+    );
+    assert_eq!(events[2].author, events[0].author);
+    let announced = peercode_protocol::decode_awareness(&events[1].data).unwrap();
+    assert_eq!(announced[0].client_id, 4242);
 }
 
 #[tokio::test]

@@ -2,5 +2,6 @@
 
 pub mod analyze;
 pub mod doctor;
+pub mod replay;
 pub mod run;
 pub mod serve;

@@ -78,14 +78,24 @@ impl Server {
 
     /// The real `peercode serve` binary, for tests that kill it or restart it.
     pub fn spawn(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::spawn_with(data_dir, extra, "warn", Stdio::inherit())
+    }
+
+    /// The binary with `RUST_LOG=rust_log`, its log (stderr) written to `log`.
+    pub fn spawn_logged(data_dir: &Path, extra: &[&str], rust_log: &str, log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Server::spawn_with(data_dir, extra, rust_log, Stdio::from(file))
+    }
+
+    fn spawn_with(data_dir: &Path, extra: &[&str], rust_log: &str, stderr: Stdio) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_peercode"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start peercode serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -180,6 +190,57 @@ impl Server {
         )
     }
 
+    /// An HTTP request with credentials; the answer's status, JSON body (or Null) and
+    /// headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        cred: &Cred,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = reqwest::Client::new()
+            .request(method, format!("http://{}{}", self.addr, cred.path(path)));
+        if let Some(cookie) = &cred.cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some(token) = &cred.bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            headers,
+        }
+    }
+
+    /// Sign up `username` and return the cookie that signs them in (`peercode_session=…`).
+    pub async fn signup(&self, username: &str, password: &str) -> Cred {
+        let reply = self
+            .call(
+                "POST",
+                "/api/auth/signup",
+                &Cred::default(),
+                Some(serde_json::json!({ "username": username, "password": password })),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "sign up {username}: {:?}", reply.body);
+        Cred::cookie_from(&reply)
+    }
+
+    /// A WebSocket URL for `room` with `cred`'s query parameters.
+    pub fn ws_url(&self, room: &str, cred: &Cred) -> String {
+        cred.path(&self.url(room))
+    }
+
     /// The value of an unlabelled metric.
     pub async fn metric(&self, name: &str) -> f64 {
         let (_, body) = self.get("/metrics").await;
@@ -200,6 +261,67 @@ impl Drop for Server {
             Running::Stopped => {}
         }
     }
+}
+
+/// How a test client proves who it is: a session cookie, a Bearer token, query parameters
+/// (`token=…`, `invite=…&name=…`).
+#[derive(Debug, Clone, Default)]
+pub struct Cred {
+    pub cookie: Option<String>,
+    pub bearer: Option<String>,
+    pub query: String,
+}
+
+impl Cred {
+    pub fn cookie(cookie: &str) -> Cred {
+        Cred {
+            cookie: Some(cookie.to_owned()),
+            ..Cred::default()
+        }
+    }
+
+    pub fn bearer(token: &str) -> Cred {
+        Cred {
+            bearer: Some(token.to_owned()),
+            ..Cred::default()
+        }
+    }
+
+    pub fn query(query: &str) -> Cred {
+        Cred {
+            query: query.to_owned(),
+            ..Cred::default()
+        }
+    }
+
+    /// The session cookie a reply set (`peercode_session=…`).
+    pub fn cookie_from(reply: &Reply) -> Cred {
+        let set = reply
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .expect("a Set-Cookie header");
+        Cred::cookie(set.split(';').next().expect("name=value"))
+    }
+
+    /// `path` with this credential's query parameters added.
+    pub fn path(&self, path: &str) -> String {
+        if self.query.is_empty() {
+            path.to_owned()
+        } else if path.contains('?') {
+            format!("{path}&{}", self.query)
+        } else {
+            format!("{path}?{}", self.query)
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 /// Wait until `done` holds, checking every few milliseconds; false after `timeout`.
@@ -245,6 +367,50 @@ impl Client {
             denied: 0,
             awareness_clock: 0,
         }
+    }
+
+    /// Connect with a cookie header (`None`: without); `Err(status)` when the server
+    /// refuses the upgrade.
+    pub async fn connect_as(
+        url: &str,
+        client_id: u64,
+        cookie: Option<&str>,
+    ) -> Result<Client, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().expect("websocket request");
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().expect("cookie header"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((ws, _)) => Ok(Client {
+                ws,
+                doc: Doc::with_client_id(client_id),
+                awareness: HashMap::new(),
+                closed: None,
+                synced: false,
+                updates_received: 0,
+                denied: 0,
+                awareness_clock: 0,
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("websocket connect: {error}"),
+        }
+    }
+
+    /// [`Client::connect_as`] and the sync handshake.
+    pub async fn join_as(url: &str, client_id: u64, cookie: Option<&str>) -> Result<Client, u16> {
+        let mut c = Client::connect_as(url, client_id, cookie).await?;
+        let sv = c.doc.transact().state_vector().encode_v1();
+        c.send(Message::SyncStep1(sv.into())).await;
+        assert!(
+            c.pump_until(|c| c.synced, Duration::from_secs(10)).await,
+            "sync handshake"
+        );
+        Ok(c)
     }
 
     /// Connect and finish the sync handshake.
@@ -316,6 +482,34 @@ impl Client {
             txn.encode_update_v1()
         };
         self.send(Message::Update(update.into())).await;
+    }
+
+    /// Append `text` to file `path` of the room's `files` map and send the update; the
+    /// file must exist (every room starts with `main.py`).
+    pub async fn append_file(&mut self, path: &str, text: &str) {
+        use yrs::Map;
+        let files = self.doc.get_or_insert_map("files");
+        let update = {
+            let mut txn = self.doc.transact_mut();
+            let Some(yrs::Out::YText(t)) = files.get(&txn, path) else {
+                panic!("no file {path} in this client's document")
+            };
+            let len = t.len(&txn);
+            t.insert(&mut txn, len, text);
+            txn.encode_update_v1()
+        };
+        self.send(Message::Update(update.into())).await;
+    }
+
+    /// The text of file `path` as this client holds it.
+    pub fn file_text(&self, path: &str) -> Option<String> {
+        use yrs::Map;
+        let files = self.doc.get_or_insert_map("files");
+        let txn = self.doc.transact();
+        match files.get(&txn, path)? {
+            yrs::Out::YText(t) => Some(t.get_string(&txn)),
+            _ => None,
+        }
     }
 
     /// A field of run `id` in the room's `runs` map, as JSON (texts as strings).

@@ -20,7 +20,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Text, Transact};
 
 use crate::client::{self, Ws};
-use crate::server::{Server, Usage, machine_busy_ticks};
+use crate::server::{CpuSample, Server};
 use crate::stats::Latency;
 use crate::wire::{self, Incoming};
 
@@ -131,9 +131,9 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
     }
 
     tokio::time::sleep_until(t0.into()).await;
-    let (s0, g0, m0) = (server.usage()?, Usage::of_self()?, machine_busy_ticks()?);
+    let before = CpuSample::take(server)?;
     tokio::time::sleep_until(end_send.into()).await;
-    let (s1, g1, m1) = (server.usage()?, Usage::of_self()?, machine_busy_ticks()?);
+    let cpu = before.until(&CpuSample::take(server)?, spec.duration);
 
     let mut total = ClientStats::default();
     let mut samples = Vec::new();
@@ -159,22 +159,11 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
             / expected.max(1) as f64,
         duplicates: total.duplicates,
         latency: Latency::from_micros(&mut samples),
-        server_cpu_percent: Usage::cpu_percent(s0, s1, spec.duration),
-        server_rss_kib: s1.rss_kib,
-        server_hwm_kib: s1.hwm_kib,
-        generator_cpu_percent: Usage::cpu_percent(g0, g1, spec.duration),
-        others_cpu_percent: {
-            let all = Usage {
-                cpu_ticks: m1.saturating_sub(m0),
-                ..Usage::default()
-            };
-            let mine = Usage {
-                cpu_ticks: s1.cpu_ticks.saturating_sub(s0.cpu_ticks)
-                    + g1.cpu_ticks.saturating_sub(g0.cpu_ticks),
-                ..Usage::default()
-            };
-            (Usage::cpu_percent(mine, all, spec.duration)).max(0.0)
-        },
+        server_cpu_percent: cpu.server_percent,
+        server_rss_kib: cpu.server_rss_kib,
+        server_hwm_kib: cpu.server_hwm_kib,
+        generator_cpu_percent: cpu.generator_percent,
+        others_cpu_percent: cpu.others_percent,
         client_errors: total.errors,
     })
 }

@@ -1,20 +1,26 @@
-//! `peercode-bench`: the collaboration server's benchmarks, run side by side against PeerCode
-//! and the y-websocket reference server in one go (see `bench/run.sh` and BENCHMARKS.md).
+//! `peercode-bench`: the collaboration server's benchmarks, run side by side against PeerCode,
+//! the floor (a no-document relay on the same stack, `floor.rs`, served by this binary's
+//! `floor-server` subcommand) and the y-websocket reference server in one go (see
+//! `bench/run.sh` and BENCHMARKS.md).
 //!
 //! Every scenario starts each server afresh, so one scenario's leftovers never weigh on the
 //! next, and the servers alternate so background noise falls on both alike.
 
 mod bigsync;
 mod client;
+mod floor;
 mod idle;
 mod load;
+mod replay;
 mod report;
 mod runs;
 mod server;
 mod stats;
 mod trace;
+mod typing;
 mod wire;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,9 +33,11 @@ use server::{Kind, Server};
 #[derive(Parser, Debug)]
 #[command(
     name = "peercode-bench",
-    about = "Collaboration-server benchmarks, PeerCode vs the y-websocket reference server"
+    about = "Collaboration-server benchmarks, PeerCode vs the floor relay and the y-websocket reference server"
 )]
 struct Config {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The `peercode` binary to benchmark.
     #[arg(long, env = "PEERCODE_BIN")]
     peercode_bin: Option<PathBuf>,
@@ -42,11 +50,15 @@ struct Config {
     /// Where server logs and `results.json` go.
     #[arg(long, env = "PEERCODE_BENCH_OUT", default_value = "bench/out")]
     out_dir: PathBuf,
-    /// Scenarios to run, comma-separated: load, idle, trace, sync, runs (PeerCode only).
+    /// Leave the floor relay out (it runs beside PeerCode by default).
+    #[arg(long, env = "PEERCODE_BENCH_NO_FLOOR")]
+    no_floor: bool,
+    /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs and replay
+    /// (PeerCode only).
     #[arg(
         long,
         env = "PEERCODE_BENCH_SCENARIOS",
-        default_value = "load,idle,trace,sync",
+        default_value = "typing,load,idle,trace,sync",
         value_delimiter = ','
     )]
     scenarios: Vec<String>,
@@ -81,16 +93,41 @@ struct Config {
         default_value_t = 120.0
     )]
     trace_timeout_secs: f64,
+    /// Moments rebuilt per trace in the replay scenario.
+    #[arg(long, default_value_t = 200)]
+    replay_points: usize,
     /// Runs per language in the runs scenario.
     #[arg(long, env = "PEERCODE_BENCH_RUN_REPS", default_value_t = 20)]
     run_reps: usize,
+    /// Scheduling weight (nice, -20..19) for the sessions of the load generator and of
+    /// every server it starts, all alike: on a machine shared with other work, a negative
+    /// value keeps them from queueing behind it (needs root). Default: left alone.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_AUTOGROUP_NICE",
+        allow_hyphen_values = true
+    )]
+    autogroup_nice: Option<i32>,
     /// Worker threads of the load generator.
     #[arg(long, env = "PEERCODE_BENCH_THREADS", default_value_t = 2)]
     threads: usize,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Serve the floor: a y-websocket relay with no document and no store, on PeerCode's
+    /// WebSocket stack (the benchmark starts it itself, like the other servers).
+    FloorServer {
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+}
+
 fn main() -> Result<()> {
     let config = Config::parse();
+    if let Some(Command::FloorServer { listen }) = config.command {
+        return floor::main(listen);
+    }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.threads.max(1))
         .enable_all()
@@ -109,6 +146,10 @@ async fn run(config: Config) -> Result<()> {
     let mut servers = Vec::new();
     if let Some(bin) = &config.peercode_bin {
         servers.push(Kind::PeerCode { bin: bin.clone() });
+        if !config.no_floor {
+            let bin = std::env::current_exe().context("while finding this binary")?;
+            servers.push(Kind::Floor { bin });
+        }
     }
     if let Some(script) = &config.reference_server {
         servers.push(Kind::Reference {
@@ -121,10 +162,129 @@ async fn run(config: Config) -> Result<()> {
     );
     std::fs::create_dir_all(&config.out_dir)
         .with_context(|| format!("while creating {}", config.out_dir.display()))?;
+    if let Some(nice) = config.autogroup_nice {
+        server::set_autogroup_nice("/proc/self", nice)?;
+    }
     let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
     let mut report = Report::new(servers.iter().map(Kind::label).collect());
     let mut json = serde_json::Map::new();
     eprintln!("load average at start: {}", loadavg());
+
+    if wants("typing") {
+        for &rate in &config.rates {
+            let spec = typing::TypingSpec {
+                rooms: config.rooms,
+                clients: config.clients,
+                rate,
+                duration: Duration::from_secs_f64(config.load_secs),
+                grace: Duration::from_secs_f64(config.grace_secs),
+            };
+            let title = format!(
+                "typing together: {} rooms × {} typists × {rate}/s + an observer each, {} s",
+                spec.rooms, spec.clients, config.load_secs
+            );
+            let mut cells = Vec::new();
+            for kind in &servers {
+                eprintln!("{title}: {}", kind.label());
+                let r = with_server(kind, &config, &format!("typing-{rate}"), |s| {
+                    Box::pin(async move { typing::run(s, spec).await })
+                })
+                .await;
+                if let Ok(r) = &r {
+                    json.insert(
+                        format!("{}/typing-{rate}", kind.label()),
+                        serde_json::to_value(r)?,
+                    );
+                }
+                cells.push(r);
+            }
+            report.section(&title);
+            let count = |v: f64| Cell::text(format!("{v:.0}"));
+            report.row(
+                "keystrokes sent /s",
+                "",
+                cells_of(&cells, |r| count(r.sent_per_sec)),
+            );
+            report.row(
+                "deliveries /s (to the other typists)",
+                "",
+                cells_of(&cells, |r| count(r.delivered_per_sec)),
+            );
+            report.row(
+                "undelivered at the end",
+                "0",
+                cells_of(&cells, |r| {
+                    Cell::text(format!("{} ({:.2}%)", r.undelivered, r.undelivered_percent))
+                }),
+            );
+            report.row(
+                "delivery latency p50 (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.latency.p50_ms, 2)),
+            );
+            report.row(
+                "delivery latency p99 (ms)",
+                "≤ 1.5× floor",
+                cells_of(&cells, |r| Cell::num(r.latency.p99_ms, 2)),
+            );
+            report.row(
+                "delivery latency max (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.latency.max_ms, 1)),
+            );
+            report.row(
+                "observer: sent → applied, p50 (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.observer_latency.p50_ms, 2)),
+            );
+            report.row(
+                "observer: sent → applied, p99 (ms)",
+                "",
+                cells_of(&cells, |r| Cell::num(r.observer_latency.p99_ms, 2)),
+            );
+            report.row(
+                "observer: undelivered",
+                "0",
+                cells_of(&cells, |r| Cell::text(r.observer_undelivered.to_string())),
+            );
+            report.row(
+                "rooms whose documents all ended alike",
+                "all",
+                cells_of(&cells, |r| {
+                    Cell::text(format!(
+                        "{} / {} ({} chars)",
+                        r.rooms_converged, r.rooms, r.final_text_chars
+                    ))
+                }),
+            );
+            report.row(
+                "server CPU (% of one core)",
+                if rate <= 5.0 { "≤ 1.3× floor" } else { "" },
+                cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
+            );
+            report.row(
+                "server RSS at end / peak (MiB)",
+                "",
+                cells_of(&cells, |r| {
+                    Cell::text(format!(
+                        "{:.0} / {:.0}",
+                        r.server_rss_kib as f64 / 1024.0,
+                        r.server_hwm_kib as f64 / 1024.0
+                    ))
+                }),
+            );
+            report.row(
+                "load generator CPU (% of one core)",
+                "",
+                cells_of(&cells, |r| count(r.generator_cpu_percent)),
+            );
+            report.row(
+                "other processes' CPU meanwhile (% of one core)",
+                "",
+                cells_of(&cells, |r| count(r.others_cpu_percent)),
+            );
+        }
+    }
 
     if wants("load") {
         for &rate in &config.rates {
@@ -162,15 +322,16 @@ async fn run(config: Config) -> Result<()> {
                 cells.push(r);
             }
             report.section(&title);
+            let count = |v: f64| Cell::text(format!("{v:.0}"));
             report.row(
                 "keystrokes sent /s",
                 "",
-                cells_of(&cells, |r| Cell::num(r.sent_per_sec, 0)),
+                cells_of(&cells, |r| count(r.sent_per_sec)),
             );
             report.row(
                 "deliveries /s (to the other clients)",
                 "",
-                cells_of(&cells, |r| Cell::num(r.delivered_per_sec, 0)),
+                cells_of(&cells, |r| count(r.delivered_per_sec)),
             );
             report.row(
                 "undelivered at the end",
@@ -213,12 +374,12 @@ async fn run(config: Config) -> Result<()> {
             report.row(
                 "load generator CPU (% of one core)",
                 "",
-                cells_of(&cells, |r| Cell::num(r.generator_cpu_percent, 0)),
+                cells_of(&cells, |r| count(r.generator_cpu_percent)),
             );
             report.row(
                 "other processes' CPU meanwhile (% of one core)",
                 "",
-                cells_of(&cells, |r| Cell::num(r.others_cpu_percent, 0)),
+                cells_of(&cells, |r| count(r.others_cpu_percent)),
             );
         }
     }
@@ -296,15 +457,22 @@ async fn run(config: Config) -> Result<()> {
             ));
             report.row(
                 "updates /s (writer → observer)",
-                "≥ 100000",
+                "≥ 100000; ≥ 0.8× floor",
                 cells_of(&cells, |r| Cell::num(r.updates_per_sec, 0)),
             );
+            let checks: Vec<Result<String>> = servers
+                .iter()
+                .zip(&cells)
+                .map(|(kind, r)| match r {
+                    Ok(_) if !kind.has_document() => Ok(NO_DOCUMENT.to_string()),
+                    Ok(r) => Ok(if r.verified { "yes" } else { "NO" }.to_string()),
+                    Err(e) => Err(anyhow::anyhow!("{}", e.root_cause())),
+                })
+                .collect();
             report.row(
                 "final text matches the trace",
                 "yes",
-                cells_of(&cells, |r| {
-                    Cell::text(if r.verified { "yes" } else { "NO" }.to_string())
-                }),
+                cells_of(&checks, |v| Cell::text(v.clone())),
             );
         }
     }
@@ -312,6 +480,10 @@ async fn run(config: Config) -> Result<()> {
     if wants("sync") {
         let mut cells = Vec::new();
         for kind in &servers {
+            if !kind.has_document() {
+                cells.push(Err(anyhow::Error::new(NotApplicable)));
+                continue;
+            }
             eprintln!("large-document sync: {}", kind.label());
             let (size, reps) = (config.sync_kib * 1024, config.sync_reps);
             let r = with_server(kind, &config, "sync", |s| {
@@ -396,6 +568,58 @@ async fn run(config: Config) -> Result<()> {
         }
     }
 
+    if wants("replay")
+        && let Some(bin) = &config.peercode_bin
+    {
+        let kind = Kind::PeerCode { bin: bin.clone() };
+        let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("while listing the traces in {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let trace = tokio::task::spawn_blocking(move || trace::Trace::load(&path)).await??;
+            let trace = std::sync::Arc::new(trace);
+            let timeout = Duration::from_secs_f64(config.trace_timeout_secs);
+            let points = config.replay_points;
+            eprintln!("replay {}: {}", trace.name, kind.label());
+            let t = trace.clone();
+            let r = with_server(&kind, &config, &format!("replay-{}", trace.name), |s| {
+                Box::pin(async move { replay::run(s, &t, timeout, points).await })
+            })
+            .await;
+            if let Ok(r) = &r {
+                json.insert(
+                    format!("PeerCode/replay-{}", trace.name),
+                    serde_json::to_value(r)?,
+                );
+                report.section(&format!(
+                    "replay: {} recorded ({} updates), the state at {} moments (PeerCode only)",
+                    r.trace, r.updates, r.points
+                ));
+                let mut row = |name: &str, target: &str, text: String| {
+                    let mut cells = vec![Cell::text(text)];
+                    cells.resize_with(servers.len(), || Cell::text(String::new()));
+                    report.row(name, target, cells);
+                };
+                let (p50, p99, max) = r.state_ms;
+                row(
+                    "state at a moment, p50 / p99 / max (ms)",
+                    "< 100",
+                    format!("{p50:.1} / {p99:.1} / {max:.1}"),
+                );
+                row("timeline (ms)", "", format!("{:.0}", r.timeline_ms));
+                row(
+                    "largest state answer (KiB)",
+                    "",
+                    format!("{:.0}", r.state_bytes as f64 / 1024.0),
+                );
+            }
+        }
+    }
+
     eprintln!("load average at end: {}", loadavg());
     let path = config.out_dir.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&json)?)
@@ -416,8 +640,14 @@ async fn with_server<T>(
     let slug = match kind {
         Kind::PeerCode { .. } => "peercode",
         Kind::Reference { .. } => "reference",
+        Kind::Floor { .. } => "floor",
     };
-    let server = Server::start(kind, &config.out_dir, &format!("{slug}-{tag}"))?;
+    let server = Server::start(
+        kind,
+        &config.out_dir,
+        &format!("{slug}-{tag}"),
+        config.autogroup_nice,
+    )?;
     let r = f(&server).await;
     if let Err(e) = &r {
         eprintln!("  {}: {e:#}", kind.label());
@@ -426,11 +656,27 @@ async fn with_server<T>(
     r
 }
 
+/// What the floor shows where a figure needs a document.
+const NO_DOCUMENT: &str = "n/a (no document)";
+
+/// A scenario that does not apply to a server (the floor has no document to sync).
+#[derive(Debug)]
+struct NotApplicable;
+
+impl std::fmt::Display for NotApplicable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(NO_DOCUMENT)
+    }
+}
+
+impl std::error::Error for NotApplicable {}
+
 fn cells_of<T>(results: &[Result<T>], f: impl Fn(&T) -> Cell) -> Vec<Cell> {
     results
         .iter()
         .map(|r| match r {
             Ok(v) => f(v),
+            Err(e) if e.is::<NotApplicable>() => Cell::text(NO_DOCUMENT.to_string()),
             Err(e) => Cell::text(format!("failed: {}", e.root_cause())),
         })
         .collect()

@@ -17,14 +17,24 @@ pub enum Kind {
     PeerCode { bin: PathBuf },
     /// `node .../y-websocket/bin/server.cjs` (y-websocket 2.x); route `/{room}`.
     Reference { script: PathBuf },
+    /// `peercode-bench floor-server` (this binary): the no-document relay of `floor.rs`;
+    /// route `/ws/{room}`.
+    Floor { bin: PathBuf },
 }
 
 impl Kind {
     pub fn label(&self) -> &'static str {
         match self {
-            Kind::PeerCode { .. } => "PeerCode",
+            Kind::PeerCode { .. } => crate::report::PEERCODE,
             Kind::Reference { .. } => "y-websocket 2 (Node)",
+            Kind::Floor { .. } => crate::report::FLOOR,
         }
+    }
+
+    /// Whether the server keeps a document (the floor does not: it has nothing to sync
+    /// and nothing to check a final text against).
+    pub fn has_document(&self) -> bool {
+        !matches!(self, Kind::Floor { .. })
     }
 }
 
@@ -38,7 +48,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(kind: &Kind, log_dir: &Path, tag: &str) -> Result<Server> {
+    /// Starts `kind` on a free port and waits until it answers `/healthz`. With
+    /// `autogroup_nice`, the server's session gets that scheduling weight once it is up
+    /// (see [`set_autogroup_nice`]).
+    pub fn start(
+        kind: &Kind,
+        log_dir: &Path,
+        tag: &str,
+        autogroup_nice: Option<i32>,
+    ) -> Result<Server> {
         let port = free_port()?;
         let data = tempfile::Builder::new()
             .prefix("peercode-bench-")
@@ -57,7 +75,12 @@ impl Server {
                     .env(
                         "RUST_LOG",
                         std::env::var("RUST_LOG").unwrap_or("warn".into()),
-                    );
+                    )
+                    // The load comes from one address, a thousand connections at once and
+                    // trace writers far faster than any typist: the per-address and
+                    // per-connection abuse limits are off, as for the reference server.
+                    .env("PEERCODE_WS_CONNECTIONS_PER_IP_PER_SECOND", "0")
+                    .env("PEERCODE_WS_MESSAGES_PER_SECOND", "0");
                 c
             }
             Kind::Reference { script } => {
@@ -65,6 +88,13 @@ impl Server {
                 c.arg(script)
                     .env("HOST", "127.0.0.1")
                     .env("PORT", port.to_string());
+                c
+            }
+            Kind::Floor { bin } => {
+                let mut c = own_session(bin.as_os_str());
+                c.arg("floor-server")
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{port}"));
                 c
             }
         };
@@ -75,7 +105,7 @@ impl Server {
             .spawn()
             .with_context(|| format!("while starting {}", kind.label()))?;
         let ws_base = match kind {
-            Kind::PeerCode { .. } => format!("ws://127.0.0.1:{port}/ws"),
+            Kind::PeerCode { .. } | Kind::Floor { .. } => format!("ws://127.0.0.1:{port}/ws"),
             Kind::Reference { .. } => format!("ws://127.0.0.1:{port}"),
         };
         let mut server = Server {
@@ -84,6 +114,9 @@ impl Server {
             _data: data,
         };
         server.wait_healthy(port)?;
+        if let Some(nice) = autogroup_nice {
+            set_autogroup_nice(&format!("/proc/{}", server.pid()), nice)?;
+        }
         Ok(server)
     }
 
@@ -131,6 +164,17 @@ fn own_session(program: &std::ffi::OsStr) -> Command {
     } else {
         Command::new(program)
     }
+}
+
+/// Sets the scheduling weight of a process's session (its autogroup; `dir` is
+/// `/proc/PID` or `/proc/self`). With the kernel's autogroup scheduling the machine's CPU is
+/// shared out per session, so on a machine shared with other people's builds this is what
+/// keeps the load generator and the server from waiting behind them; both get the same
+/// value. A negative value needs root.
+pub fn set_autogroup_nice(dir: &str, nice: i32) -> Result<()> {
+    let path = format!("{dir}/autogroup");
+    std::fs::write(&path, nice.to_string())
+        .with_context(|| format!("while writing {nice} to {path}"))
 }
 
 fn free_port() -> Result<u16> {
@@ -226,4 +270,55 @@ pub fn machine_busy_ticks() -> Result<u64> {
         .collect();
     // user nice system idle iowait irq softirq steal (guest time is inside user)
     Ok([0, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum())
+}
+
+/// CPU readings at one moment: the server's, the load generator's and the whole machine's.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuSample {
+    server: Usage,
+    generator: Usage,
+    machine_ticks: u64,
+}
+
+/// What happened between two [`CpuSample`]s.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuUse {
+    pub server_percent: f64,
+    pub generator_percent: f64,
+    /// Everything else on the machine meanwhile (other engineers' builds...).
+    pub others_percent: f64,
+    /// The server's memory at the later sample.
+    pub server_rss_kib: u64,
+    pub server_hwm_kib: u64,
+}
+
+impl CpuSample {
+    pub fn take(server: &Server) -> Result<CpuSample> {
+        Ok(CpuSample {
+            server: server.usage()?,
+            generator: Usage::of_self()?,
+            machine_ticks: machine_busy_ticks()?,
+        })
+    }
+
+    /// Use from `self` to `later`, `wall` apart, as percentages of one core.
+    pub fn until(&self, later: &CpuSample, wall: Duration) -> CpuUse {
+        let ticks = |t: u64| Usage {
+            cpu_ticks: t,
+            ..Usage::default()
+        };
+        let mine = later.server.cpu_ticks.saturating_sub(self.server.cpu_ticks)
+            + later
+                .generator
+                .cpu_ticks
+                .saturating_sub(self.generator.cpu_ticks);
+        let all = later.machine_ticks.saturating_sub(self.machine_ticks);
+        CpuUse {
+            server_percent: Usage::cpu_percent(self.server, later.server, wall),
+            generator_percent: Usage::cpu_percent(self.generator, later.generator, wall),
+            others_percent: Usage::cpu_percent(ticks(mine), ticks(all), wall).max(0.0),
+            server_rss_kib: later.server.rss_kib,
+            server_hwm_kib: later.server.hwm_kib,
+        }
+    }
 }

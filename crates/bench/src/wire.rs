@@ -122,11 +122,23 @@ pub fn parse(frame: &[u8]) -> Incoming<'_> {
     }
 }
 
-/// The one run of ids `(client, clock..clock + len)` carried by an update that holds exactly one
-/// struct, an item with string content: what a single keystroke (or a typed-in chunk) encodes
-/// to. `None` for anything else (several structs or clients, deletes only, other content), which
+/// The one item with string content that a single keystroke (or a typed-in chunk) encodes
+/// to: its id, its length in Yjs clock units and its origins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringItem {
+    pub client: u64,
+    pub clock: u64,
+    pub len: u64,
+    /// The id of the item it was inserted after, if any.
+    pub origin: Option<(u64, u64)>,
+    /// The id of the item it was inserted before, if any.
+    pub right_origin: Option<(u64, u64)>,
+}
+
+/// The item of an update that holds exactly one struct, an item with string content. `None`
+/// for anything else (several structs or clients, deletes only, other content), which
 /// callers then decode with `yrs`.
-pub fn single_string_item(update: &[u8]) -> Option<(u64, u64, u64)> {
+pub fn string_item(update: &[u8]) -> Option<StringItem> {
     let mut r = Reader::new(update);
     if r.var_uint()? != 1 {
         return None;
@@ -140,14 +152,9 @@ pub fn single_string_item(update: &[u8]) -> Option<(u64, u64, u64)> {
     let has_origin = info & 0x80 != 0;
     let has_right = info & 0x40 != 0;
     let has_sub = info & 0x20 != 0;
-    if has_origin {
-        r.var_uint()?;
-        r.var_uint()?;
-    }
-    if has_right {
-        r.var_uint()?;
-        r.var_uint()?;
-    }
+    let mut id = || -> Option<(u64, u64)> { Some((r.var_uint()?, r.var_uint()?)) };
+    let origin = if has_origin { Some(id()?) } else { None };
+    let right_origin = if has_right { Some(id()?) } else { None };
     if !has_origin && !has_right {
         if r.var_uint()? == 1 {
             r.var_bytes()?; // root type name
@@ -165,7 +172,18 @@ pub fn single_string_item(update: &[u8]) -> Option<(u64, u64, u64)> {
     let s = std::str::from_utf8(r.var_bytes()?).ok()?;
     // Yjs clocks count UTF-16 code units.
     let len: usize = s.chars().map(char::len_utf16).sum();
-    Some((client, clock, len as u64))
+    Some(StringItem {
+        client,
+        clock,
+        len: len as u64,
+        origin,
+        right_origin,
+    })
+}
+
+/// The one run of ids `(client, clock, len)` of [`string_item`].
+pub fn single_string_item(update: &[u8]) -> Option<(u64, u64, u64)> {
+    string_item(update).map(|i| (i.client, i.clock, i.len))
 }
 
 /// Every run of ids `(client, lo..hi)` in an update, whatever it holds.

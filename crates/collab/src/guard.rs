@@ -73,6 +73,9 @@ pub struct UpdateShape<'a> {
     pub items: Vec<NewItem<'a>>,
     /// Deleted id ranges: (client, first clock, length).
     pub deletes: Vec<(u64, u32, u32)>,
+    /// Text the update inserts, in UTF-16 code units (string content only): what tells a
+    /// paste from typing.
+    pub text_inserted: u64,
 }
 
 /// Check that `update` (v1 encoding) has no `Any` value nested deeper than
@@ -92,7 +95,10 @@ pub fn inspect_update(update: &[u8]) -> Result<UpdateShape<'_>, GuardError> {
         let client = client(r.read_var_uint()?)?;
         let mut clock = clock(r.read_var_uint()?)?;
         for _ in 0..blocks {
-            let (len, anchor) = block(&mut r)?;
+            let (len, anchor, text) = block(&mut r)?;
+            if text {
+                shape.text_inserted += u64::from(len);
+            }
             shape.items.push(NewItem {
                 client,
                 clock,
@@ -148,11 +154,12 @@ fn item_id(r: &mut Reader<'_>) -> Result<ItemId, GuardError> {
 }
 
 /// One struct: its length in clock units and its anchor.
-fn block<'a>(r: &mut Reader<'a>) -> Result<(u32, Option<Anchor<'a>>), GuardError> {
+/// One struct: its length, where it hangs, and whether its content is a string.
+fn block<'a>(r: &mut Reader<'a>) -> Result<(u32, Option<Anchor<'a>>, bool), GuardError> {
     let info = r.read_u8()?;
     match info {
         // Skip and GC structs: a length.
-        10 | 0 => return Ok((clock(r.read_var_uint()?)?, None)),
+        10 | 0 => return Ok((clock(r.read_var_uint()?)?, None, false)),
         _ => {}
     }
     let origin = (info & HAS_ORIGIN != 0).then(|| item_id(r)).transpose()?;
@@ -173,7 +180,8 @@ fn block<'a>(r: &mut Reader<'a>) -> Result<(u32, Option<Anchor<'a>>), GuardError
             anchor
         }
     };
-    Ok((content(r, info & 0b1111)?, Some(anchor)))
+    let kind = info & 0b1111;
+    Ok((content(r, kind)?, Some(anchor), kind == 4))
 }
 
 /// Skip an item's content; its length in clock units (UTF-16 code units for strings).
@@ -350,6 +358,7 @@ mod tests {
             txn.encode_update_v1()
         };
         let shape = inspect_update(&first).expect("valid");
+        assert_eq!(shape.text_inserted, 8);
         assert_eq!(
             shape.items,
             [NewItem {

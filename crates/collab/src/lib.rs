@@ -20,7 +20,7 @@ pub use presence::{
     MAX_STATE_BYTES, Presence, PresenceError,
 };
 pub use room::{
-    Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot, update_client_id,
+    Layout, Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot, update_client_id,
 };
 pub use runs::{Ownership, OwnershipError, RUNS, RunStream, RunValue};
 

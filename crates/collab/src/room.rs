@@ -2,11 +2,15 @@
 //! produces snapshots.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use peercode_protocol::Reader;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, GetString, Map, Out, ReadTxn, StateVector, TextPrelim, Transact, Update};
+use yrs::{
+    Doc, GetString, Map, Observable, Out, ReadTxn, StateVector, TextPrelim, Transact, Update,
+};
 
 use crate::runs::{Ownership, RunStream, RunValue};
 use crate::{ConnId, Presence};
@@ -47,7 +51,13 @@ pub enum RoomError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateOutcome {
     /// The update carries content: record and broadcast it.
-    Applied,
+    Applied {
+        /// Text it inserted, in UTF-16 code units (a large amount at once is a paste).
+        text_inserted: u64,
+        /// Whether it changed the room's layout: which files exist, or `meta` (language,
+        /// entry). See [`Room::layout`].
+        layout_changed: bool,
+    },
     /// The update is empty (nothing to record or broadcast).
     Empty,
 }
@@ -63,6 +73,31 @@ pub struct Room {
     presence: Presence,
     /// Which of the document's items are the server-owned `runs` map.
     runs: Ownership,
+    /// Set by observers of the `files` and `meta` maps: an update added, replaced or removed
+    /// a file, or changed `meta` (edits inside a file's text do not set it).
+    layout_changed: Arc<AtomicBool>,
+}
+
+/// Watch the `files` and `meta` maps for changes of their own keys.
+fn watch_layout(doc: &Doc) -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for name in ["files", "meta"] {
+        let map = doc.get_or_insert_map(name);
+        let flag = flag.clone();
+        map.observe("peercode-layout", move |_, _| {
+            flag.store(true, Ordering::Relaxed)
+        });
+    }
+    flag
+}
+
+/// Which files a room has and what it runs as: what replay marks when it changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// File paths, sorted.
+    pub files: Vec<String>,
+    /// `meta.language`.
+    pub language: String,
 }
 
 /// A snapshot record starts with these bytes, then the document as one update and the
@@ -99,6 +134,7 @@ impl Room {
         };
         let room = Room {
             size_bound: update.len(),
+            layout_changed: watch_layout(&doc),
             doc,
             limits,
             poisoned: false,
@@ -115,8 +151,10 @@ impl Room {
         snapshot: Option<&'a [u8]>,
         updates: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Room, RoomError> {
+        let doc = Doc::new();
         let mut room = Room {
-            doc: Doc::new(),
+            layout_changed: watch_layout(&doc),
+            doc,
             size_bound: 0,
             limits,
             poisoned: false,
@@ -130,13 +168,29 @@ impl Room {
             room.size_bound += doc.len();
         }
         for update in updates {
-            let shape = crate::inspect_update(update)
-                .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
-            room.runs.observe(&shape);
-            room.integrate(update)?;
-            room.size_bound += update.len();
+            room.apply_stored(update)?;
         }
         Ok(room)
+    }
+
+    /// Apply an update from the history (a client's or the server's, accepted once), as
+    /// rebuilding the room does: server writes to `runs` stay the server's.
+    pub fn apply_stored(&mut self, update: &[u8]) -> Result<(), RoomError> {
+        if self.poisoned {
+            return Err(RoomError::Poisoned);
+        }
+        let shape =
+            crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+        self.runs.observe(&shape);
+        self.integrate(update)?;
+        self.size_bound += update.len();
+        Ok(())
+    }
+
+    /// The document's encoded size, measured now.
+    pub fn measure(&mut self) -> usize {
+        self.size_bound = self.encoded_len();
+        self.size_bound
     }
 
     /// The document's state vector (the payload of a sync step 1).
@@ -174,9 +228,15 @@ impl Room {
             crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
         self.runs
             .check_client(&shape, &self.doc.transact().state_vector())?;
+        let text_inserted = shape.text_inserted;
+        self.layout_changed.store(false, Ordering::Relaxed);
         self.integrate(update)?;
         self.size_bound += update.len();
-        Ok(UpdateOutcome::Applied)
+        let layout_changed = self.layout_changed.swap(false, Ordering::Relaxed);
+        Ok(UpdateOutcome::Applied {
+            text_inserted,
+            layout_changed,
+        })
     }
 
     /// Apply an update that passed the guard (or was accepted before).
@@ -213,6 +273,37 @@ impl Room {
         w.write_var_bytes(&encoded);
         self.runs.encode(&mut w);
         w.into_vec()
+    }
+
+    /// The whole document as one plain Yjs v1 update: what a client applies to a fresh
+    /// document to hold exactly this state.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// Which files the room has and its language.
+    pub fn layout(&self) -> Layout {
+        let files = self.doc.get_or_insert_map("files");
+        let meta = self.doc.get_or_insert_map("meta");
+        let txn = self.doc.transact();
+        let mut paths: Vec<String> = files.keys(&txn).map(str::to_owned).collect();
+        paths.sort();
+        let language = match meta.get(&txn, "language") {
+            Some(Out::Any(yrs::Any::String(s))) => s.to_string(),
+            _ => String::new(),
+        };
+        Layout {
+            files: paths,
+            language,
+        }
+    }
+
+    /// The `meta` map as JSON (texts as strings).
+    pub fn meta(&self) -> serde_json::Map<String, serde_json::Value> {
+        let meta = self.doc.get_or_insert_map("meta");
+        crate::runs::to_json(&self.doc.transact(), &meta)
     }
 
     /// The room's files and what runs, as the document holds them now.
@@ -372,12 +463,67 @@ mod tests {
     }
 
     #[test]
+    fn only_files_and_meta_keys_change_the_layout() {
+        let (mut room, created) = Room::create(Limits::default());
+        assert_eq!(
+            room.layout(),
+            Layout {
+                files: vec!["main.py".into()],
+                language: "python".into()
+            }
+        );
+        let client = Doc::with_client_id(9);
+        client
+            .transact_mut()
+            .apply_update(Update::decode_v1(&created).unwrap())
+            .unwrap();
+        let files = client.get_or_insert_map("files");
+        let meta = client.get_or_insert_map("meta");
+        let mut edit = |f: &dyn Fn(&mut yrs::TransactionMut)| {
+            let mut txn = client.transact_mut();
+            f(&mut txn);
+            let update = txn.encode_update_v1();
+            drop(txn);
+            match room.apply_update(&update).unwrap() {
+                UpdateOutcome::Applied { layout_changed, .. } => layout_changed,
+                UpdateOutcome::Empty => false,
+            }
+        };
+        let typing = edit(&|txn| {
+            let Some(Out::YText(t)) = files.get(txn, "main.py") else {
+                panic!()
+            };
+            yrs::Text::insert(&t, txn, 0, "print(1)");
+        });
+        assert!(!typing, "typing inside a file is not a layout change");
+        assert!(edit(&|txn| {
+            files.insert(txn, "util.py", TextPrelim::new("x = 1"));
+        }));
+        assert!(edit(&|txn| {
+            meta.insert(txn, "language", "javascript");
+        }));
+        assert!(edit(&|txn| {
+            files.remove(txn, "util.py");
+        }));
+        assert_eq!(
+            room.layout(),
+            Layout {
+                files: vec!["main.py".into()],
+                language: "javascript".into()
+            }
+        );
+    }
+
+    #[test]
     fn updates_apply_and_sync_back() {
         let (mut room, created) = Room::create(Limits::default());
         assert_eq!(room.file_text("main.py").as_deref(), Some(""));
         assert_eq!(
             room.apply_update(&typed(7, "hello")).unwrap(),
-            UpdateOutcome::Applied
+            UpdateOutcome::Applied {
+                text_inserted: 5,
+                layout_changed: false
+            }
         );
         assert_eq!(room.root_text("t"), "hello");
         assert_eq!(update_client_id(&typed(7, "x")), Some(7));

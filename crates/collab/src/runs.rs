@@ -333,7 +333,10 @@ pub(crate) fn read_all<T: ReadTxn>(
         .collect()
 }
 
-fn to_json<T: ReadTxn>(txn: &T, entry: &MapRef) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn to_json<T: ReadTxn>(
+    txn: &T,
+    entry: &MapRef,
+) -> serde_json::Map<String, serde_json::Value> {
     use yrs::GetString;
     entry
         .iter(txn)

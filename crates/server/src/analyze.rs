@@ -5,16 +5,14 @@
 //! bounded number waiting (503 beyond that), and inputs capped (413), so a burst of
 //! requests costs a known amount of memory and CPU.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use peercode_analysis::{Language, Report};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 
+use crate::pool::BlockingPool;
 use crate::{ApiError, AppShared};
 
 /// Largest source accepted, in bytes: far above any interview solution, small enough that
@@ -28,36 +26,8 @@ const WORKERS: usize = 2;
 const QUEUE: usize = 16;
 
 /// The analysis pool: [`WORKERS`] at a time, [`QUEUE`] waiting.
-pub struct Analyses {
-    workers: Semaphore,
-    /// Requests admitted (running or waiting).
-    admitted: AtomicUsize,
-}
-
-impl Default for Analyses {
-    fn default() -> Self {
-        Analyses {
-            workers: Semaphore::new(WORKERS),
-            admitted: AtomicUsize::new(0),
-        }
-    }
-}
-
-/// Counts a request as admitted until dropped.
-struct Admission<'a>(&'a AtomicUsize);
-
-impl Drop for Admission<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-impl Analyses {
-    fn admit(&self) -> Option<Admission<'_>> {
-        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
-        let admission = Admission(&self.admitted);
-        (admitted < WORKERS + QUEUE).then_some(admission)
-    }
+pub fn pool() -> BlockingPool {
+    BlockingPool::new("the analyser", WORKERS, QUEUE)
 }
 
 #[derive(Deserialize)]
@@ -81,40 +51,9 @@ pub async fn analyze(
             request.code.len()
         )));
     }
-    let Some(_admission) = app.analyses.admit() else {
-        return Err(ApiError::Unavailable(
-            "the analyser is busy; try again in a moment".into(),
-        ));
-    };
-    let _worker = app
+    let report = app
         .analyses
-        .workers
-        .acquire()
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let report =
-        tokio::task::spawn_blocking(move || peercode_analysis::analyze(&request.code, language))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+        .run(move || peercode_analysis::analyze(&request.code, language))
+        .await?;
     Ok(Json(report))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pool_admits_workers_plus_queue_then_turns_away() {
-        let pool = Analyses::default();
-        let admitted: Vec<_> = (0..WORKERS + QUEUE).map(|_| pool.admit()).collect();
-        assert!(admitted.iter().all(Option::is_some));
-        assert!(
-            pool.admit().is_none(),
-            "one more than the queue holds is refused"
-        );
-        assert!(pool.admit().is_none());
-        drop(admitted);
-        assert!(pool.admit().is_some(), "room again once requests finish");
-        assert_eq!(pool.admitted.load(Ordering::Acquire), 0);
-    }
 }

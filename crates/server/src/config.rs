@@ -44,6 +44,14 @@ pub struct Config {
     /// Store a keyframe snapshot of a room's document every this many updates.
     #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY", default_value_t = 1000)]
     pub snapshot_every: u64,
+    /// Also take one once the updates since the last add up to this many bytes (large
+    /// pastes and run output), so rebuilding a moment for replay stays fast.
+    #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY_BYTES", default_value_t = 1 << 20)]
+    pub snapshot_every_bytes: u64,
+    /// Also take one this many milliseconds after the last (when at least 50 updates came
+    /// since), so a slow session's keyframes are spread over its time too.
+    #[arg(long, env = "PEERCODE_SNAPSHOT_EVERY_MS", default_value_t = 60_000)]
+    pub snapshot_every_ms: u64,
     /// `process`: a commit survives the server being killed (SQLite synchronous=NORMAL, WAL);
     /// `power`: every commit is fsynced and survives a power cut too.
     #[arg(long, env = "PEERCODE_DURABILITY", value_enum, default_value_t = DurabilityFlag::Process)]
@@ -63,6 +71,52 @@ pub struct Config {
     /// are whatever queued during the previous commit).
     #[arg(long, env = "PEERCODE_COMMIT_WINDOW_US", default_value_t = 0)]
     pub commit_window_us: u64,
+    /// Whether rooms nobody owns (made by simply connecting to a name) are open to anyone
+    /// as editors; `false` refuses them (HTTP 403) so only owned rooms can be used.
+    #[arg(
+        long,
+        env = "PEERCODE_ANONYMOUS_ROOMS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub anonymous_rooms: bool,
+    /// Take the client address from the last `X-Forwarded-For` entry (set this only behind
+    /// a reverse proxy that writes it); otherwise it is the TCP peer.
+    #[arg(long, env = "PEERCODE_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// How long a sign-in lasts, in days.
+    #[arg(long, env = "PEERCODE_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u64,
+    /// Failed sign-ins allowed per account per minute before 429 (0: unlimited).
+    #[arg(long, env = "PEERCODE_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
+    pub login_attempts_per_minute: u32,
+    /// Failed sign-ins allowed per client address per minute before 429 (0: unlimited).
+    #[arg(
+        long,
+        env = "PEERCODE_LOGIN_ATTEMPTS_PER_IP_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub login_attempts_per_ip_per_minute: u32,
+    /// Sign-ups allowed per client address per hour (0: unlimited).
+    #[arg(long, env = "PEERCODE_SIGNUPS_PER_IP_PER_HOUR", default_value_t = 20)]
+    pub signups_per_ip_per_hour: u32,
+    /// New WebSocket connections per client address per second (0: unlimited).
+    #[arg(
+        long,
+        env = "PEERCODE_WS_CONNECTIONS_PER_IP_PER_SECOND",
+        default_value_t = 50
+    )]
+    pub ws_connections_per_ip_per_second: u32,
+    /// Messages one WebSocket connection may send per second, in bursts of up to twice
+    /// that; a flood is closed (1008) (0: unlimited).
+    #[arg(long, env = "PEERCODE_WS_MESSAGES_PER_SECOND", default_value_t = 500)]
+    pub ws_messages_per_second: u32,
+    /// Rooms one account may own.
+    #[arg(long, env = "PEERCODE_MAX_ROOMS_PER_USER", default_value_t = 100)]
+    pub max_rooms_per_user: u64,
+    /// Guests (people joined by an invite link without an account) in one room at once.
+    #[arg(long, env = "PEERCODE_MAX_GUESTS_PER_ROOM", default_value_t = 50)]
+    pub max_guests_per_room: usize,
 }
 
 /// `--durability`: how hard a commit tries to reach the disk.
@@ -139,5 +193,15 @@ mod tests {
         let url = "postgres://peercode@db:5432/peercode?schema=history";
         let config = Config::from_args(["--database-url", url]).expect("valid");
         assert_eq!(config.database_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn anonymous_rooms_take_a_value_and_trust_proxy_is_a_switch() {
+        let config = Config::from_args(std::iter::empty::<&str>()).expect("defaults");
+        assert!(config.anonymous_rooms && !config.trust_proxy);
+        let config =
+            Config::from_args(["--anonymous-rooms", "false", "--trust-proxy"]).expect("valid");
+        assert!(!config.anonymous_rooms && config.trust_proxy);
+        assert!(Config::from_args(["--anonymous-rooms", "nope"]).is_err());
     }
 }

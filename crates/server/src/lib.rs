@@ -4,11 +4,16 @@
 //! then stops accepting, closes connections, flushes every pending commit and closes the
 //! store. [`serve_on`] does the same on a given listener with a given shutdown token.
 
+mod accounts;
 mod analyze;
+mod auth;
 mod config;
 mod error;
 mod listener;
+mod manage;
 mod metrics;
+mod pool;
+pub mod replay;
 mod rooms;
 mod runs;
 mod web;
@@ -23,7 +28,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post, put};
 use peercode_collab::Limits;
 use peercode_store::{Persister, Store};
 use tokio_util::sync::CancellationToken;
@@ -43,8 +48,12 @@ pub struct AppShared {
     /// The sandbox behind the runs routes.
     runner: runs::Runner,
     /// The complexity analyser's pool.
-    analyses: analyze::Analyses,
+    analyses: pool::BlockingPool,
+    /// Replay's pool: rebuilding a moment, timelines, forks.
+    replays: pool::BlockingPool,
     persister: Arc<Persister>,
+    /// Password hashing and the rate limits of sign-ins and connections.
+    auth: auth::Auth,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
     connections: TaskTracker,
@@ -67,11 +76,15 @@ impl AppShared {
                 max_document_bytes: config.max_document_bytes,
             },
             snapshot_every: config.snapshot_every,
+            snapshot_every_bytes: config.snapshot_every_bytes,
+            snapshot_every_time: Duration::from_millis(config.snapshot_every_ms),
             idle: config.room_idle(),
+            max_guests: config.max_guests_per_room,
         };
         Arc::new(AppShared {
             runner: runs::Runner::default(),
-            analyses: analyze::Analyses::default(),
+            analyses: analyze::pool(),
+            replays: replay::pool(),
             rooms: Rooms::new(
                 persister.clone(),
                 metrics.clone(),
@@ -80,6 +93,7 @@ impl AppShared {
             ),
             metrics,
             persister,
+            auth: auth::Auth::new(&config),
             next_conn_id: AtomicU64::new(1),
             connections: TaskTracker::new(),
             shutdown,
@@ -169,8 +183,43 @@ pub async fn serve_on(
 
 /// The HTTP routes, without a socket (tests can drive it directly).
 pub fn router(app: Arc<AppShared>) -> Router {
+    let small = || DefaultBodyLimit::max(accounts::MAX_BODY_BYTES);
     Router::new()
         .route("/ws/{room}", get(ws::upgrade))
+        .route("/api/auth/signup", post(accounts::signup).layer(small()))
+        .route("/api/auth/login", post(accounts::login).layer(small()))
+        .route("/api/auth/logout", post(accounts::logout).layer(small()))
+        .route("/api/me", get(accounts::me))
+        .route(
+            "/api/tokens",
+            post(accounts::create_token)
+                .get(accounts::list_tokens)
+                .layer(small()),
+        )
+        .route("/api/tokens/{id}", delete(accounts::delete_token))
+        .route(
+            "/api/rooms",
+            post(manage::create).get(manage::mine).layer(small()),
+        )
+        .route("/api/rooms/{room}", delete(manage::delete))
+        .route("/api/rooms/{room}/access", get(manage::room_access))
+        .route(
+            "/api/rooms/{room}/invites",
+            post(manage::create_invite)
+                .get(manage::list_invites)
+                .layer(small()),
+        )
+        .route(
+            "/api/rooms/{room}/invites/{id}",
+            delete(manage::delete_invite),
+        )
+        .route("/api/rooms/{room}/members", get(manage::members))
+        .route(
+            "/api/rooms/{room}/members/{username}",
+            put(manage::set_member)
+                .delete(manage::remove_member)
+                .layer(small()),
+        )
         .route(
             "/api/analyze",
             post(analyze::analyze).layer(DefaultBodyLimit::max(analyze::MAX_BODY_BYTES)),
@@ -178,6 +227,13 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .route("/api/rooms/{room}/runs", post(runs::start).get(runs::list))
         .route("/api/rooms/{room}/runs/{id}", get(runs::get))
         .route("/api/rooms/{room}/runs/{id}/stop", post(runs::stop))
+        .route("/api/rooms/{room}/timeline", get(replay::timeline))
+        .route("/api/rooms/{room}/state", get(replay::state))
+        .route("/api/rooms/{room}/events", get(replay::events))
+        .route(
+            "/api/rooms/{room}/fork",
+            post(replay::fork).layer(DefaultBodyLimit::max(4096)),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

@@ -22,6 +22,10 @@ use peercode_sandbox::{
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
+use peercode_store::Role;
+
+use crate::auth::access::RoomAccess;
+use crate::auth::{Caller, CallerKind};
 use crate::rooms::{JoinError, RoomMsg, RunMsg, RunRefusal, valid_room_name};
 use crate::{ApiError, AppShared};
 
@@ -76,18 +80,33 @@ pub struct StartRequest {
     /// Given to the program on stdin.
     #[serde(default)]
     stdin: String,
-    /// Display name of whoever starts the run (until accounts say who that is).
+    /// Display name of an anonymous caller starting the run (accounts and guests are
+    /// named by who they are instead).
     #[serde(default)]
     name: Option<String>,
 }
 
-/// `POST /api/rooms/{room}/runs` → `202 {"id", "status"}`.
+/// The caller's role in `room` if it is at least `needed` (else 401, 403 or 404).
+pub(crate) async fn require(
+    app: &AppShared,
+    room: &str,
+    caller: &Caller,
+    needed: Role,
+) -> Result<RoomAccess, ApiError> {
+    check_room(room)?;
+    let access = RoomAccess::resolve(app, room, caller).await?;
+    access.require(needed)?;
+    Ok(access)
+}
+
+/// `POST /api/rooms/{room}/runs` → `202 {"id", "status"}` (editors and the owner).
 pub async fn start(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    check_room(&room)?;
+    require(&app, &room, &caller, Role::Editor).await?;
     let body = body.map_err(ApiError::from_body)?;
     let request: StartRequest = if body.iter().all(u8::is_ascii_whitespace) {
         StartRequest::default()
@@ -101,7 +120,11 @@ pub async fn start(
             request.stdin.len()
         )));
     }
-    let started_by = display_name(request.name.as_deref());
+    let started_by = match caller.kind() {
+        CallerKind::User => caller.user.clone().unwrap_or_default(),
+        CallerKind::Guest => display_name(caller.name.as_deref().or(Some("guest"))),
+        CallerKind::Anonymous => display_name(request.name.as_deref()),
+    };
     let sandbox = app.runner.sandbox().await?;
     let reservation = app
         .rooms
@@ -154,7 +177,9 @@ pub async fn start(
 pub async fn list(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require(&app, &room, &caller, Role::Viewer).await?;
     let runs = room_runs(&app, &room).await?;
     Ok(Json(serde_json::json!({ "runs": runs })))
 }
@@ -163,7 +188,9 @@ pub async fn list(
 pub async fn get(
     State(app): State<Arc<AppShared>>,
     Path((room, id)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require(&app, &room, &caller, Role::Viewer).await?;
     room_runs(&app, &room)
         .await?
         .into_iter()
@@ -176,8 +203,9 @@ pub async fn get(
 pub async fn stop(
     State(app): State<Arc<AppShared>>,
     Path((room, id)): Path<(String, String)>,
+    caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    check_room(&room)?;
+    require(&app, &room, &caller, Role::Editor).await?;
     if !room_exists(&app, &room).await? {
         return Err(ApiError::NotFound("no such room".into()));
     }
@@ -216,7 +244,7 @@ async fn room_exists(app: &Arc<AppShared>, room: &str) -> Result<bool, ApiError>
     Ok(seq > 0)
 }
 
-fn check_room(room: &str) -> Result<(), ApiError> {
+pub(crate) fn check_room(room: &str) -> Result<(), ApiError> {
     if valid_room_name(room) {
         Ok(())
     } else {
@@ -240,6 +268,7 @@ fn display_name(name: Option<&str>) -> String {
 fn room_error(error: JoinError) -> ApiError {
     match error {
         JoinError::ShuttingDown => ApiError::Unavailable("the server is shutting down".into()),
+        JoinError::Deleted => ApiError::NotFound("no such room".into()),
         other => ApiError::Internal(anyhow::anyhow!("room unavailable: {other}")),
     }
 }

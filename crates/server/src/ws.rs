@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -15,31 +16,111 @@ use futures_util::{SinkExt, StreamExt};
 use peercode_protocol::Message;
 use tokio::sync::mpsc;
 
+use peercode_store::Role;
+use tokio::time::Instant;
+
 use crate::AppShared;
+use crate::auth::access::{Grants, RoomAccess};
+use crate::auth::limiter::Bucket;
+use crate::auth::{self, Caller, CallerKind, Peer};
 use crate::error::ApiError;
-use crate::rooms::{Closer, ConnHandle, JoinError, Outbox, RoomHandle, valid_room_name};
+use crate::rooms::{
+    Closer, ConnHandle, JoinError, Outbox, Participant, RoomHandle, valid_room_name,
+};
 
 const INVALID_DATA: u16 = 1007;
 const UNSUPPORTED: u16 = 1003;
 const TOO_BIG: u16 = 1009;
 const INTERNAL: u16 = 1011;
 const GOING_AWAY: u16 = 1001;
+const POLICY: u16 = 1008;
+const ACCESS_REVOKED: u16 = 4003;
+const ROOM_DELETED: u16 = 4004;
 
 const READ_BUFFER: usize = 8 * 1024;
 const WRITE_BUFFER: usize = 16 * 1024;
 
+/// The upgrade: the room name, the address's connection rate, the credentials and the
+/// caller's role are all checked here, so a refusal is a plain HTTP status (400, 401, 403,
+/// 404, 429) before any WebSocket exists.
 pub async fn upgrade(
     State(app): State<Arc<AppShared>>,
     Path(room): Path<String>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !valid_room_name(&room) {
-        return ApiError::BadRequest(
+    match admit(&app, &room, peer, &headers, &uri).await {
+        Ok((caller, who, grants)) => accept(app, room, ws, caller, who, grants),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn admit(
+    app: &AppShared,
+    room: &str,
+    peer: Option<std::net::SocketAddr>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(Caller, Participant, Grants), ApiError> {
+    if !valid_room_name(room) {
+        return Err(ApiError::BadRequest(
             "invalid room name: use 1 to 128 characters from A-Z, a-z, 0-9, '-', '_' and '.'"
                 .into(),
-        )
-        .into_response();
+        ));
     }
+    let ip = auth::client_ip(headers, peer, app.config.trust_proxy);
+    app.auth
+        .ws_connections_per_ip
+        .take(&ip)
+        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    let caller = Caller::resolve(app, headers, uri, peer).await?;
+    let access = RoomAccess::resolve(app, room, &caller).await?;
+    access.require(Role::Viewer)?;
+    let who = participant(&caller)?;
+    Ok((caller, who, access.grants))
+}
+
+/// Who a connection is, from its verified credentials: an account, a guest by link (with
+/// the display name it gives), or nobody.
+fn participant(caller: &Caller) -> Result<Participant, ApiError> {
+    let invite = caller.invite.as_ref().map(|i| i.id.clone());
+    Ok(match caller.kind() {
+        CallerKind::User => {
+            let user = caller.user.clone().unwrap_or_default();
+            Participant {
+                author: Some(format!("user:{user}").into()),
+                user: Some(user),
+                invite,
+                guest: false,
+            }
+        }
+        CallerKind::Guest => {
+            let given = caller.name.as_deref().ok_or_else(|| {
+                ApiError::BadRequest("a guest joining by link needs a display name (`name`)".into())
+            })?;
+            let name = auth::display_name(given, "a guest's display name")?;
+            let id = invite.clone().unwrap_or_default();
+            Participant {
+                author: Some(format!("guest:{id}:{name}").into()),
+                user: None,
+                invite,
+                guest: true,
+            }
+        }
+        CallerKind::Anonymous => Participant::default(),
+    })
+}
+
+fn accept(
+    app: Arc<AppShared>,
+    room: String,
+    ws: WebSocketUpgrade,
+    caller: Caller,
+    who: Participant,
+    grants: Grants,
+) -> Response {
     let max = app.config.max_message_bytes;
     // tungstenite allocates the whole read buffer up front (128 KiB by default): small
     // buffers keep an idle connection cheap; large messages still arrive, in more reads.
@@ -49,11 +130,23 @@ pub async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let tasks = app.connections.clone();
-            tasks.track_future(connection(app, room, socket))
+            let joining = Joining {
+                caller,
+                who,
+                grants,
+            };
+            tasks.track_future(connection(app, room, socket, joining))
         })
 }
 
-async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
+/// Who joins, and with what access (checked at the upgrade).
+struct Joining {
+    caller: Caller,
+    who: Participant,
+    grants: Grants,
+}
+
+async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket, joining: Joining) {
     let id = app.next_conn_id.fetch_add(1, Ordering::Relaxed);
     app.metrics.connections.fetch_add(1, Ordering::Relaxed);
     let (sink, stream) = socket.split();
@@ -70,13 +163,23 @@ async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket) {
         id,
         outbox,
         closer: closer.clone(),
+        who: Arc::new(joining.who),
+        grants: joining.grants,
     };
     match app.rooms.join(&room_name, conn).await {
         Ok(room) => {
+            // An access change between the check at the upgrade and the join reached the
+            // room before this connection did: check once more now that it is in.
+            match RoomAccess::resolve(&app, &room_name, &joining.caller).await {
+                Ok(now) if now.grants == joining.grants => {}
+                _ => closer.close(ACCESS_REVOKED, "access changed while joining; reconnect"),
+            }
             read_loop(&app, id, &room, stream, &closer).await;
             room.leave(id).await;
         }
         Err(JoinError::ShuttingDown) => closer.close(GOING_AWAY, "server shutting down"),
+        Err(JoinError::Deleted) => closer.close(ROOM_DELETED, "room deleted"),
+        Err(error @ JoinError::TooManyGuests(_)) => closer.close(POLICY, error.to_string()),
         Err(error) => {
             tracing::error!(room = %room_name, %error, "join failed");
             closer.close(INTERNAL, "the room could not be loaded");
@@ -102,6 +205,8 @@ async fn read_loop(
     closer: &Closer,
 ) {
     let timeout = app.config.ping_timeout();
+    let rate = app.auth.ws_messages;
+    let mut allowance = Bucket::full(&rate, Instant::now());
     loop {
         let next = tokio::select! {
             () = closer.token().cancelled() => return,
@@ -147,6 +252,13 @@ async fn read_loop(
         };
         match frame {
             WsMessage::Binary(bytes) => {
+                if allowance.take(&rate, Instant::now()).is_err() {
+                    app.metrics
+                        .rejected_connections
+                        .fetch_add(1, Ordering::Relaxed);
+                    closer.close(POLICY, "too many messages; slow down");
+                    return;
+                }
                 app.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
                 app.metrics
                     .bytes_in

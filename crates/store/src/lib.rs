@@ -6,8 +6,12 @@
 //! [`open`] picks between them. [`Persister`] puts a group-commit thread in front of any
 //! store so that many small appends share one transaction.
 //!
+//! Beside history the store keeps accounts and access ([`accounts`]): accounts, sessions,
+//! API tokens, owned rooms, memberships and invites, all behind the same trait.
+//!
 //! Architecture invariant: this crate knows nothing about Yjs; payloads are opaque bytes.
 
+pub mod accounts;
 mod persister;
 mod postgres;
 mod sqlite;
@@ -19,6 +23,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 pub use self::postgres::{PgStore, RoundTrips};
+pub use accounts::{Account, ApiToken, Invite, Member, OwnedRoom, Role, Session, Visibility};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
 
@@ -60,6 +65,9 @@ pub enum StoreError {
     Closed,
     #[error("not written: an earlier record of the same room failed to commit")]
     EarlierCommitFailed,
+    /// A unique key (username, owned room, token or invite id) is already taken.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
 }
 
 /// What a history record holds.
@@ -89,6 +97,10 @@ pub enum EventKind {
     RunEnd,
     /// An update inserted a large amount of text at once; data is JSON `{"chars"}`.
     Paste,
+    /// An update added or removed files; data is JSON `{"added": [...], "removed": [...]}`.
+    Files,
+    /// An update changed the room's language; data is JSON `{"language"}`.
+    Language,
 }
 
 impl EventKind {
@@ -100,6 +112,8 @@ impl EventKind {
             EventKind::RunStart => "run_start",
             EventKind::RunEnd => "run_end",
             EventKind::Paste => "paste",
+            EventKind::Files => "files",
+            EventKind::Language => "language",
         }
     }
 
@@ -111,6 +125,8 @@ impl EventKind {
             EventKind::RunStart,
             EventKind::RunEnd,
             EventKind::Paste,
+            EventKind::Files,
+            EventKind::Language,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -199,6 +215,56 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest and the latest time recorded for a room, over its updates and its
     /// events (`None`: nothing is recorded).
     fn time_span(&self, room: &str) -> Result<Option<(i64, i64)>, StoreError>;
+
+    // ---- accounts and access (see [`accounts`]); all keys compared exactly ----
+
+    /// Add an account; `AlreadyExists` when the username is taken.
+    fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    fn account(&self, username: &str) -> Result<Option<Account>, StoreError>;
+    /// Add a session; `AlreadyExists` when its hash is already stored.
+    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session with this id hash, expired or not (the caller checks `expires_ms`).
+    fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Remove a session; false when there was none.
+    fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError>;
+    /// Remove every session with `expires_ms <= now_ms`; how many went.
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError>;
+    /// Add an API token; `AlreadyExists` when its id or hash is taken.
+    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// The API token with this hash.
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// A user's API tokens, oldest first.
+    fn api_tokens(&self, username: &str) -> Result<Vec<ApiToken>, StoreError>;
+    /// Remove one of `username`'s tokens; false when they have none with that id.
+    fn delete_api_token(&self, username: &str, id: &str) -> Result<bool, StoreError>;
+    /// Record a room's owner and visibility; `AlreadyExists` when it is already owned.
+    fn create_room(&self, room: &OwnedRoom) -> Result<(), StoreError>;
+    /// The owned room of this name (`None`: nobody owns it).
+    fn owned_room(&self, room: &str) -> Result<Option<OwnedRoom>, StoreError>;
+    /// How many rooms `owner` owns.
+    fn owned_room_count(&self, owner: &str) -> Result<u64, StoreError>;
+    /// The rooms `username` owns (role `Owner`) or is a member of (their role), newest
+    /// first.
+    fn rooms_of(&self, username: &str) -> Result<Vec<(OwnedRoom, Role)>, StoreError>;
+    /// Add a member, or change the role of one (keeping `added_ms`).
+    fn set_member(&self, member: &Member) -> Result<(), StoreError>;
+    fn member_role(&self, room: &str, username: &str) -> Result<Option<Role>, StoreError>;
+    /// A room's members, in the order they were added.
+    fn members(&self, room: &str) -> Result<Vec<Member>, StoreError>;
+    /// Remove a member; false when they were not one.
+    fn remove_member(&self, room: &str, username: &str) -> Result<bool, StoreError>;
+    /// Add an invite link; `AlreadyExists` when its id or hash is taken.
+    fn create_invite(&self, invite: &Invite) -> Result<(), StoreError>;
+    /// The invite link with this token hash.
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError>;
+    /// A room's invite links, oldest first.
+    fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError>;
+    /// Revoke one of a room's invite links; false when it has none with that id.
+    fn delete_invite(&self, room: &str, id: &str) -> Result<bool, StoreError>;
+    /// Remove a room entirely: its updates, snapshots and events, its owner record, its
+    /// members and its invites, in one transaction.
+    fn delete_room(&self, room: &str) -> Result<(), StoreError>;
+
     /// A cheap round trip to the database, for health checks.
     fn check(&self) -> Result<(), StoreError>;
     /// Flush everything and release files (e.g. checkpoint the WAL).

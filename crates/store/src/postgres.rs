@@ -18,8 +18,9 @@ use ::postgres::{Client, Config, NoTls, Row, Statement};
 use parking_lot::Mutex;
 
 use crate::{
-    EventKind, Record, RecordKind, RoomFailure, RoomHistory, Store, StoreError, StoredEvent,
-    StoredUpdate, by_room,
+    Account, ApiToken, EventKind, Invite, Member, OwnedRoom, Record, RecordKind,
+    Role as AccessRole, RoomFailure, RoomHistory, Session, Store, StoreError, StoredEvent,
+    StoredUpdate, Visibility, by_room,
 };
 
 impl From<::postgres::Error> for StoreError {
@@ -28,13 +29,12 @@ impl From<::postgres::Error> for StoreError {
     }
 }
 
-/// Schema migrations, applied in order; `peercode_migrations` records which ran. Room
-/// names are opaque keys: `COLLATE "C"` compares bytes, so their index never depends on
-/// the server's locale (a libc collation that changes with a glibc upgrade would leave
-/// the index out of order).
-const MIGRATIONS: &[&str] = &[r#"
+/// Schema migrations, applied in order; `peercode_migrations` records which ran. A
+/// migration that has been merged is never edited: changes go into a new one.
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE updates (
-        room   text   COLLATE "C" NOT NULL,
+        room   text   NOT NULL,
         seq    bigint NOT NULL,
         ts_ms  bigint NOT NULL,
         author text   NOT NULL,
@@ -42,7 +42,7 @@ const MIGRATIONS: &[&str] = &[r#"
         PRIMARY KEY (room, seq)
     );
     CREATE TABLE snapshots (
-        room  text   COLLATE "C" NOT NULL,
+        room  text   NOT NULL,
         seq   bigint NOT NULL,
         ts_ms bigint NOT NULL,
         data  bytea  NOT NULL,
@@ -50,7 +50,7 @@ const MIGRATIONS: &[&str] = &[r#"
     );
     CREATE TABLE events (
         id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        room   text   COLLATE "C" NOT NULL,
+        room   text   NOT NULL,
         seq    bigint NOT NULL,
         ts_ms  bigint NOT NULL,
         kind   text   NOT NULL,
@@ -58,6 +58,57 @@ const MIGRATIONS: &[&str] = &[r#"
         data   bytea  NOT NULL
     );
     CREATE INDEX events_by_room ON events (room, seq, id);
+"#,
+    r#"
+    CREATE TABLE accounts (
+        username      text   PRIMARY KEY,
+        password_hash text   NOT NULL,
+        created_ms    bigint NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_hash    text   PRIMARY KEY,
+        username   text   NOT NULL,
+        created_ms bigint NOT NULL,
+        expires_ms bigint NOT NULL
+    );
+    CREATE INDEX sessions_by_expiry ON sessions (expires_ms);
+    CREATE TABLE api_tokens (
+        n          bigint GENERATED ALWAYS AS IDENTITY,
+        id         text   PRIMARY KEY,
+        username   text   NOT NULL,
+        name       text   NOT NULL,
+        token_hash text   NOT NULL UNIQUE,
+        created_ms bigint NOT NULL
+    );
+    CREATE INDEX api_tokens_by_user ON api_tokens (username, created_ms);
+    CREATE TABLE owned_rooms (
+        room       text   PRIMARY KEY,
+        owner      text   NOT NULL,
+        visibility text   NOT NULL,
+        created_ms bigint NOT NULL
+    );
+    CREATE INDEX owned_rooms_by_owner ON owned_rooms (owner);
+    CREATE TABLE members (
+        room     text   NOT NULL,
+        username text   NOT NULL,
+        role     text   NOT NULL,
+        added_ms bigint NOT NULL,
+        PRIMARY KEY (room, username)
+    );
+    CREATE INDEX members_by_user ON members (username);
+    CREATE TABLE invites (
+        n          bigint GENERATED ALWAYS AS IDENTITY,
+        id         text   PRIMARY KEY,
+        room       text   NOT NULL,
+        role       text   NOT NULL,
+        token_hash text   NOT NULL UNIQUE,
+        created_by text   NOT NULL,
+        created_ms bigint NOT NULL
+    );
+    CREATE INDEX invites_by_room ON invites (room, created_ms);
+"#,
+    r#"
+    -- Payloads compressed with lz4 from now on (values already stored keep theirs).
     -- Snapshots are whole documents, most of the bytes written: pglz, the default, cost
     -- PostgreSQL more CPU than everything else a trace replay asks of it, lz4 a fifth of
     -- that for about the same size. Only where the server was built with it (14+).
@@ -69,7 +120,8 @@ const MIGRATIONS: &[&str] = &[r#"
             ALTER TABLE events ALTER COLUMN data SET COMPRESSION lz4;
         END IF;
     END $$;
-"#];
+"#,
+];
 
 /// The first key of the advisory lock that serialises migrations ("pcmg"); the second is
 /// the schema's name hashed, so opens of different schemas do not wait for each other.
@@ -615,6 +667,301 @@ impl Store for PgStore {
         })
     }
 
+    // ---- accounts and access: small statements on the reader connections, each its own
+    // transaction, so a sign-in never waits behind the persister's commits.
+
+    fn create_account(&self, a: &Account) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let inserted = conn.execute(
+                "INSERT INTO accounts (username, password_hash, created_ms) VALUES ($1, $2, $3)",
+                &[&a.username, &a.password_hash, &a.created_ms],
+            );
+            unique(inserted, || format!("account {}", a.username))
+        })
+    }
+
+    fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT username, password_hash, created_ms FROM accounts WHERE username = $1",
+                &[&username],
+            )?;
+            Ok(row
+                .map(|row| -> Result<Account, ::postgres::Error> {
+                    Ok(Account {
+                        username: row.try_get(0)?,
+                        password_hash: row.try_get(1)?,
+                        created_ms: row.try_get(2)?,
+                    })
+                })
+                .transpose()?)
+        })
+    }
+
+    fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let inserted = conn.execute(
+                "INSERT INTO sessions (id_hash, username, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4)",
+                &[&s.id_hash, &s.username, &s.created_ms, &s.expires_ms],
+            );
+            unique(inserted, || "session".to_owned())
+        })
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT id_hash, username, created_ms, expires_ms FROM sessions
+                 WHERE id_hash = $1",
+                &[&id_hash],
+            )?;
+            Ok(row
+                .map(|row| -> Result<Session, ::postgres::Error> {
+                    Ok(Session {
+                        id_hash: row.try_get(0)?,
+                        username: row.try_get(1)?,
+                        created_ms: row.try_get(2)?,
+                        expires_ms: row.try_get(3)?,
+                    })
+                })
+                .transpose()?)
+        })
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn.execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])? > 0)
+        })
+    }
+
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn.execute("DELETE FROM sessions WHERE expires_ms <= $1", &[&now_ms])?)
+        })
+    }
+
+    fn create_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let inserted = conn.execute(
+                "INSERT INTO api_tokens (id, username, name, token_hash, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&t.id, &t.username, &t.name, &t.token_hash, &t.created_ms],
+            );
+            unique(inserted, || format!("API token {}", t.id))
+        })
+    }
+
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT id, username, name, token_hash, created_ms FROM api_tokens
+                 WHERE token_hash = $1",
+                &[&token_hash],
+            )?;
+            Ok(row.map(|row| api_token_of(&row)).transpose()?)
+        })
+    }
+
+    fn api_tokens(&self, username: &str) -> Result<Vec<ApiToken>, StoreError> {
+        self.with_reader(|conn| {
+            let rows = conn.query(
+                "SELECT id, username, name, token_hash, created_ms FROM api_tokens
+                 WHERE username = $1 ORDER BY created_ms, n",
+                &[&username],
+            )?;
+            Ok(rows
+                .iter()
+                .map(api_token_of)
+                .collect::<Result<_, ::postgres::Error>>()?)
+        })
+    }
+
+    fn delete_api_token(&self, username: &str, id: &str) -> Result<bool, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM api_tokens WHERE username = $1 AND id = $2",
+                &[&username, &id],
+            )? > 0)
+        })
+    }
+
+    fn create_room(&self, r: &OwnedRoom) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let inserted = conn.execute(
+                "INSERT INTO owned_rooms (room, owner, visibility, created_ms)
+                 VALUES ($1, $2, $3, $4)",
+                &[&r.room, &r.owner, &r.visibility.as_str(), &r.created_ms],
+            );
+            unique(inserted, || format!("room {}", r.room))
+        })
+    }
+
+    fn owned_room(&self, room: &str) -> Result<Option<OwnedRoom>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT room, owner, visibility, created_ms FROM owned_rooms WHERE room = $1",
+                &[&room],
+            )?;
+            row.map(|row| owned_room_of(&row)).transpose()
+        })
+    }
+
+    fn owned_room_count(&self, owner: &str) -> Result<u64, StoreError> {
+        self.with_reader(|conn| {
+            let n: i64 = conn
+                .query_one(
+                    "SELECT count(*) FROM owned_rooms WHERE owner = $1",
+                    &[&owner],
+                )?
+                .try_get(0)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn rooms_of(&self, username: &str) -> Result<Vec<(OwnedRoom, AccessRole)>, StoreError> {
+        self.with_reader(|conn| {
+            let rows = conn.query(
+                "SELECT room, owner, visibility, created_ms, 'owner' FROM owned_rooms
+                  WHERE owner = $1
+                 UNION ALL
+                 SELECT r.room, r.owner, r.visibility, r.created_ms, m.role
+                   FROM members m JOIN owned_rooms r ON r.room = m.room
+                  WHERE m.username = $1 AND r.owner <> $1
+                 ORDER BY 4 DESC, 1",
+                &[&username],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let role: String = row.try_get(4)?;
+                out.push((owned_room_of(row)?, parse_role(&role)?));
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_member(&self, m: &Member) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            conn.execute(
+                "INSERT INTO members (room, username, role, added_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (room, username) DO UPDATE SET role = EXCLUDED.role",
+                &[&m.room, &m.username, &m.role.as_str(), &m.added_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn member_role(&self, room: &str, username: &str) -> Result<Option<AccessRole>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT role FROM members WHERE room = $1 AND username = $2",
+                &[&room, &username],
+            )?;
+            match row {
+                Some(row) => Ok(Some(parse_role(row.try_get(0)?)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn members(&self, room: &str) -> Result<Vec<Member>, StoreError> {
+        self.with_reader(|conn| {
+            let rows = conn.query(
+                "SELECT room, username, role, added_ms FROM members WHERE room = $1
+                 ORDER BY added_ms, username",
+                &[&room],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                out.push(Member {
+                    room: row.try_get(0)?,
+                    username: row.try_get(1)?,
+                    role: parse_role(row.try_get(2)?)?,
+                    added_ms: row.try_get(3)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn remove_member(&self, room: &str, username: &str) -> Result<bool, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM members WHERE room = $1 AND username = $2",
+                &[&room, &username],
+            )? > 0)
+        })
+    }
+
+    fn create_invite(&self, i: &Invite) -> Result<(), StoreError> {
+        self.with_reader(|conn| {
+            let inserted = conn.execute(
+                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &i.id,
+                    &i.room,
+                    &i.role.as_str(),
+                    &i.token_hash,
+                    &i.created_by,
+                    &i.created_ms,
+                ],
+            );
+            unique(inserted, || format!("invite {}", i.id))
+        })
+    }
+
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                 WHERE token_hash = $1",
+                &[&token_hash],
+            )?;
+            row.map(|row| invite_of(&row)).transpose()
+        })
+    }
+
+    fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError> {
+        self.with_reader(|conn| {
+            let rows = conn.query(
+                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                 WHERE room = $1 ORDER BY created_ms, n",
+                &[&room],
+            )?;
+            rows.iter().map(invite_of).collect()
+        })
+    }
+
+    fn delete_invite(&self, room: &str, id: &str) -> Result<bool, StoreError> {
+        self.with_reader(|conn| {
+            Ok(conn.execute(
+                "DELETE FROM invites WHERE room = $1 AND id = $2",
+                &[&room, &id],
+            )? > 0)
+        })
+    }
+
+    fn delete_room(&self, room: &str) -> Result<(), StoreError> {
+        // On the writer, between the persister's batches: one transaction for everything.
+        self.with_conn(&self.writer, Role::Writer, |conn| {
+            conn.in_transaction("BEGIN", |conn| -> Result<(), ::postgres::Error> {
+                for sql in [
+                    "DELETE FROM updates WHERE room = $1",
+                    "DELETE FROM snapshots WHERE room = $1",
+                    "DELETE FROM events WHERE room = $1",
+                    "DELETE FROM members WHERE room = $1",
+                    "DELETE FROM invites WHERE room = $1",
+                    "DELETE FROM owned_rooms WHERE room = $1",
+                ] {
+                    conn.execute(sql, &[&room])?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         self.with_reader(|conn| Ok(conn.simple("SELECT 1")?))
     }
@@ -952,6 +1299,60 @@ fn query_updates(
             })
         })
         .collect()
+}
+
+/// An insert's result, with a unique-key violation as `AlreadyExists`.
+fn unique(
+    inserted: Result<u64, ::postgres::Error>,
+    what: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            Err(StoreError::AlreadyExists(what()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(format!("unknown {what} {value:?} in the database").into())
+}
+
+fn parse_role(s: &str) -> Result<AccessRole, StoreError> {
+    AccessRole::parse(s).ok_or_else(|| corrupt("role", s))
+}
+
+fn api_token_of(row: &Row) -> Result<ApiToken, ::postgres::Error> {
+    Ok(ApiToken {
+        id: row.try_get(0)?,
+        username: row.try_get(1)?,
+        name: row.try_get(2)?,
+        token_hash: row.try_get(3)?,
+        created_ms: row.try_get(4)?,
+    })
+}
+
+fn owned_room_of(row: &Row) -> Result<OwnedRoom, StoreError> {
+    let visibility: String = row.try_get(2)?;
+    Ok(OwnedRoom {
+        room: row.try_get(0)?,
+        owner: row.try_get(1)?,
+        visibility: Visibility::parse(&visibility)
+            .ok_or_else(|| corrupt("visibility", &visibility))?,
+        created_ms: row.try_get(3)?,
+    })
+}
+
+fn invite_of(row: &Row) -> Result<Invite, StoreError> {
+    Ok(Invite {
+        id: row.try_get(0)?,
+        room: row.try_get(1)?,
+        role: parse_role(row.try_get(2)?)?,
+        token_hash: row.try_get(3)?,
+        created_by: row.try_get(4)?,
+        created_ms: row.try_get(5)?,
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    EventKind, Record, RecordKind, RoomFailure, RoomHistory, Store, StoreError, StoredEvent,
-    StoredUpdate, by_room,
+    Account, ApiToken, EventKind, Invite, Member, OwnedRoom, Record, RecordKind, Role, RoomFailure,
+    RoomHistory, Session, Store, StoreError, StoredEvent, StoredUpdate, Visibility, by_room,
 };
 
 impl From<rusqlite::Error> for StoreError {
@@ -48,6 +48,53 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_by_room ON events (room, seq, id);
 "#,
+    // Accounts and access. Secrets are stored as hashes only (see `accounts`).
+    r#"
+    CREATE TABLE accounts (
+        username      TEXT    PRIMARY KEY,
+        password_hash TEXT    NOT NULL,
+        created_ms    INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        id_hash    TEXT    PRIMARY KEY,
+        username   TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_expiry ON sessions (expires_ms);
+    CREATE TABLE api_tokens (
+        id         TEXT    PRIMARY KEY,
+        username   TEXT    NOT NULL,
+        name       TEXT    NOT NULL,
+        token_hash TEXT    NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX api_tokens_by_user ON api_tokens (username, created_ms);
+    CREATE TABLE owned_rooms (
+        room       TEXT    PRIMARY KEY,
+        owner      TEXT    NOT NULL,
+        visibility TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX owned_rooms_by_owner ON owned_rooms (owner);
+    CREATE TABLE members (
+        room     TEXT    NOT NULL,
+        username TEXT    NOT NULL,
+        role     TEXT    NOT NULL,
+        added_ms INTEGER NOT NULL,
+        PRIMARY KEY (room, username)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_user ON members (username);
+    CREATE TABLE invites (
+        id         TEXT    PRIMARY KEY,
+        room       TEXT    NOT NULL,
+        role       TEXT    NOT NULL,
+        token_hash TEXT    NOT NULL UNIQUE,
+        created_by TEXT    NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX invites_by_room ON invites (room, created_ms);
+"#,
 ];
 
 /// How hard a commit tries to reach the disk.
@@ -66,6 +113,9 @@ pub enum Durability {
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Accounts and access: small reads and writes on every request, kept off the history
+    /// connections so a long replay read or a big commit never delays a sign-in.
+    meta: Mutex<Connection>,
     /// Background checkpoints, so the commit path never pays for copying the WAL into the
     /// database file (and the fsyncs that go with it).
     checkpointer: Mutex<Option<Checkpointer>>,
@@ -124,10 +174,14 @@ impl SqliteStore {
         migrate(&writer)?;
         let reader = Connection::open(&path)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        let meta = Connection::open(&path)?;
+        meta.busy_timeout(std::time::Duration::from_secs(5))?;
+        meta.pragma_update(None, "synchronous", sync)?;
         let checkpointer = start_checkpointer(&path)?;
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            meta: Mutex::new(meta),
             checkpointer: Mutex::new(Some(checkpointer)),
         })
     }
@@ -328,6 +382,302 @@ impl Store for SqliteStore {
         Ok(first.zip(last))
     }
 
+    fn create_account(&self, a: &Account) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO accounts (username, password_hash, created_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![a.username, a.password_hash, a.created_ms]);
+        unique(inserted, || format!("account {}", a.username))
+    }
+
+    fn account(&self, username: &str) -> Result<Option<Account>, StoreError> {
+        let conn = self.meta.lock();
+        Ok(conn
+            .prepare_cached(
+                "SELECT username, password_hash, created_ms FROM accounts WHERE username = ?1",
+            )?
+            .query_row([username], |row| {
+                Ok(Account {
+                    username: row.get(0)?,
+                    password_hash: row.get(1)?,
+                    created_ms: row.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO sessions (id_hash, username, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![s.id_hash, s.username, s.created_ms, s.expires_ms]);
+        unique(inserted, || "session".to_owned())
+    }
+
+    fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let conn = self.meta.lock();
+        Ok(conn
+            .prepare_cached(
+                "SELECT id_hash, username, created_ms, expires_ms FROM sessions WHERE id_hash = ?1",
+            )?
+            .query_row([id_hash], |row| {
+                Ok(Session {
+                    id_hash: row.get(0)?,
+                    username: row.get(1)?,
+                    created_ms: row.get(2)?,
+                    expires_ms: row.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let conn = self.meta.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+            .execute([id_hash])?;
+        Ok(n > 0)
+    }
+
+    fn delete_expired_sessions(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let conn = self.meta.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM sessions WHERE expires_ms <= ?1")?
+            .execute([now_ms])?;
+        Ok(n as u64)
+    }
+
+    fn create_api_token(&self, t: &ApiToken) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO api_tokens (id, username, name, token_hash, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                t.id,
+                t.username,
+                t.name,
+                t.token_hash,
+                t.created_ms
+            ]);
+        unique(inserted, || format!("API token {}", t.id))
+    }
+
+    fn api_token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let conn = self.meta.lock();
+        Ok(conn
+            .prepare_cached(
+                "SELECT id, username, name, token_hash, created_ms FROM api_tokens
+                 WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], api_token_row)
+            .optional()?)
+    }
+
+    fn api_tokens(&self, username: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let conn = self.meta.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, username, name, token_hash, created_ms FROM api_tokens
+             WHERE username = ?1 ORDER BY created_ms, rowid",
+        )?;
+        let rows = stmt.query_map([username], api_token_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn delete_api_token(&self, username: &str, id: &str) -> Result<bool, StoreError> {
+        let conn = self.meta.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM api_tokens WHERE username = ?1 AND id = ?2")?
+            .execute([username, id])?;
+        Ok(n > 0)
+    }
+
+    fn create_room(&self, r: &OwnedRoom) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO owned_rooms (room, owner, visibility, created_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                r.room,
+                r.owner,
+                r.visibility.as_str(),
+                r.created_ms
+            ]);
+        unique(inserted, || format!("room {}", r.room))
+    }
+
+    fn owned_room(&self, room: &str) -> Result<Option<OwnedRoom>, StoreError> {
+        let conn = self.meta.lock();
+        let row = conn
+            .prepare_cached(
+                "SELECT room, owner, visibility, created_ms FROM owned_rooms WHERE room = ?1",
+            )?
+            .query_row([room], owned_room_row)
+            .optional()?;
+        row.map(OwnedRow::parse).transpose()
+    }
+
+    fn owned_room_count(&self, owner: &str) -> Result<u64, StoreError> {
+        let conn = self.meta.lock();
+        let n: i64 = conn
+            .prepare_cached("SELECT count(*) FROM owned_rooms WHERE owner = ?1")?
+            .query_row([owner], |row| row.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn rooms_of(&self, username: &str) -> Result<Vec<(OwnedRoom, Role)>, StoreError> {
+        let conn = self.meta.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT room, owner, visibility, created_ms, 'owner' FROM owned_rooms WHERE owner = ?1
+             UNION ALL
+             SELECT r.room, r.owner, r.visibility, r.created_ms, m.role
+               FROM members m JOIN owned_rooms r ON r.room = m.room
+              WHERE m.username = ?1 AND r.owner <> ?1
+             ORDER BY 4 DESC, 1",
+        )?;
+        let rows = stmt.query_map([username], |row| {
+            Ok((owned_room_row(row)?, row.get::<_, String>(4)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (room, role) = row?;
+            out.push((room.parse()?, parse_role(&role)?));
+        }
+        Ok(out)
+    }
+
+    fn set_member(&self, m: &Member) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        conn.prepare_cached(
+            "INSERT INTO members (room, username, role, added_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (room, username) DO UPDATE SET role = excluded.role",
+        )?
+        .execute(params![m.room, m.username, m.role.as_str(), m.added_ms])?;
+        Ok(())
+    }
+
+    fn member_role(&self, room: &str, username: &str) -> Result<Option<Role>, StoreError> {
+        let conn = self.meta.lock();
+        let role: Option<String> = conn
+            .prepare_cached("SELECT role FROM members WHERE room = ?1 AND username = ?2")?
+            .query_row([room, username], |row| row.get(0))
+            .optional()?;
+        role.as_deref().map(parse_role).transpose()
+    }
+
+    fn members(&self, room: &str) -> Result<Vec<Member>, StoreError> {
+        let conn = self.meta.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT room, username, role, added_ms FROM members WHERE room = ?1
+             ORDER BY added_ms, username",
+        )?;
+        let rows = stmt.query_map([room], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (room, username, role, added_ms) = row?;
+            out.push(Member {
+                room,
+                username,
+                role: parse_role(&role)?,
+                added_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    fn remove_member(&self, room: &str, username: &str) -> Result<bool, StoreError> {
+        let conn = self.meta.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM members WHERE room = ?1 AND username = ?2")?
+            .execute([room, username])?;
+        Ok(n > 0)
+    }
+
+    fn create_invite(&self, i: &Invite) -> Result<(), StoreError> {
+        let conn = self.meta.lock();
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                i.id,
+                i.room,
+                i.role.as_str(),
+                i.token_hash,
+                i.created_by,
+                i.created_ms
+            ]);
+        unique(inserted, || format!("invite {}", i.id))
+    }
+
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError> {
+        let conn = self.meta.lock();
+        let row = conn
+            .prepare_cached(
+                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                 WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], invite_row)
+            .optional()?;
+        row.map(InviteRow::parse).transpose()
+    }
+
+    fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError> {
+        let conn = self.meta.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+             WHERE room = ?1 ORDER BY created_ms, rowid",
+        )?;
+        let rows = stmt.query_map([room], invite_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row?.parse()?);
+        }
+        Ok(out)
+    }
+
+    fn delete_invite(&self, room: &str, id: &str) -> Result<bool, StoreError> {
+        let conn = self.meta.lock();
+        let n = conn
+            .prepare_cached("DELETE FROM invites WHERE room = ?1 AND id = ?2")?
+            .execute([room, id])?;
+        Ok(n > 0)
+    }
+
+    fn delete_room(&self, room: &str) -> Result<(), StoreError> {
+        // The writer: history tables are the persister's, and this is one big write.
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        for table in [
+            "updates",
+            "snapshots",
+            "events",
+            "members",
+            "invites",
+            "owned_rooms",
+        ] {
+            tx.execute(&format!("DELETE FROM {table} WHERE room = ?1"), [room])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), StoreError> {
         let conn = self.reader.lock();
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
@@ -343,6 +693,88 @@ impl Store for SqliteStore {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// An insert's result, with a unique-key violation as `AlreadyExists`.
+fn unique(
+    inserted: rusqlite::Result<usize>,
+    what: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::AlreadyExists(what()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(format!("unknown {what} {value:?} in the database").into())
+}
+
+fn parse_role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| corrupt("role", s))
+}
+
+fn api_token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        name: row.get(2)?,
+        token_hash: row.get(3)?,
+        created_ms: row.get(4)?,
+    })
+}
+
+/// An `owned_rooms` row before its visibility is parsed.
+struct OwnedRow(String, String, String, i64);
+
+impl OwnedRow {
+    fn parse(self) -> Result<OwnedRoom, StoreError> {
+        let OwnedRow(room, owner, visibility, created_ms) = self;
+        Ok(OwnedRoom {
+            visibility: Visibility::parse(&visibility)
+                .ok_or_else(|| corrupt("visibility", &visibility))?,
+            room,
+            owner,
+            created_ms,
+        })
+    }
+}
+
+fn owned_room_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OwnedRow> {
+    Ok(OwnedRow(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+/// An `invites` row before its role is parsed.
+struct InviteRow(String, String, String, String, String, i64);
+
+impl InviteRow {
+    fn parse(self) -> Result<Invite, StoreError> {
+        let InviteRow(id, room, role, token_hash, created_by, created_ms) = self;
+        Ok(Invite {
+            role: parse_role(&role)?,
+            id,
+            room,
+            token_hash,
+            created_by,
+            created_ms,
+        })
+    }
+}
+
+fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
+    Ok(InviteRow(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
 }
 
 fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> {

@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use peercode_store::{
-    Durability, EventKind, Record, RecordKind, SqliteStore, Store, StoreError, StoredEvent,
+    Account, ApiToken, Durability, EventKind, Invite, Member, OwnedRoom, Record, RecordKind, Role,
+    Session, SqliteStore, Store, StoreError, StoredEvent, Visibility,
 };
 
 /// A place a store lives, which can be opened again to check what survived.
@@ -87,6 +88,13 @@ on_every_backend!(
     seq_at_agrees_with_a_scan_when_seqs_have_gaps,
     time_span_covers_updates_and_events,
     every_event_kind_round_trips,
+    accounts_are_unique_and_read_back,
+    sessions_expire_and_are_deleted,
+    api_tokens_are_per_user_and_found_by_hash,
+    owned_rooms_and_memberships,
+    invites_are_per_room_and_found_by_hash,
+    deleting_a_room_removes_its_history_and_access,
+    access_survives_a_reopen,
 );
 
 fn record(room: &str, seq: u64, kind: RecordKind, data: &[u8]) -> Record {
@@ -420,6 +428,8 @@ fn every_event_kind_round_trips(backend: &impl Backend) {
         EventKind::RunStart,
         EventKind::RunEnd,
         EventKind::Paste,
+        EventKind::Files,
+        EventKind::Language,
     ];
     let records: Vec<Record> = kinds
         .iter()
@@ -444,4 +454,292 @@ fn every_event_kind_round_trips(backend: &impl Backend) {
         .map(|&k| (k, k.as_str().as_bytes().to_vec()))
         .collect();
     assert_eq!(back, expected);
+}
+
+fn account(name: &str) -> Account {
+    Account {
+        username: name.into(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$hash-of-{name}"),
+        created_ms: 1_000,
+    }
+}
+
+fn owned(room: &str, owner: &str, visibility: Visibility, created_ms: i64) -> OwnedRoom {
+    OwnedRoom {
+        room: room.into(),
+        owner: owner.into(),
+        visibility,
+        created_ms,
+    }
+}
+
+fn member(room: &str, username: &str, role: Role) -> Member {
+    Member {
+        room: room.into(),
+        username: username.into(),
+        role,
+        added_ms: 5,
+    }
+}
+
+fn invite(id: &str, room: &str, role: Role) -> Invite {
+    Invite {
+        id: id.into(),
+        room: room.into(),
+        role,
+        token_hash: format!("hash-{id}"),
+        created_by: "ada".into(),
+        created_ms: 7,
+    }
+}
+
+fn accounts_are_unique_and_read_back(backend: &impl Backend) {
+    let store = backend.open();
+    assert_eq!(store.account("ada").unwrap(), None);
+    store.create_account(&account("ada")).unwrap();
+    assert_eq!(store.account("ada").unwrap(), Some(account("ada")));
+    let again = store.create_account(&Account {
+        password_hash: "other".into(),
+        ..account("ada")
+    });
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
+    // The first one is untouched; names are compared exactly (the server folds case).
+    assert_eq!(store.account("ada").unwrap(), Some(account("ada")));
+    assert_eq!(store.account("Ada").unwrap(), None);
+}
+
+fn sessions_expire_and_are_deleted(backend: &impl Backend) {
+    let store = backend.open();
+    let session = |hash: &str, expires_ms| Session {
+        id_hash: hash.into(),
+        username: "ada".into(),
+        created_ms: 10,
+        expires_ms,
+    };
+    store.create_session(&session("s1", 100)).unwrap();
+    store.create_session(&session("s2", 200)).unwrap();
+    assert!(matches!(
+        store.create_session(&session("s1", 300)),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.session("s1").unwrap(), Some(session("s1", 100)));
+    assert_eq!(store.session("nope").unwrap(), None);
+    assert_eq!(store.delete_expired_sessions(100).unwrap(), 1);
+    assert_eq!(store.session("s1").unwrap(), None);
+    assert!(store.delete_session("s2").unwrap());
+    assert!(!store.delete_session("s2").unwrap());
+    assert_eq!(store.session("s2").unwrap(), None);
+}
+
+fn api_tokens_are_per_user_and_found_by_hash(backend: &impl Backend) {
+    let store = backend.open();
+    let token = |id: &str, user: &str, created_ms| ApiToken {
+        id: id.into(),
+        username: user.into(),
+        name: format!("script {id}"),
+        token_hash: format!("hash-{id}"),
+        created_ms,
+    };
+    store.create_api_token(&token("t2", "ada", 20)).unwrap();
+    store.create_api_token(&token("t1", "ada", 10)).unwrap();
+    store.create_api_token(&token("t3", "bob", 30)).unwrap();
+    assert!(matches!(
+        store.create_api_token(&ApiToken {
+            id: "t4".into(),
+            ..token("t1", "ada", 40)
+        }),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.api_token("hash-t3").unwrap(),
+        Some(token("t3", "bob", 30))
+    );
+    assert_eq!(store.api_token("t3").unwrap(), None, "found by hash only");
+    let ids: Vec<String> = store
+        .api_tokens("ada")
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, ["t1", "t2"], "oldest first");
+    // Only the owner of a token revokes it.
+    assert!(!store.delete_api_token("bob", "t1").unwrap());
+    assert!(store.delete_api_token("ada", "t1").unwrap());
+    assert_eq!(store.api_token("hash-t1").unwrap(), None);
+    assert_eq!(store.api_tokens("ada").unwrap().len(), 1);
+}
+
+fn owned_rooms_and_memberships(backend: &impl Backend) {
+    let store = backend.open();
+    assert_eq!(store.owned_room("r1").unwrap(), None);
+    store
+        .create_room(&owned("r1", "ada", Visibility::Private, 100))
+        .unwrap();
+    store
+        .create_room(&owned("r2", "ada", Visibility::Public, 200))
+        .unwrap();
+    store
+        .create_room(&owned("r3", "bob", Visibility::Private, 300))
+        .unwrap();
+    assert!(matches!(
+        store.create_room(&owned("r1", "bob", Visibility::Public, 400)),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.owned_room("r1").unwrap(),
+        Some(owned("r1", "ada", Visibility::Private, 100))
+    );
+    assert_eq!(store.owned_room_count("ada").unwrap(), 2);
+    assert_eq!(store.owned_room_count("carol").unwrap(), 0);
+
+    store
+        .set_member(&member("r3", "ada", Role::Viewer))
+        .unwrap();
+    store
+        .set_member(&member("r1", "bob", Role::Editor))
+        .unwrap();
+    assert_eq!(store.member_role("r3", "ada").unwrap(), Some(Role::Viewer));
+    // Changing a role keeps the member (and when they were added).
+    store
+        .set_member(&Member {
+            added_ms: 999,
+            ..member("r3", "ada", Role::Editor)
+        })
+        .unwrap();
+    assert_eq!(store.member_role("r3", "ada").unwrap(), Some(Role::Editor));
+    assert_eq!(
+        store.members("r3").unwrap(),
+        [member("r3", "ada", Role::Editor)]
+    );
+    assert_eq!(store.member_role("r2", "ada").unwrap(), None);
+
+    // Mine: owned and member-of, newest first, with my role.
+    let mine: Vec<(String, Role)> = store
+        .rooms_of("ada")
+        .unwrap()
+        .into_iter()
+        .map(|(r, role)| (r.room, role))
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            ("r3".to_owned(), Role::Editor),
+            ("r2".to_owned(), Role::Owner),
+            ("r1".to_owned(), Role::Owner)
+        ]
+    );
+    assert_eq!(store.rooms_of("carol").unwrap(), []);
+
+    assert!(store.remove_member("r3", "ada").unwrap());
+    assert!(!store.remove_member("r3", "ada").unwrap());
+    assert_eq!(store.member_role("r3", "ada").unwrap(), None);
+    assert_eq!(store.rooms_of("ada").unwrap().len(), 2);
+}
+
+fn invites_are_per_room_and_found_by_hash(backend: &impl Backend) {
+    let store = backend.open();
+    store
+        .create_invite(&invite("i1", "r", Role::Editor))
+        .unwrap();
+    store
+        .create_invite(&invite("i2", "r", Role::Viewer))
+        .unwrap();
+    store
+        .create_invite(&invite("i3", "other", Role::Viewer))
+        .unwrap();
+    assert!(matches!(
+        store.create_invite(&invite("i1", "r", Role::Viewer)),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.invite("hash-i2").unwrap(),
+        Some(invite("i2", "r", Role::Viewer))
+    );
+    assert_eq!(store.invite("i2").unwrap(), None, "found by hash only");
+    let ids: Vec<String> = store
+        .invites("r")
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["i1", "i2"]);
+    // Revoking is per room.
+    assert!(!store.delete_invite("other", "i1").unwrap());
+    assert!(store.delete_invite("r", "i1").unwrap());
+    assert_eq!(store.invite("hash-i1").unwrap(), None);
+    assert_eq!(store.invites("r").unwrap().len(), 1);
+}
+
+fn deleting_a_room_removes_its_history_and_access(backend: &impl Backend) {
+    let store = backend.open();
+    append_ok(
+        &*store,
+        &[
+            update("gone", 1),
+            update("gone", 2),
+            record("gone", 2, RecordKind::Snapshot, b"doc"),
+            record("gone", 2, RecordKind::Event(EventKind::Join), b""),
+            update("kept", 1),
+        ],
+    );
+    store
+        .create_room(&owned("gone", "ada", Visibility::Private, 1))
+        .unwrap();
+    store
+        .set_member(&member("gone", "bob", Role::Editor))
+        .unwrap();
+    store
+        .create_invite(&invite("ig", "gone", Role::Viewer))
+        .unwrap();
+    store
+        .set_member(&member("kept", "bob", Role::Editor))
+        .unwrap();
+    store.delete_room("gone").unwrap();
+    assert_eq!(store.last_seq("gone").unwrap(), 0);
+    assert!(store.updates("gone", 0, u64::MAX).unwrap().is_empty());
+    assert!(store.events("gone", 0, u64::MAX).unwrap().is_empty());
+    assert_eq!(store.snapshot_at("gone", u64::MAX).unwrap(), None);
+    assert_eq!(store.time_span("gone").unwrap(), None);
+    assert_eq!(store.owned_room("gone").unwrap(), None);
+    assert!(store.members("gone").unwrap().is_empty());
+    assert_eq!(store.invite("hash-ig").unwrap(), None);
+    // Other rooms are untouched, and the name can be used again.
+    assert_eq!(store.last_seq("kept").unwrap(), 1);
+    assert_eq!(
+        store.member_role("kept", "bob").unwrap(),
+        Some(Role::Editor)
+    );
+    append_ok(&*store, &[update("gone", 1)]);
+    assert_eq!(store.last_seq("gone").unwrap(), 1);
+    // Deleting a room that does not exist is not an error.
+    store.delete_room("never").unwrap();
+}
+
+fn access_survives_a_reopen(backend: &impl Backend) {
+    {
+        let store = backend.open();
+        store.create_account(&account("ada")).unwrap();
+        store
+            .create_room(&owned("r", "ada", Visibility::Public, 1))
+            .unwrap();
+        store.set_member(&member("r", "bob", Role::Viewer)).unwrap();
+        store
+            .create_invite(&invite("i", "r", Role::Editor))
+            .unwrap();
+        store.close().unwrap();
+    }
+    let store = backend.open();
+    assert_eq!(store.account("ada").unwrap(), Some(account("ada")));
+    assert_eq!(
+        store.owned_room("r").unwrap().map(|r| r.visibility),
+        Some(Visibility::Public)
+    );
+    assert_eq!(store.member_role("r", "bob").unwrap(), Some(Role::Viewer));
+    assert_eq!(
+        store.invite("hash-i").unwrap().map(|i| i.role),
+        Some(Role::Editor)
+    );
 }

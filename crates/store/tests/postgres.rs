@@ -303,7 +303,7 @@ fn instances_opening_at_once_migrate_once() {
         )
         .unwrap();
     let (count, version): (i64, i64) = (row.get(0), row.get(1));
-    assert_eq!((count, version), (1, 1), "each migration ran exactly once");
+    assert_eq!((count, version), (3, 3), "each migration ran exactly once");
 }
 
 #[test]
@@ -610,8 +610,8 @@ fn the_schema_may_also_come_from_libpq_options() {
         .unwrap()
         .get(0);
     assert_eq!(
-        tables, 4,
-        "updates, snapshots, events and peercode_migrations"
+        tables, 10,
+        "updates, snapshots, events, the six of accounts and access, and peercode_migrations"
     );
 }
 
@@ -716,4 +716,41 @@ fn payloads_are_compressed_with_lz4_where_the_server_has_it() {
         let expected = if has_lz4 { "l" } else { "" };
         assert_eq!(method, expected, "{table}.data");
     }
+}
+
+#[test]
+fn a_database_from_before_lz4_gets_it_on_open() {
+    let schema = PgSchema::new();
+    drop(schema.open());
+    // Back to how version 2 left the tables: the default compression, migration 3 not run.
+    let mut admin = schema.admin();
+    admin
+        .batch_execute(&format!(
+            "SET search_path = {s};
+             ALTER TABLE updates ALTER COLUMN data SET COMPRESSION default;
+             ALTER TABLE snapshots ALTER COLUMN data SET COMPRESSION default;
+             ALTER TABLE events ALTER COLUMN data SET COMPRESSION default;
+             DELETE FROM peercode_migrations WHERE version = 3;",
+            s = schema.name
+        ))
+        .unwrap();
+    let store = schema.open();
+    append_ok(&store, &[update("r", 1)]);
+    let method: String = admin
+        .query_one(
+            "SELECT attcompression::text FROM pg_attribute
+             WHERE attrelid = ($1 || '.snapshots')::regclass AND attname = 'data'",
+            &[&schema.name],
+        )
+        .unwrap()
+        .get(0);
+    let has_lz4: bool = admin
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_settings WHERE name = 'default_toast_compression'
+                            AND 'lz4'::text = ANY (enumvals))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(method, if has_lz4 { "l" } else { "" });
 }

@@ -39,6 +39,73 @@ export const IconPencil = () => (
     <path d="M17 3a2.8 2.8 0 0 1 4 4L7.5 20.5 2 22l1.5-5.5z" />
   </svg>
 );
+export const IconReplay = () => (
+  <svg {...base}>
+    <path d="M3 12a9 9 0 1 0 3-6.7" />
+    <path d="M3 4v5h5" />
+    <path d="M10 9l5 3-5 3z" />
+  </svg>
+);
+export const IconPlay = () => (
+  <svg {...base} fill="currentColor" stroke="none">
+    <path d="M7 4.5v15a1 1 0 0 0 1.5.86l12-7.5a1 1 0 0 0 0-1.72l-12-7.5A1 1 0 0 0 7 4.5z" />
+  </svg>
+);
+export const IconPause = () => (
+  <svg {...base} fill="currentColor" stroke="none">
+    <rect x="6" y="4" width="4" height="16" rx="1" />
+    <rect x="14" y="4" width="4" height="16" rx="1" />
+  </svg>
+);
+export const IconPrevMarker = () => (
+  <svg {...base}>
+    <path d="M5 5v14" />
+    <path d="M19 5 9 12l10 7z" fill="currentColor" />
+  </svg>
+);
+export const IconNextMarker = () => (
+  <svg {...base}>
+    <path d="M19 5v14" />
+    <path d="M5 5l10 7-10 7z" fill="currentColor" />
+  </svg>
+);
+/** The marker glyphs of the replay timeline, 10 px. */
+const small = { ...base, width: 10, height: 10, strokeWidth: 3 } as const;
+export const MarkerGlyph = ({ kind }: { kind: string }) => {
+  switch (kind) {
+    case 'run':
+      return (
+        <svg {...small} fill="currentColor" stroke="none">
+          <path d="M6 3v18l15-9z" />
+        </svg>
+      );
+    case 'join':
+      return (
+        <svg {...small}>
+          <path d="M12 4v16M4 12h16" />
+        </svg>
+      );
+    case 'leave':
+      return (
+        <svg {...small}>
+          <path d="M4 12h16" />
+        </svg>
+      );
+    case 'paste':
+      return (
+        <svg {...small} strokeWidth={2.5}>
+          <rect x="5" y="4" width="14" height="17" rx="2" />
+          <path d="M9 3h6v3H9z" fill="currentColor" />
+        </svg>
+      );
+    default:
+      return (
+        <svg {...small} fill="currentColor" stroke="none">
+          <circle cx="12" cy="12" r="6" />
+        </svg>
+      );
+  }
+};
 export const Logo = () => (
   <svg width="22" height="22" viewBox="0 0 32 32" aria-hidden="true">
     <rect width="32" height="32" rx="7" fill="var(--accent)" />

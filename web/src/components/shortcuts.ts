@@ -33,3 +33,43 @@ export function shortcutFor(e: Pick<KeyboardEvent, 'altKey' | 'ctrlKey' | 'metaK
   if (!e.altKey || e.ctrlKey || e.metaKey) return null;
   return APP_SHORTCUTS.find((s) => s.code === e.code)?.action ?? null;
 }
+
+/** The replay player's keys (as in asciinema-player), without modifiers; the dialog lists them. */
+export type PlayerAction =
+  | { kind: 'toggle' }
+  | { kind: 'seekBy'; ms: number }
+  | { kind: 'marker'; direction: 1 | -1 }
+  | { kind: 'digit'; digit: number }
+  | { kind: 'step'; direction: 1 | -1 };
+
+export const PLAYER_SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
+  { keys: 'Space', what: 'Play / pause' },
+  { keys: '← / →', what: 'Back / forward 5 seconds' },
+  { keys: '[ / ]', what: 'Previous / next marker (runs, joins, leaves, pastes)' },
+  { keys: '0 – 9', what: 'Jump to 0 % – 90 % of the recording' },
+  { keys: ', / .', what: 'Step back / forward one change (while paused)' },
+];
+
+/** The player action for a key press, or null (modifier keys held, or not one of ours). */
+export function playerActionFor(e: Pick<KeyboardEvent, 'key' | 'altKey' | 'ctrlKey' | 'metaKey'>): PlayerAction | null {
+  if (e.altKey || e.ctrlKey || e.metaKey) return null;
+  switch (e.key) {
+    case ' ':
+    case 'Spacebar':
+      return { kind: 'toggle' };
+    case 'ArrowLeft':
+      return { kind: 'seekBy', ms: -5000 };
+    case 'ArrowRight':
+      return { kind: 'seekBy', ms: 5000 };
+    case '[':
+      return { kind: 'marker', direction: -1 };
+    case ']':
+      return { kind: 'marker', direction: 1 };
+    case ',':
+      return { kind: 'step', direction: -1 };
+    case '.':
+      return { kind: 'step', direction: 1 };
+    default:
+      return /^[0-9]$/.test(e.key) ? { kind: 'digit', digit: Number(e.key) } : null;
+  }
+}

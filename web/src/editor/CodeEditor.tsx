@@ -8,6 +8,7 @@ import type { Awareness } from 'y-protocols/awareness';
 import { MonacoBinding } from './monacoBinding';
 import { monaco } from './monaco';
 import { RemoteCursors } from './remoteCursors';
+import { createEditor } from './createEditor';
 import type { Marker } from '../lib/analysis';
 import type { Theme } from '../lib/theme';
 
@@ -47,37 +48,8 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   // The editor itself, once.
   useEffect(() => {
     if (!host.current) return;
-    const editor = monaco.editor.create(host.current, {
-      model: null,
-      automaticLayout: true,
-      glyphMargin: true,
-      minimap: { enabled: false },
-      fontSize: 14,
-      lineHeight: 21,
-      fontFamily: "'JetBrains Mono', 'Fira Code', 'Cascadia Code', Menlo, Consolas, 'DejaVu Sans Mono', monospace",
-      padding: { top: 22, bottom: 12 },
-      scrollBeyondLastLine: false,
-      renderLineHighlight: 'line',
-      smoothScrolling: true,
-      tabSize: 4,
-      fixedOverflowWidgets: true,
-      ariaLabel: 'Code editor',
-    });
+    const editor = createEditor(host.current);
     editorRef.current = editor;
-    // Narrow screens: wrap long lines and give the gutter's width to the code.
-    let narrow: boolean | null = null;
-    const fit = (width: number) => {
-      const isNarrow = width < 560;
-      if (isNarrow === narrow) return;
-      narrow = isNarrow;
-      editor.updateOptions(
-        isNarrow
-          ? { wordWrap: 'on', folding: false, lineNumbersMinChars: 2, lineDecorationsWidth: 6, fontSize: 13 }
-          : { wordWrap: 'off', folding: true, lineNumbersMinChars: 5, lineDecorationsWidth: 10, fontSize: 14 },
-      );
-    };
-    fit(editor.getLayoutInfo().width);
-    editor.onDidLayoutChange((info) => fit(info.width));
     const { KeyMod, KeyCode } = monaco;
     editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => undoRef.current?.undo());
     editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => undoRef.current?.redo());

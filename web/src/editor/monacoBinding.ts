@@ -13,9 +13,13 @@
  *    covers exactly the characters it covered. The caret published in awareness follows the
  *    same rule, so others draw your caret after your own last character too.
  * 2. `destroy()` also removes the cursor-selection listener (y-monaco leaks one per binding,
- *    and the room makes a binding per opened file).
+ *    and the room makes a binding per opened file), and the remote carets it drew when the
+ *    model lives on (the replay player binds one model to the document of each moment: a
+ *    caret left behind would grow over text inserted at it).
  * 3. Remote carets are drawn in one pass per change (not once per editor per change), and
- *    not at all when nobody else has a selection in this file.
+ *    not at all when nobody else has a selection in this file; and at once when the binding
+ *    is made (y-monaco waits for the next change, so a file opened, or a replayed moment
+ *    loaded, showed nobody's caret until someone moved).
  *
  * Everything else (the mutex that keeps the two directions from echoing, right-to-left
  * application of Monaco's changes, the `yRemoteSelection*` classes) is y-monaco's.
@@ -90,6 +94,7 @@ export class MonacoBinding {
         this.disposables.push(editor.onDidChangeCursorSelection(() => this.publishSelection(editor)));
       });
       awareness.on('change', this.rerenderDecorations);
+      this.rerenderDecorations();
     }
   }
 
@@ -184,6 +189,10 @@ export class MonacoBinding {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.decorations.forEach((ids, editor) => {
+      if (editor.getModel() === this.model && !this.model.isDisposed()) editor.deltaDecorations(ids, []);
+    });
+    this.decorations.clear();
     for (const d of this.disposables) d.dispose();
     this.ytext.unobserve(this.ytextObserver);
     this.doc.off('beforeAllTransactions', this.beforeTransaction);

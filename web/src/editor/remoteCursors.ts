@@ -34,7 +34,8 @@ export class RemoteCursors {
   constructor(
     private editor: monaco.editor.IStandaloneCodeEditor,
     private awareness: Awareness,
-    private doc: Y.Doc,
+    /** Where carets are resolved; the replay player swaps it when it loads another moment. */
+    public doc: Y.Doc,
   ) {
     this.style.dataset.peercode = 'remote-cursors';
     document.head.appendChild(this.style);

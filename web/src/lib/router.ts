@@ -1,8 +1,8 @@
-/** Two routes, `/` (lobby) and `/r/{room}` (room), on the History API. */
+/** Three routes, `/` (lobby), `/r/{room}` (room) and `/r/{room}/replay` (player), on the History API. */
 import { useSyncExternalStore } from 'react';
 
 const listeners = new Set<() => void>();
-window.addEventListener('popstate', () => listeners.forEach((l) => l()));
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => listeners.forEach((l) => l()));
 
 export function navigate(path: string, replace = false): void {
   if (replace) history.replaceState(null, '', path);
@@ -20,10 +20,10 @@ export function usePathname(): string {
   );
 }
 
-export type Route = { page: 'lobby'; notice?: string } | { page: 'room'; room: string };
+export type Route = { page: 'lobby'; notice?: string } | { page: 'room'; room: string } | { page: 'replay'; room: string };
 
 export function routeOf(pathname: string, isValidRoom: (id: string) => boolean): Route {
-  const m = /^\/r\/([^/]+)\/?$/.exec(pathname);
+  const m = /^\/r\/([^/]+)(\/replay)?\/?$/.exec(pathname);
   if (m && m[1] !== undefined) {
     let id = m[1];
     try {
@@ -31,7 +31,12 @@ export function routeOf(pathname: string, isValidRoom: (id: string) => boolean):
     } catch {
       return { page: 'lobby', notice: 'That room link is not valid.' };
     }
-    return isValidRoom(id) ? { page: 'room', room: id } : { page: 'lobby', notice: 'That room link is not valid.' };
+    if (!isValidRoom(id)) return { page: 'lobby', notice: 'That room link is not valid.' };
+    return m[2] ? { page: 'replay', room: id } : { page: 'room', room: id };
   }
   return { page: 'lobby' };
+}
+
+export function replayPath(room: string): string {
+  return `/r/${encodeURIComponent(room)}/replay`;
 }

@@ -3,7 +3,8 @@
  * runs), optional stdin, and the output everyone in the room sees live. The document's
  * `runs` map is the truth (a run someone else started turns our button into Stop); this
  * panel only asks the server to start or stop runs over HTTP and never writes into `runs`.
- * One bar until the room's first run.
+ * One bar until the room's first run. Read-only (the replay player), it shows the runs as
+ * the document it is given holds them, with nothing to start, stop or type.
  */
 import { useEffect, useRef, useState } from 'react';
 import type * as Y from 'yjs';
@@ -22,12 +23,14 @@ interface Props {
   files: string[];
   entry: string | undefined;
   onEntryChange: (path: string) => void;
+  /** Shows only: no Run, Stop, stdin or entry picker, and no Ctrl+Enter. */
+  readOnly?: boolean;
 }
 
 /** How long "Starting…" waits for the run to appear in the document before giving up on it. */
 const START_WAIT_MS = 8000;
 
-export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange }: Props) {
+export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange, readOnly = false }: Props) {
   const { map, list } = useRuns(doc);
   const going = currentRun(list);
   const [busy, setBusy] = useState<'start' | 'stop' | null>(null);
@@ -67,7 +70,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange 
     if (stopping !== null && !list.some((r) => r.id === stopping && r.status !== 'done')) setStopping(null);
   }, [stopping, list]);
 
-  const canRun = doc !== undefined && synced && !going && busy === null && awaiting === null;
+  const canRun = !readOnly && doc !== undefined && synced && !going && busy === null && awaiting === null;
 
   const run = async () => {
     if (!canRun) return;
@@ -95,6 +98,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange 
   const runRef = useRef(run);
   runRef.current = run;
   useEffect(() => {
+    if (readOnly) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
       e.preventDefault();
@@ -103,13 +107,15 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange 
     };
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
-  }, []);
+  }, [readOnly]);
 
-  const expanded = list.length > 0 || stdinOpen || error !== null || busy === 'start' || awaiting !== null;
+  const expanded = list.length > 0 || (!readOnly && (stdinOpen || error !== null || busy === 'start' || awaiting !== null));
   const state = going ? 'running' : busy === 'start' || awaiting !== null ? 'starting' : 'idle';
 
   let button;
-  if (going) {
+  if (readOnly) {
+    button = null;
+  } else if (going) {
     const isStopping = stopping === going.id || busy === 'stop';
     button = (
       <button
@@ -155,31 +161,41 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange 
             {going.startedBy === name ? 'Running…' : `${going.startedBy} is running the code…`}
           </span>
         )}
-        <label className="run-entry">
-          <span>Runs</span>
-          <select value={entry ?? ''} onChange={(e) => onEntryChange(e.target.value)} aria-label="File that runs">
-            {files.map((f) => (
-              <option key={f} value={f}>
-                {f}
-              </option>
-            ))}
-          </select>
-        </label>
-        <button
-          type="button"
-          className={`btn btn-small run-stdin-toggle${stdinOpen ? ' active' : ''}`}
-          aria-expanded={stdinOpen}
-          aria-controls="run-stdin"
-          onClick={() => setStdinOpen((o) => !o)}
-          title="Give the program input on stdin"
-        >
-          stdin{stdinOpen && stdin !== '' ? ' •' : ''}
-        </button>
+        {readOnly ? (
+          <span className="run-entry" title="The file that runs">
+            {list.length === 0 && <span className="run-note">No runs yet at this moment · </span>}
+            <span>Runs</span>
+            <code>{entry ?? '—'}</code>
+          </span>
+        ) : (
+          <>
+            <label className="run-entry">
+              <span>Runs</span>
+              <select value={entry ?? ''} onChange={(e) => onEntryChange(e.target.value)} aria-label="File that runs">
+                {files.map((f) => (
+                  <option key={f} value={f}>
+                    {f}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button
+              type="button"
+              className={`btn btn-small run-stdin-toggle${stdinOpen ? ' active' : ''}`}
+              aria-expanded={stdinOpen}
+              aria-controls="run-stdin"
+              onClick={() => setStdinOpen((o) => !o)}
+              title="Give the program input on stdin"
+            >
+              stdin{stdinOpen && stdin !== '' ? ' •' : ''}
+            </button>
+          </>
+        )}
         {button}
       </header>
       {expanded && (
         <div className="panel-body run-body">
-          {stdinOpen && (
+          {stdinOpen && !readOnly && (
             <label className="run-stdin">
               <span className="run-stream-label">stdin (sent when you press Run)</span>
               <textarea

@@ -1,7 +1,7 @@
 /**
  * The room's files as tabs: open, add, rename (double-click or ✎), delete. The tabs scroll
  * sideways in their own strip; "+" and, when they do not all fit, a menu of every file stay
- * in view beside it.
+ * in view beside it. Read-only (the replay player), the tabs only open files.
  */
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from 'react';
 import { IconPencil, IconPlus, IconX } from '../components/icons';
@@ -19,6 +19,8 @@ interface Props {
   onAdd: (path: string) => string | null;
   onRename: (from: string, to: string) => string | null;
   onDelete: (path: string) => void;
+  /** Open files only: no add, rename or delete. */
+  readOnly?: boolean;
 }
 
 export function FileTabs(p: Props) {
@@ -70,13 +72,13 @@ export function FileTabs(p: Props) {
               aria-selected={f === p.active}
               className="tab-label"
               onClick={() => p.onOpen(f)}
-              onDoubleClick={() => setRenaming(f)}
+              onDoubleClick={() => !p.readOnly && setRenaming(f)}
               title={f === p.entry ? `${f} (runs)` : f}
             >
               {f === p.entry && <span className="entry-dot" aria-label="runs" />}
               {f}
             </button>
-            {f === p.active && (
+            {f === p.active && !p.readOnly && (
               <>
                 <button type="button" className="icon-btn tab-action" aria-label={`Rename ${f}`} title="Rename" onClick={() => setRenaming(f)}>
                   <IconPencil />
@@ -92,7 +94,7 @@ export function FileTabs(p: Props) {
         ),
       )}
     </div>
-      {p.adding ? (
+      {p.readOnly ? null : p.adding ? (
         <NameField
           initial={p.suggestedName}
           label="New file name"

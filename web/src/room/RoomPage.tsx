@@ -12,11 +12,11 @@ import { NameDialog } from '../components/NameDialog';
 import { Modal } from '../components/Modal';
 import { ShortcutsDialog } from '../components/ShortcutsDialog';
 import { shortcutFor } from '../components/shortcuts';
-import { IconKeyboard, IconLink, IconMoon, IconSun, Logo } from '../components/icons';
+import { IconKeyboard, IconLink, IconMoon, IconReplay, IconSun, Logo } from '../components/icons';
 import { savedColor, savedName, saveName, textOn, type Identity } from '../lib/identity';
 import { rememberRoom } from '../lib/recentRooms';
 import { inviteLink } from '../lib/roomId';
-import { navigate } from '../lib/router';
+import { navigate, replayPath } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { fileLanguage, LANGUAGES, languageById } from '../lib/languages';
 import { markersFor } from '../lib/analysis';
@@ -174,6 +174,18 @@ export function RoomPage({ room }: { room: string }) {
             </span>
           ))}
         </div>
+        <a
+          className="btn replay-link"
+          href={replayPath(room)}
+          onClick={(e) => {
+            e.preventDefault();
+            navigate(replayPath(room));
+          }}
+          title="Watch this room's session like a video"
+        >
+          <IconReplay />
+          <span className="label">Replay</span>
+        </a>
         <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)" aria-label="Copy invite link">
           <IconLink />
           <span className="label">Copy invite link</span>

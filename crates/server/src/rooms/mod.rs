@@ -7,7 +7,9 @@
 
 mod actor;
 
-use std::collections::HashMap;
+pub(crate) use actor::now_ms;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,11 +18,12 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use peercode_collab::{ConnId, Limits};
 use peercode_protocol::Message;
-use peercode_store::Persister;
+use peercode_store::{Persister, Role};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::access::Grants;
 use crate::metrics::Metrics;
 
 /// Why the server closes a connection; sent as the WebSocket close frame.
@@ -30,12 +33,31 @@ pub struct CloseReason {
     pub reason: String,
 }
 
-/// What a room holds for each connection: its send queue and a way to close it.
+/// What a room holds for each connection: its send queue, a way to close it, who it is
+/// and what it may do.
 #[derive(Clone)]
 pub struct ConnHandle {
     pub id: ConnId,
     pub outbox: Arc<Outbox>,
     pub closer: Arc<Closer>,
+    pub who: Arc<Participant>,
+    /// What gives the connection its role; the room task changes these when the owner
+    /// changes a role, removes a member or revokes a link.
+    pub grants: Grants,
+}
+
+/// Who is behind a connection, as the server established it (never as the client says).
+#[derive(Debug, Clone, Default)]
+pub struct Participant {
+    /// The signed-in account.
+    pub user: Option<String>,
+    /// The id of the invite link the connection came with.
+    pub invite: Option<String>,
+    /// Whether this is a guest (a link, no account): counted against the guest limit.
+    pub guest: bool,
+    /// The author recorded for its updates: `user:NAME` or `guest:INVITE:NAME`; `None`
+    /// for an anonymous connection (recorded by its Yjs client id, as before accounts).
+    pub author: Option<Arc<str>>,
 }
 
 /// A connection's send queue, bounded both in frames (the channel) and in bytes, so a
@@ -124,6 +146,22 @@ pub(crate) enum RoomMsg {
     Leave {
         conn: ConnId,
     },
+    /// The owner changed who may do what (see [`AccessMsg`]).
+    Access(AccessMsg),
+}
+
+/// Access changes that apply at once to a loaded room's open connections.
+pub(crate) enum AccessMsg {
+    /// A member's role changed (`Some`) or they were removed (`None`: their connections
+    /// that held the membership are closed with 4003).
+    Member {
+        username: String,
+        role: Option<Role>,
+    },
+    /// An invite link was revoked: the connections that came with it are closed (4003).
+    InviteRevoked { id: String },
+    /// The room is being deleted: close every connection (4004) and unload.
+    Delete { reply: oneshot::Sender<()> },
 }
 
 /// What the runs service asks of a room. Only the room task writes its document, so a
@@ -186,6 +224,10 @@ pub enum JoinError {
     ShuttingDown,
     #[error("the room could not be loaded: {0}")]
     LoadFailed(String),
+    #[error("this room has as many guests as it allows ({0})")]
+    TooManyGuests(usize),
+    #[error("the room has been deleted")]
+    Deleted,
 }
 
 /// A connection's way to its room.
@@ -219,10 +261,16 @@ impl RoomHandle {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RoomSettings {
     pub limits: Limits,
-    /// Keyframe snapshot every this many updates.
+    /// Keyframe snapshot every this many updates,
     pub snapshot_every: u64,
+    /// or once the updates since the last one add up to this many bytes,
+    pub snapshot_every_bytes: u64,
+    /// or (with a few updates since) once this much time has passed.
+    pub snapshot_every_time: Duration,
     /// How long a room without connections stays loaded.
     pub idle: Duration,
+    /// Guest connections a room takes at once.
+    pub max_guests: usize,
 }
 
 /// What a room task needs from the rest of the server, and nothing more: it cannot reach
@@ -242,15 +290,23 @@ pub(crate) struct RoomContext {
 #[derive(Default)]
 pub(crate) struct Registry {
     live: Mutex<HashMap<Arc<str>, RoomHandle>>,
+    /// Rooms being deleted: not loaded again until their history is gone.
+    deleting: Mutex<HashSet<Arc<str>>>,
     next_instance: AtomicU64,
 }
 
+type Spawned = (RoomHandle, Option<mpsc::Receiver<RoomMsg>>);
+
 impl Registry {
-    /// The live room's handle, or a new entry plus the inbox its task must serve.
-    fn get_or_insert(&self, name: &str) -> (RoomHandle, Option<mpsc::Receiver<RoomMsg>>) {
+    /// The live room's handle, or a new entry plus the inbox its task must serve; `Deleted`
+    /// while the room is being deleted.
+    fn get_or_insert(&self, name: &str) -> Result<Spawned, JoinError> {
         let mut live = self.live.lock();
         if let Some(handle) = live.get(name) {
-            return (handle.clone(), None);
+            return Ok((handle.clone(), None));
+        }
+        if self.deleting.lock().contains(name) {
+            return Err(JoinError::Deleted);
         }
         let (tx, rx) = mpsc::channel(ROOM_INBOX);
         let handle = RoomHandle {
@@ -258,7 +314,7 @@ impl Registry {
             tx,
         };
         live.insert(name.into(), handle.clone());
-        (handle, Some(rx))
+        Ok((handle, Some(rx)))
     }
 
     /// Remove the entry for `name` if it still points at `instance`.
@@ -324,7 +380,7 @@ impl Rooms {
             if self.ctx.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
             }
-            let handle = self.get_or_spawn(name);
+            let handle = self.get_or_spawn(name)?;
             let (reply, answer) = oneshot::channel();
             let join = RoomMsg::Join {
                 conn: conn.clone(),
@@ -358,7 +414,7 @@ impl Rooms {
             if self.ctx.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
             }
-            let handle = self.get_or_spawn(name);
+            let handle = self.get_or_spawn(name)?;
             let (reply, answer) = oneshot::channel();
             if handle.tx.send(message(reply)).await.is_err() {
                 self.ctx.registry.forget(name, handle.instance);
@@ -384,19 +440,60 @@ impl Rooms {
         }
     }
 
+    /// The document limits every room applies.
+    pub(crate) fn limits(&self) -> Limits {
+        self.ctx.settings.limits
+    }
+
     /// The store behind the rooms (for reads that need no room task).
     pub(crate) fn store(&self) -> &Arc<dyn peercode_store::Store> {
         self.ctx.persister.store()
     }
 
-    fn get_or_spawn(&self, name: &str) -> RoomHandle {
-        let (handle, inbox) = self.ctx.registry.get_or_insert(name);
+    fn get_or_spawn(&self, name: &str) -> Result<RoomHandle, JoinError> {
+        let (handle, inbox) = self.ctx.registry.get_or_insert(name)?;
         if let Some(inbox) = inbox {
             let actor =
                 actor::RoomActor::new(self.ctx.clone(), name.into(), handle.instance, inbox);
             self.tasks.spawn(actor.run());
         }
-        handle
+        Ok(handle)
+    }
+
+    /// Delete a room: no new load meanwhile; a loaded room closes its connections (4004)
+    /// and unloads; then everything it submitted is committed and `delete` (the store's
+    /// deletion) runs, and the name is free again.
+    pub(crate) async fn delete<T>(
+        &self,
+        name: &str,
+        delete: impl std::future::Future<Output = T>,
+    ) -> Result<T, JoinError> {
+        let key: Arc<str> = name.into();
+        if !self.ctx.registry.deleting.lock().insert(key.clone()) {
+            return Err(JoinError::Deleted);
+        }
+        struct Unmark<'a>(&'a Registry, Arc<str>);
+        impl Drop for Unmark<'_> {
+            fn drop(&mut self) {
+                self.0.deleting.lock().remove(&self.1);
+            }
+        }
+        let _unmark = Unmark(&self.ctx.registry, key);
+        let live = self.ctx.registry.live.lock().get(name).cloned();
+        if let Some(handle) = live {
+            let (reply, done) = oneshot::channel();
+            let msg = RoomMsg::Access(AccessMsg::Delete { reply });
+            if handle.tx.send(msg).await.is_ok() {
+                let _ = done.await;
+            }
+            self.ctx.registry.forget(name, handle.instance);
+        }
+        Ok(delete.await)
+    }
+
+    /// The persister, to wait for commits before a deletion.
+    pub(crate) fn persister(&self) -> &Arc<Persister> {
+        &self.ctx.persister
     }
 
     /// Wait for every room task to flush and exit (after shutdown was signalled).
