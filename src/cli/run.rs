@@ -98,6 +98,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         uid_base: args.sandbox_uid_base,
         concurrency: 1,
         queue: 0,
+        // One run, then exit: a pool of ready network namespaces would never be used.
+        netns_pool: Some(0),
         ..SandboxConfig::default()
     })
     .context("while setting up the sandbox")?;

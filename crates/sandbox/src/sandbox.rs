@@ -198,8 +198,9 @@ impl Sandbox {
             })
             .map_err(|e| SandboxError::io("starting the reaper thread", e))?;
         let concurrency = config.concurrency.max(1);
-        let (netns_tx, netns_rx) = std::sync::mpsc::sync_channel::<OwnedFd>(concurrency + 1);
-        if mode == Mode::Root {
+        let pool = config.netns_pool.unwrap_or(concurrency + 1);
+        let (netns_tx, netns_rx) = std::sync::mpsc::sync_channel::<OwnedFd>(pool);
+        if mode == Mode::Root && pool > 0 {
             std::thread::Builder::new()
                 .name("sandbox-netns".into())
                 .spawn(move || {

@@ -71,6 +71,9 @@ impl StepState {
 pub(crate) struct Live {
     inner: Arc<Inner>,
     pidfd: Option<OwnedFd>,
+    /// The init reported that every process of the run is gone ([`record::DONE`]); only
+    /// its own exit is left, which nobody needs to wait for.
+    init_done: bool,
     steps: Vec<Step>,
     slot: Option<u32>,
     lease: Option<UidLease>,
@@ -118,6 +121,7 @@ impl Live {
         Live {
             inner,
             pidfd: None,
+            init_done: false,
             steps: Vec::new(),
             slot: Some(slot),
             lease: Some(lease),
@@ -140,15 +144,24 @@ impl Live {
         }
     }
 
-    /// Cleans up. The init is normally reaped by now and its cgroups are empty, so one
-    /// `rmdir` each finishes the job here; anything that needs waiting (an init still to
-    /// kill and reap, a cgroup still busy) goes to a blocking-pool thread, awaited.
+    /// Cleans up. Normally every process of the run is gone by now (the init reported
+    /// so, or was reaped) and its cgroups are empty, so one `rmdir` each finishes the
+    /// job here; an init still exiting is left to the reaper thread, which frees the
+    /// uid, the slot and the permit once it is reaped. Anything else that needs waiting
+    /// (an init still to kill, a cgroup still busy) goes to a blocking-pool thread,
+    /// awaited.
     pub(crate) async fn finish(mut self) {
+        let init_done = self.init_done;
         let mut cleanup = self.take_cleanup();
-        if cleanup.pidfd.is_none() {
+        if cleanup.pidfd.is_none() || init_done {
             cleanup.cgroups.retain_mut(|cg| !cg.try_remove_now());
             if cleanup.cgroups.is_empty() {
-                cleanup.run(); // frees the slot and the permit; nothing blocks
+                if cleanup.pidfd.is_none() {
+                    cleanup.run(); // frees the slot and the permit; nothing blocks
+                } else {
+                    let inner = Arc::clone(&cleanup.inner);
+                    inner.reap_later(cleanup);
+                }
                 return;
             }
         }
@@ -214,7 +227,12 @@ pub(crate) async fn supervise(
     drop(held.netns);
     tracing::debug!(pid = spawned.pid, "sandbox started");
     let seen = watch(&mut live.steps, held.status_read, pidfd, chunks, cancel).await?;
-    live.pidfd = None; // reaped: nothing left to kill
+    if seen.init_done {
+        // Still exiting, maybe: `finish` leaves its reaping to the reaper thread.
+        live.init_done = true;
+    } else {
+        live.pidfd = None; // reaped: nothing left to kill
+    }
     let failure = seen.failure.map(|f| plan.describe_failure(&f));
     let steps = measure(&live.steps);
     judge(Observation {
@@ -523,6 +541,8 @@ async fn spawn(inner: &Inner, recipe: Recipe) -> SpawnReply {
 enum Event {
     Output(Stream, Vec<u8>),
     OutputLimit,
+    /// An output pipe reached its end (every writer is gone).
+    OutputClosed,
     Record(Record),
 }
 
@@ -532,10 +552,14 @@ struct Watched {
     killed: Option<KillReason>,
     outputs: [Vec<u8>; 3],
     truncated: bool,
+    /// The init reported [`record::DONE`] and is exiting, not yet reaped.
+    init_done: bool,
 }
 
 /// Streams output, follows the status records, enforces wall time, CPU time, output and
-/// cancel, until every pipe is closed; then reaps the init.
+/// cancel, until every output pipe is closed and the init has reported that the run is
+/// over ([`record::DONE`]; it is then left to exit on its own), or else until every pipe
+/// is closed; then reaps the init.
 async fn watch(
     steps: &mut [Step],
     status_read: OwnedFd,
@@ -545,12 +569,14 @@ async fn watch(
 ) -> Result<Watched, SandboxError> {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
     let wrap = |e| SandboxError::io("pipe", e);
+    let mut open_outputs = 0usize;
     for step in steps.iter_mut() {
         drop(step.io.child.take());
         for (stream, fd) in step.io.readers.drain(..) {
             let limit = step.limits.output_bytes;
             let rx = pipe::Receiver::from_owned_fd(fd).map_err(wrap)?;
             tokio::spawn(read_stream(stream, rx, limit, ev_tx.clone()));
+            open_outputs += 1;
         }
         if let Some((fd, data)) = step.io.stdin.take() {
             let mut tx = pipe::Sender::from_owned_fd(fd).map_err(wrap)?;
@@ -569,6 +595,7 @@ async fn watch(
         killed: None,
         outputs: [Vec::new(), Vec::new(), Vec::new()],
         truncated: false,
+        init_done: false,
     };
     let mut init_exited = false;
     let kill = |reason: KillReason, killed: &mut Option<KillReason>| {
@@ -577,7 +604,7 @@ async fn watch(
         }
         sys::kill(pidfd.get_ref());
     };
-    loop {
+    while !(seen.init_done && open_outputs == 0) {
         let current = steps
             .iter()
             .position(|s| s.state.started.is_some() && s.state.ended.is_none());
@@ -601,6 +628,7 @@ async fn watch(
                     seen.truncated = true;
                     kill(KillReason::Output, &mut seen.killed);
                 }
+                Some(Event::OutputClosed) => open_outputs = open_outputs.saturating_sub(1),
                 Some(Event::Record(r)) => {
                     let i = usize::from(r.step).min(steps.len() - 1);
                     let state = &mut steps[i].state;
@@ -610,6 +638,7 @@ async fn watch(
                             state.ended = Some(Instant::now());
                             state.exit = Some(r);
                         }
+                        record::DONE => seen.init_done = true,
                         _ => seen.failure = Some(r),
                     }
                 }
@@ -635,6 +664,9 @@ async fn watch(
                 kill(KillReason::Cancelled, &mut seen.killed);
             }
         }
+    }
+    if seen.init_done {
+        return Ok(seen);
     }
     // Every pipe is closed: the init has exited (or is exiting). Reap it.
     loop {
@@ -702,7 +734,10 @@ async fn read_stream(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match rx.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                let _ = events.send(Event::OutputClosed);
+                return;
+            }
             Ok(n) => {
                 let room = limit.saturating_sub(total);
                 let take = (n as u64).min(room) as usize;
@@ -723,5 +758,141 @@ async fn read_status(mut rx: pipe::Receiver, events: mpsc::UnboundedSender<Event
     let mut buf = [0u8; Record::SIZE];
     while rx.read_exact(&mut buf).await.is_ok() {
         let _ = events.send(Event::Record(Record::from_bytes(&buf)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Child, Command};
+
+    use super::*;
+
+    /// A stand-in for a sandbox's init: an ordinary child process (its pidfd is what
+    /// `watch` waits on), a status pipe we write the init's records into, and one output
+    /// pipe standing for the program's stdout.
+    struct FakeInit {
+        child: Child,
+        status: Option<std::fs::File>,
+        stdout: Option<std::fs::File>,
+        /// Reaped by `watch`: its pid may be reused, so it must not be signalled.
+        reaped: bool,
+    }
+
+    fn start() -> (
+        FakeInit,
+        Vec<Step>,
+        OwnedFd,
+        tokio::io::unix::AsyncFd<OwnedFd>,
+    ) {
+        let child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pidfd = sys::watch(sys::pidfd_open(child.id()).expect("pidfd")).expect("watch");
+        let (status_r, status_w) = sys::pipe().expect("pipe");
+        let (out_r, out_w) = sys::pipe().expect("pipe");
+        let step = Step {
+            compile: false,
+            limits: Limits::default(),
+            cgroup: None,
+            io: StepIo {
+                readers: vec![(Stream::Stdout, out_r)],
+                stdin: None,
+                child: None,
+            },
+            state: StepState::default(),
+        };
+        let init = FakeInit {
+            child,
+            status: Some(std::fs::File::from(status_w)),
+            stdout: Some(std::fs::File::from(out_w)),
+            reaped: false,
+        };
+        (init, vec![step], status_r, pidfd)
+    }
+
+    impl FakeInit {
+        fn say(&mut self, kind: u8) {
+            let rec = Record {
+                kind,
+                ..Record::default()
+            };
+            let status = self.status.as_mut().expect("status pipe open");
+            status.write_all(&rec.to_bytes()).expect("write record");
+        }
+    }
+
+    impl Drop for FakeInit {
+        fn drop(&mut self) {
+            if self.reaped {
+                return;
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn settles(task: &tokio::task::JoinHandle<Result<Watched, SandboxError>>) -> bool {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        task.is_finished()
+    }
+
+    /// Once the init said the run is over and the program's output is all in, the run
+    /// ends without waiting for the init's own exit.
+    #[tokio::test]
+    async fn done_and_closed_output_end_the_watch_before_the_init_exits() {
+        let (mut init, mut steps, status, pidfd) = start();
+        let (chunks, _rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let task =
+            tokio::spawn(async move { watch(&mut steps, status, pidfd, &chunks, &cancel).await });
+        init.say(record::STARTED);
+        init.stdout
+            .as_mut()
+            .expect("stdout")
+            .write_all(b"hi\n")
+            .expect("write");
+        init.say(record::EXITED);
+        init.say(record::DONE);
+        assert!(
+            !settles(&task).await,
+            "the program's stdout is still open: its output is not all in"
+        );
+        drop(init.stdout.take());
+        let seen = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the watch ends once the output is closed")
+            .expect("task")
+            .expect("watched");
+        assert!(seen.init_done);
+        assert_eq!(seen.outputs[stream_index(Stream::Stdout)], b"hi\n");
+        assert!(
+            init.child.try_wait().expect("try_wait").is_none(),
+            "the init is still alive: nobody waited for it"
+        );
+    }
+
+    /// Without the init's last word (it was killed, or died), the watch lasts until the
+    /// init has exited and is reaped.
+    #[tokio::test]
+    async fn without_done_the_watch_waits_for_the_init_to_exit() {
+        let (mut init, mut steps, status, pidfd) = start();
+        let (chunks, _rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let task =
+            tokio::spawn(async move { watch(&mut steps, status, pidfd, &chunks, &cancel).await });
+        init.say(record::STARTED);
+        init.say(record::EXITED);
+        drop(init.stdout.take());
+        assert!(!settles(&task).await, "the init has not exited yet");
+        drop(init.status.take());
+        init.child.kill().expect("kill");
+        let seen = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the watch ends once the init is gone")
+            .expect("task")
+            .expect("watched");
+        assert!(!seen.init_done);
+        // `watch` reaped it through its pidfd: there is no child left to wait for.
+        assert!(init.child.try_wait().is_err(), "reaped by the watch");
+        init.reaped = true;
     }
 }
