@@ -12,7 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use peercode_sandbox::{
-    LanguageTable, Limits, RunOutcome, RunRequest, Sandbox, SandboxConfig, Stream, Verdict,
+    LanguageTable, Limits, NetnsAhead, RunOutcome, RunRequest, Sandbox, SandboxConfig, Stream,
+    Verdict,
 };
 
 #[derive(clap::Args)]
@@ -98,8 +99,9 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         uid_base: args.sandbox_uid_base,
         concurrency: 1,
         queue: 0,
-        // One run, then exit: a pool of ready network namespaces would never be used.
-        netns_pool: Some(0),
+        // One run, then exit: its network namespace is made while the host is probed,
+        // and no pool is kept that nobody would use.
+        netns_ahead: NetnsAhead::Once(1),
         ..SandboxConfig::default()
     })
     .context("while setting up the sandbox")?;

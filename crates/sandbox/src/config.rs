@@ -125,12 +125,22 @@ pub struct SandboxConfig {
     pub max_source_bytes: usize,
     /// Most extra files a request may carry besides its source.
     pub max_files: usize,
-    /// Root mode: fresh network namespaces a background thread keeps ready, so that a
-    /// run enters one instead of making it in `clone` (about 0.5 ms of every run).
-    /// `None`: `concurrency + 1`. `Some(0)`: no thread, every run's `clone` makes its
-    /// own — right for a sandbox that serves one run and exits (`peercode run`), which
-    /// would only pay for namespaces it never uses.
-    pub netns_pool: Option<usize>,
+    /// Root mode: fresh network namespaces a background thread makes ahead of runs, so
+    /// that a run enters one instead of making it in `clone` (about 0.5 ms of a run).
+    pub netns_ahead: NetnsAhead,
+}
+
+/// How many network namespaces the sandbox makes ahead of its runs (root mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetnsAhead {
+    /// Keep `concurrency + 1` ready at all times: a server.
+    #[default]
+    Pool,
+    /// Make this many as soon as the sandbox is created (while it probes the host), then
+    /// stop: a sandbox for one run and an exit (`peercode run`), whose run finds its
+    /// namespace ready and which makes none that nobody uses. A run that finds none left
+    /// makes its own in `clone`.
+    Once(usize),
 }
 
 impl Default for SandboxConfig {
@@ -148,7 +158,7 @@ impl Default for SandboxConfig {
             cgroup_parent: None,
             max_source_bytes: 4 << 20,
             max_files: 256,
-            netns_pool: None,
+            netns_ahead: NetnsAhead::Pool,
         }
     }
 }

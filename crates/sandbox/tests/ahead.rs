@@ -1,0 +1,85 @@
+//! Work the sandbox does ahead of its runs, off their path: network namespaces made in
+//! the background (kept as a pool for a server, one batch for `peercode run`), and the
+//! cgroups a crashed process left behind, swept by a background thread.
+
+mod common;
+
+use peercode_sandbox::{CgroupKind, NetnsAhead, Sandbox, SandboxConfig, Verdict};
+
+fn thread_names() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim().to_owned())
+        .collect()
+}
+
+const INTERFACES: &str = "import socket\nprint(sorted(n for _, n in socket.if_nameindex()))\n";
+
+/// `Once(1)`: the first run enters the namespace made while the sandbox started, the
+/// second makes its own in `clone`; both see nothing but their own loopback, and no
+/// thread is left making namespaces nobody uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_off_batch_serves_the_first_run_and_then_the_thread_is_gone() {
+    let sb = Sandbox::new(SandboxConfig {
+        uid_base: 2_400_000,
+        concurrency: 1,
+        queue: 0,
+        netns_ahead: NetnsAhead::Once(1),
+        root_dir: std::env::temp_dir().join("peercode-sandbox-test-2400000"),
+        ..SandboxConfig::default()
+    })
+    .expect("this host can run the sandbox (run the tests as root on Linux)");
+    for _ in 0..2 {
+        let out = common::run(&sb, common::req("python", INTERFACES)).await;
+        assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+        assert_eq!(out.stdout, "['lo']\n", "only its own loopback");
+    }
+    assert!(
+        common::eventually(|| !thread_names().iter().any(|n| n == "sandbox-netns")).await,
+        "the namespace thread ended after its batch: {:?}",
+        thread_names()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_keeps_a_thread_making_namespaces() {
+    let sb = common::sandbox(2_400_010, 2);
+    for _ in 0..4 {
+        let out = common::run(&sb, common::req("python", INTERFACES)).await;
+        assert_eq!(out.stdout, "['lo']\n", "only its own loopback");
+    }
+    assert!(
+        common::eventually(|| thread_names().iter().any(|n| n == "sandbox-netns")).await,
+        "{:?}",
+        thread_names()
+    );
+}
+
+/// A run cgroup named for a process that no longer exists is removed once a sandbox
+/// starts; the sandbox's own and other live processes' are not touched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cgroups_of_dead_processes_are_swept() {
+    let probe = common::sandbox(2_400_020, 1);
+    let parent = match &probe.host().cgroups.kind {
+        CgroupKind::V2 { parent } => parent.clone(),
+        CgroupKind::V1 { pids: Some(p), .. } => p.clone(),
+        other => panic!("this host has no usable cgroup: {other:?}"),
+    };
+    drop(probe);
+    let mut gone = std::process::Command::new("true").spawn().expect("true");
+    let dead = gone.id();
+    gone.wait().expect("wait");
+    let stale = parent.join(format!("peercode-run-{dead}-7"));
+    let alive = parent.join(format!("peercode-run-{}-7", std::process::id()));
+    std::fs::create_dir(&stale).expect("a stale cgroup");
+    std::fs::create_dir(&alive).expect("a live process's cgroup");
+    let _sb = common::sandbox(2_400_030, 1);
+    let swept = common::eventually(|| !stale.exists()).await;
+    let kept = alive.exists();
+    let _ = std::fs::remove_dir(&stale);
+    let _ = std::fs::remove_dir(&alive);
+    assert!(swept, "{} was not swept", stale.display());
+    assert!(kept, "a live process's cgroup was removed");
+}
