@@ -170,6 +170,9 @@ impl Sandbox {
         for note in &host.cgroups.notes {
             tracing::info!("sandbox: {note}");
         }
+        // Before any run, and before returning: a `peercode run` exits right after its run,
+        // and must have swept what a killed one left.
+        crate::cgroup::sweep_stale(&host.cgroups);
         crate::rootfs::prepare_mount_point(&config.root_dir)?;
         let uid_locks = match mode {
             Mode::Root => {
@@ -192,13 +195,9 @@ impl Sandbox {
             })
             .map_err(|e| SandboxError::io("starting the spawner thread", e))?;
         let (reaper_tx, reaper_rx) = std::sync::mpsc::channel::<Cleanup>();
-        let stale = host.cgroups.clone();
         std::thread::Builder::new()
             .name("sandbox-reaper".into())
             .spawn(move || {
-                // Leftovers of a crashed process are nobody's business on the way to the
-                // first run: swept here, while the runs start.
-                crate::cgroup::sweep_stale(&stale);
                 while let Ok(cleanup) = reaper_rx.recv() {
                     cleanup.run();
                 }

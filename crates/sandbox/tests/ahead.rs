@@ -1,6 +1,6 @@
-//! Work the sandbox does ahead of its runs, off their path: network namespaces made in
-//! the background (kept as a pool for a server, one batch for `peercode run`), and the
-//! cgroups a crashed process left behind, swept by a background thread.
+//! Work the sandbox does ahead of its runs: network namespaces made in the background
+//! (kept as a pool for a server, one batch for `peercode run`), and the cgroups a crashed
+//! process left behind, swept before the first run.
 
 mod common;
 
@@ -57,8 +57,8 @@ async fn a_pool_keeps_a_thread_making_namespaces() {
     );
 }
 
-/// A run cgroup named for a process that no longer exists is removed once a sandbox
-/// starts; the sandbox's own and other live processes' are not touched.
+/// A run cgroup named for a process that no longer exists is gone once a sandbox has
+/// started; a live process's is not touched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cgroups_of_dead_processes_are_swept() {
     let probe = common::sandbox(2_400_020, 1);
@@ -76,7 +76,7 @@ async fn cgroups_of_dead_processes_are_swept() {
     std::fs::create_dir(&stale).expect("a stale cgroup");
     std::fs::create_dir(&alive).expect("a live process's cgroup");
     let _sb = common::sandbox(2_400_030, 1);
-    let swept = common::eventually(|| !stale.exists()).await;
+    let swept = !stale.exists();
     let kept = alive.exists();
     let _ = std::fs::remove_dir(&stale);
     let _ = std::fs::remove_dir(&alive);
