@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     /// Fresh network namespaces made by a background thread (root mode only; empty
     /// when it cannot keep up, and then `clone` makes one).
     pub(crate) netns: Mutex<std::sync::mpsc::Receiver<OwnedFd>>,
+    /// The empty cgroups made while probing the host, for the first run's first step
+    /// (removed with the sandbox if no run takes them).
+    pub(crate) spares: Mutex<Option<crate::cgroup::Spares>>,
     /// Where the server's argv/environ strings live, wiped in every init.
     pub(crate) proc_areas: Option<ProcAreas>,
     /// Compiled once; copied into every child.
@@ -155,7 +158,7 @@ impl Sandbox {
         // First, so that the namespaces are being made while the host is probed (root
         // mode is root's: see `HostReport::probe`).
         let netns = start_netns_thread(config.netns_ahead, concurrency, sys::euid_egid().0 == 0)?;
-        let host = HostReport::probe(config.cgroup_parent.as_deref());
+        let (host, spares) = HostReport::probe(config.cgroup_parent.as_deref());
         let Some(mode) = host.mode else {
             return Err(SandboxError::Unsupported(host.missing.join("; ")));
         };
@@ -214,6 +217,7 @@ impl Sandbox {
                 seccomp,
                 proc_areas: ProcAreas::of_self(),
                 netns: Mutex::new(netns),
+                spares: Mutex::new(Some(spares)),
                 mode,
                 host,
                 config,

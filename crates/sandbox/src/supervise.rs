@@ -381,6 +381,8 @@ pub(crate) struct Recipe {
     seccomp: Vec<crate::seccomp::Bpf>,
     proc_areas: Option<crate::plan::ProcAreas>,
     netns: Option<RawFd>,
+    /// The cgroups made while probing the host, if this is the sandbox's first run.
+    spares: Option<crate::cgroup::Spares>,
     held: Held,
 }
 
@@ -458,11 +460,12 @@ type SpawnResult = Result<(Arc<Plan>, crate::child::Spawned), SandboxError>;
 
 impl SpawnJob {
     /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
-    pub(crate) fn run(self, report: &CgroupReport) {
+    pub(crate) fn run(mut self, report: &CgroupReport) {
         let mut cgroups = Vec::new();
         let mut result = Err(SandboxError::Internal("no step"));
+        let mut spares = self.recipe.spares.take();
         for limits in self.recipe.cgroup_limits() {
-            match StepCgroup::create(report, limits) {
+            match StepCgroup::create(report, limits, spares.take()) {
                 Ok(cg) => cgroups.push(cg),
                 Err(e) => {
                     result = Err(e);
@@ -541,6 +544,7 @@ fn prepare(
         seccomp: inner.seccomp.clone(),
         proc_areas: inner.proc_areas,
         netns: netns.as_ref().map(AsRawFd::as_raw_fd),
+        spares: inner.spares.lock().ok().and_then(|mut s| s.take()),
         held: Held {
             ios,
             status_read,
