@@ -12,8 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use peercode_sandbox::{
-    LanguageTable, Limits, NetnsAhead, RunOutcome, RunRequest, Sandbox, SandboxConfig, Stream,
-    Verdict,
+    LanguageTable, Limits, RunOutcome, RunRequest, Sandbox, SandboxConfig, Stream, Verdict,
 };
 
 #[derive(clap::Args)]
@@ -95,14 +94,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         limits.wall_time_ms = ms.saturating_mul(2);
     }
     let sandbox = Sandbox::new(SandboxConfig {
-        languages,
         uid_base: args.sandbox_uid_base,
-        concurrency: 1,
-        queue: 0,
-        // One run, then exit: its network namespace is made while the host is probed,
-        // and no pool is kept that nobody would use.
-        netns_ahead: NetnsAhead::Once(1),
-        ..SandboxConfig::default()
+        ..SandboxConfig::one_run(languages)
     })
     .context("while setting up the sandbox")?;
     for missing in &sandbox.host().missing {

@@ -158,6 +158,7 @@ impl Sandbox {
         // First, so that the namespaces are being made while the host is probed (root
         // mode is root's: see `HostReport::probe`).
         let netns = start_netns_thread(config.netns_ahead, concurrency, sys::euid_egid().0 == 0)?;
+        let proc_areas = ProcAreas::of_self();
         let (host, spares) = HostReport::probe(config.cgroup_parent.as_deref());
         let Some(mode) = host.mode else {
             return Err(SandboxError::Unsupported(host.missing.join("; ")));
@@ -215,7 +216,7 @@ impl Sandbox {
                 spawner: Mutex::new(tx),
                 reaper: Mutex::new(reaper_tx),
                 seccomp,
-                proc_areas: ProcAreas::of_self(),
+                proc_areas,
                 netns: Mutex::new(netns),
                 spares: Mutex::new(Some(spares)),
                 mode,

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use peercode_sandbox::{CgroupKind, NetnsAhead, Sandbox, SandboxConfig, Verdict};
+use peercode_sandbox::{CgroupKind, LanguageTable, Sandbox, SandboxConfig, Verdict};
 
 fn thread_names() -> Vec<String> {
     std::fs::read_dir("/proc/self/task")
@@ -21,18 +21,15 @@ fn thread_names() -> Vec<String> {
 
 const INTERFACES: &str = "import socket\nprint(sorted(n for _, n in socket.if_nameindex()))\n";
 
-/// `Once(1)`: the first run enters the namespace made while the sandbox started, the
+/// `SandboxConfig::one_run` (`NetnsAhead::Once(1)`): the first run enters the namespace made while the sandbox started, the
 /// second makes its own in `clone`; both see nothing but their own loopback, and no
 /// thread is left making namespaces nobody uses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_off_batch_serves_the_first_run_and_then_the_thread_is_gone() {
     let sb = Sandbox::new(SandboxConfig {
         uid_base: 2_400_000,
-        concurrency: 1,
-        queue: 0,
-        netns_ahead: NetnsAhead::Once(1),
         root_dir: std::env::temp_dir().join("peercode-sandbox-test-2400000"),
-        ..SandboxConfig::default()
+        ..SandboxConfig::one_run(LanguageTable::builtin())
     })
     .expect("this host can run the sandbox (run the tests as root on Linux)");
     for _ in 0..2 {
