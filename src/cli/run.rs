@@ -94,11 +94,8 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         limits.wall_time_ms = ms.saturating_mul(2);
     }
     let sandbox = Sandbox::new(SandboxConfig {
-        languages,
         uid_base: args.sandbox_uid_base,
-        concurrency: 1,
-        queue: 0,
-        ..SandboxConfig::default()
+        ..SandboxConfig::one_run(languages)
     })
     .context("while setting up the sandbox")?;
     for missing in &sandbox.host().missing {

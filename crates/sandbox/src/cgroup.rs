@@ -127,23 +127,58 @@ fn join_cgroup(mount: &Mount, own: &str) -> PathBuf {
     mount.point.join(rel.trim_start_matches('/'))
 }
 
-/// Can we create (and remove) a child cgroup here?
-fn writable(dir: &Path) -> Result<(), io::Error> {
-    static PROBES: AtomicU64 = AtomicU64::new(0);
-    let n = PROBES.fetch_add(1, Ordering::Relaxed);
-    let probe = dir.join(format!("peercode-probe-{}-{n}", std::process::id()));
+/// Can we create a child cgroup here? The empty cgroup made to find out is returned: it
+/// is named like a run's and becomes the first step's (see [`Spares`]).
+fn writable(dir: &Path) -> Result<PathBuf, io::Error> {
+    let probe = dir.join(run_cgroup_name());
     fs::create_dir(&probe)?;
-    fs::remove_dir(&probe)
+    Ok(probe)
+}
+
+/// A fresh `peercode-run-<pid>-<n>` name; [`sweep_stale`] removes those of dead processes.
+fn run_cgroup_name() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("peercode-run-{}-{n}", std::process::id())
+}
+
+/// The empty cgroups made while probing the host, one per hierarchy in use, kept for the
+/// first step instead of being removed and made again: a `mkdir` and an `rmdir` fewer per
+/// controller, what a one-run `peercode run` would pay twice. Whatever no step takes is
+/// removed on drop.
+#[derive(Debug, Default)]
+pub(crate) struct Spares {
+    /// Per v1 controller (memory, pids, cpu, cpuacct), or the v2 cgroup as `memory`.
+    memory: Option<PathBuf>,
+    pids: Option<PathBuf>,
+    cpu: Option<PathBuf>,
+    cpuacct: Option<PathBuf>,
+}
+
+impl Drop for Spares {
+    fn drop(&mut self) {
+        for dir in [
+            &mut self.memory,
+            &mut self.pids,
+            &mut self.cpu,
+            &mut self.cpuacct,
+        ] {
+            if let Some(dir) = dir.take() {
+                let _ = fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 const V2_CONTROLLERS: [&str; 3] = ["memory", "pids", "cpu"];
 
 /// Finds the cgroup hierarchy to use. `parent` overrides where run cgroups are created
-/// (v2: a delegated cgroup; v1: ignored, runs go under the server's own cgroups).
-pub fn detect(parent: Option<&Path>) -> CgroupReport {
+/// (v2: a delegated cgroup; v1: ignored, runs go under the server's own cgroups). The
+/// cgroups made to probe the hierarchies come back as [`Spares`].
+pub(crate) fn detect(parent: Option<&Path>) -> (CgroupReport, Spares) {
     let mounts = mounts();
     let own = own_cgroups();
     let mut notes = Vec::new();
+    let mut spares = Spares::default();
 
     if let Some(m) = mounts.iter().find(|m| m.fstype == "cgroup2") {
         let own_path = own
@@ -162,12 +197,14 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
             .collect();
         if missing.is_empty() {
             match prepare_v2(&dir) {
-                Ok(parent) => {
+                Ok((parent, probe)) => {
                     notes.push(format!("cgroup v2 at {}", parent.display()));
-                    return CgroupReport {
+                    spares.memory = probe;
+                    let report = CgroupReport {
                         kind: CgroupKind::V2 { parent },
                         notes,
                     };
+                    return (report, spares);
                 }
                 Err(e) => notes.push(format!(
                     "cgroup v2 at {} has the controllers but cannot delegate them: {e}",
@@ -183,7 +220,7 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
         }
     }
 
-    let mut find_v1 = |name: &str| -> Option<PathBuf> {
+    let mut find_v1 = |name: &str| -> Option<(PathBuf, PathBuf)> {
         let m = mounts
             .iter()
             .find(|m| m.fstype == "cgroup" && m.super_opts.iter().any(|o| o == name))?;
@@ -194,7 +231,7 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
             .unwrap_or_else(|| "/".to_owned());
         let dir = join_cgroup(m, &own_path);
         match writable(&dir) {
-            Ok(()) => Some(dir),
+            Ok(probe) => Some((dir, probe)),
             Err(e) => {
                 notes.push(format!(
                     "cgroup v1 {name} at {} is not writable: {e}",
@@ -204,16 +241,23 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
             }
         }
     };
-    let memory = find_v1("memory");
-    let pids = find_v1("pids");
-    let cpu = find_v1("cpu");
-    let cpuacct = find_v1("cpuacct");
+    let split = |found: Option<(PathBuf, PathBuf)>, spare: &mut Option<PathBuf>| {
+        found.map(|(dir, probe)| {
+            *spare = Some(probe);
+            dir
+        })
+    };
+    let memory = split(find_v1("memory"), &mut spares.memory);
+    let pids = split(find_v1("pids"), &mut spares.pids);
+    let cpu = split(find_v1("cpu"), &mut spares.cpu);
+    let cpuacct = split(find_v1("cpuacct"), &mut spares.cpuacct);
     if memory.is_none() && pids.is_none() && cpu.is_none() && cpuacct.is_none() {
         notes.push("no usable cgroup controllers: only rlimits limit a run".to_owned());
-        return CgroupReport {
+        let report = CgroupReport {
             kind: CgroupKind::None,
             notes,
         };
+        return (report, spares);
     }
     for (name, dir) in [
         ("memory", &memory),
@@ -226,7 +270,7 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
             None => notes.push(format!("cgroup v1 {name}: missing")),
         }
     }
-    CgroupReport {
+    let report = CgroupReport {
         kind: CgroupKind::V1 {
             memory,
             pids,
@@ -234,14 +278,16 @@ pub fn detect(parent: Option<&Path>) -> CgroupReport {
             cpuacct,
         },
         notes,
-    }
+    };
+    (report, spares)
 }
 
 /// Makes `dir` able to hold run cgroups with the three controllers enabled. A v2 cgroup
 /// that has processes cannot enable controllers for children ("no internal processes"),
 /// so if the server itself sits in `dir`, it first moves into a `supervisor` leaf
-/// (what systemd's `DelegateSubgroup=` does).
-fn prepare_v2(dir: &Path) -> io::Result<PathBuf> {
+/// (what systemd's `DelegateSubgroup=` does). Returns the directory and, when it probed
+/// it, the empty cgroup it made.
+fn prepare_v2(dir: &Path) -> io::Result<(PathBuf, Option<PathBuf>)> {
     let want = "+memory +pids +cpu";
     let control = dir.join("cgroup.subtree_control");
     let enabled = fs::read_to_string(&control)?;
@@ -249,11 +295,11 @@ fn prepare_v2(dir: &Path) -> io::Result<PathBuf> {
         .iter()
         .all(|c| enabled.split_whitespace().any(|e| e == *c))
     {
-        writable(dir)?;
-        return Ok(dir.to_path_buf());
+        let probe = writable(dir)?;
+        return Ok((dir.to_path_buf(), Some(probe)));
     }
     match fs::write(&control, want) {
-        Ok(()) => Ok(dir.to_path_buf()),
+        Ok(()) => Ok((dir.to_path_buf(), None)),
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
             let leaf = dir.join("supervisor");
             match fs::create_dir(&leaf) {
@@ -264,7 +310,7 @@ fn prepare_v2(dir: &Path) -> io::Result<PathBuf> {
             // Moves the whole server process (all threads) into the leaf.
             fs::write(leaf.join("cgroup.procs"), std::process::id().to_string())?;
             fs::write(&control, want)?;
-            Ok(dir.to_path_buf())
+            Ok((dir.to_path_buf(), None))
         }
         Err(e) => Err(e),
     }
@@ -344,46 +390,63 @@ impl StepCgroup {
     pub(crate) fn create(
         report: &CgroupReport,
         limits: CgroupLimits,
+        spares: Option<Spares>,
     ) -> Result<Option<Self>, SandboxError> {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("peercode-run-{}-{n}", std::process::id());
-        let mut cg = match &report.kind {
+        let mut spares = spares.unwrap_or_default();
+        let name = run_cgroup_name();
+        // Each controller's directory: the spare made while probing, or a new one.
+        let mut fresh = Vec::new();
+        let mut dir_in = |parent: &Path, spare: &mut Option<PathBuf>| -> PathBuf {
+            spare.take().unwrap_or_else(|| {
+                let d = parent.join(&name);
+                fresh.push(d.clone());
+                d
+            })
+        };
+        let (kind, memory, pids, cpu, cpuacct) = match &report.kind {
             CgroupKind::None => return Ok(None),
-            CgroupKind::V2 { parent } => StepCgroup {
-                kind: Version::V2,
-                dirs: vec![parent.join(&name)],
-                memory: Some(parent.join(&name)),
-                cpu: Some(parent.join(&name)),
-                procs: Vec::new(),
-                dir: None,
-            },
+            CgroupKind::V2 { parent } => {
+                let d = dir_in(parent, &mut spares.memory);
+                (Version::V2, Some(d), None, None, None)
+            }
             CgroupKind::V1 {
                 memory,
                 pids,
                 cpu,
                 cpuacct,
-            } => StepCgroup {
-                kind: Version::V1,
-                dirs: [memory, pids, cpu, cpuacct]
-                    .into_iter()
-                    .flatten()
-                    .map(|d| d.join(&name))
-                    .collect(),
-                memory: memory.as_ref().map(|d| d.join(&name)),
-                cpu: cpuacct.as_ref().map(|d| d.join(&name)),
-                procs: Vec::new(),
-                dir: None,
-            },
+            } => (
+                Version::V1,
+                memory.as_deref().map(|p| dir_in(p, &mut spares.memory)),
+                pids.as_deref().map(|p| dir_in(p, &mut spares.pids)),
+                cpu.as_deref().map(|p| dir_in(p, &mut spares.cpu)),
+                cpuacct.as_deref().map(|p| dir_in(p, &mut spares.cpuacct)),
+            ),
         };
-        // From here on, `cg` removes whatever was created if anything fails.
-        for dir in cg.dirs.clone() {
+        let mut cg = StepCgroup {
+            kind,
+            dirs: [&memory, &pids, &cpu, &cpuacct]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            memory: memory.clone(),
+            cpu: match kind {
+                Version::V2 => memory.clone(),
+                Version::V1 => cpuacct.clone(),
+            },
+            procs: Vec::new(),
+            dir: None,
+        };
+        // From here on, `cg` removes whatever was created (or handed over) if anything
+        // fails.
+        for dir in fresh {
             fs::create_dir(&dir).map_err(|source| SandboxError::Cgroup {
                 path: dir.clone(),
                 source,
             })?;
         }
-        match (&report.kind, cg.kind) {
-            (CgroupKind::V2 { .. }, _) => {
+        match kind {
+            Version::V2 => {
                 let d = cg.dirs[0].clone();
                 write(d.join("memory.max"), &limits.memory_bytes.to_string())?;
                 // Swap would let a program exceed its memory limit unnoticed.
@@ -395,14 +458,8 @@ impl StepCgroup {
                     &format!("{} 100000", limits.cpu_quota_us),
                 )?;
             }
-            (
-                CgroupKind::V1 {
-                    memory, pids, cpu, ..
-                },
-                _,
-            ) => {
-                if let Some(m) = memory {
-                    let d = m.join(&name);
+            Version::V1 => {
+                if let Some(d) = &memory {
                     write(
                         d.join("memory.limit_in_bytes"),
                         &limits.memory_bytes.to_string(),
@@ -412,16 +469,14 @@ impl StepCgroup {
                         write(memsw, &limits.memory_bytes.to_string())?;
                     }
                 }
-                if let Some(p) = pids {
-                    write(p.join(&name).join("pids.max"), &limits.pids.to_string())?;
+                if let Some(d) = &pids {
+                    write(d.join("pids.max"), &limits.pids.to_string())?;
                 }
-                if let Some(c) = cpu {
-                    let d = c.join(&name);
+                if let Some(d) = &cpu {
                     write(d.join("cpu.cfs_period_us"), "100000")?;
                     write(d.join("cpu.cfs_quota_us"), &limits.cpu_quota_us.to_string())?;
                 }
             }
-            (CgroupKind::None, _) => {}
         }
         let join_file = match cg.kind {
             Version::V1 => "tasks",

@@ -298,6 +298,15 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
                 break;
             }
         }
+        // Every step's processes were killed and reaped above (`wait4` until ECHILD):
+        // nothing of the run is left but this process.
+        send(
+            st,
+            Record {
+                kind: record::DONE,
+                ..Record::default()
+            },
+        );
         libc::_exit(0)
     }
 }

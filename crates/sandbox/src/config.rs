@@ -125,23 +125,59 @@ pub struct SandboxConfig {
     pub max_source_bytes: usize,
     /// Most extra files a request may carry besides its source.
     pub max_files: usize,
+    /// Root mode: fresh network namespaces a background thread makes ahead of runs, so
+    /// that a run enters one instead of making it in `clone` (about 0.5 ms of a run).
+    pub netns_ahead: NetnsAhead,
+}
+
+/// How many network namespaces the sandbox makes ahead of its runs (root mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetnsAhead {
+    /// Keep `concurrency + 1` ready at all times: a server.
+    #[default]
+    Pool,
+    /// Make this many as soon as the sandbox is created (while it probes the host), then
+    /// stop: a sandbox for one run and an exit (`peercode run`), whose run finds its
+    /// namespace ready and which makes none that nobody uses. A run that finds none left
+    /// makes its own in `clone`.
+    Once(usize),
 }
 
 impl Default for SandboxConfig {
+    /// One run per CPU this process may use, 64 waiting.
     fn default() -> Self {
+        let cpus = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
+        SandboxConfig::with(LanguageTable::builtin(), cpus, 64)
+    }
+}
+
+impl SandboxConfig {
+    /// A sandbox for one run and an exit (`peercode run`): one run at a time and none
+    /// waiting, its network namespace made while the host is probed (no pool). Unlike
+    /// `..SandboxConfig::default()` it does not ask how many CPUs this process may use
+    /// (std reads the cgroup files for that), which a single run does not need.
+    pub fn one_run(languages: LanguageTable) -> Self {
+        SandboxConfig {
+            netns_ahead: NetnsAhead::Once(1),
+            ..SandboxConfig::with(languages, 1, 0)
+        }
+    }
+
+    fn with(languages: LanguageTable, concurrency: usize, queue: usize) -> Self {
         SandboxConfig {
             max_limits: Limits::max_default(),
             compile_limits: Limits::compile_default(),
-            concurrency: std::thread::available_parallelism()
-                .map(usize::from)
-                .unwrap_or(2),
-            queue: 64,
-            languages: LanguageTable::builtin(),
+            concurrency,
+            queue,
+            languages,
             uid_base: 2_000_000,
             root_dir: default_root_dir(),
             cgroup_parent: None,
             max_source_bytes: 4 << 20,
             max_files: 256,
+            netns_ahead: NetnsAhead::Pool,
         }
     }
 }
@@ -245,5 +281,31 @@ impl RunRequest {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_run_config_is_the_default_for_a_single_run() {
+        let one = SandboxConfig::one_run(LanguageTable::builtin());
+        let d = SandboxConfig::default();
+        assert_eq!((one.concurrency, one.queue), (1, 0));
+        assert_eq!(one.netns_ahead, NetnsAhead::Once(1));
+        assert_eq!(d.netns_ahead, NetnsAhead::Pool);
+        assert!(d.concurrency >= 1);
+        assert_eq!(d.queue, 64);
+        assert_eq!(one.max_limits, d.max_limits);
+        assert_eq!(one.compile_limits, d.compile_limits);
+        assert_eq!(one.languages, d.languages);
+        assert_eq!(one.uid_base, d.uid_base);
+        assert_eq!(one.root_dir, d.root_dir);
+        assert_eq!(one.cgroup_parent, d.cgroup_parent);
+        assert_eq!(
+            (one.max_source_bytes, one.max_files),
+            (d.max_source_bytes, d.max_files)
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::cgroup::{self, CgroupReport};
+use crate::cgroup::{self, CgroupReport, Spares};
 use crate::sys;
 
 /// How the sandbox gets its privileges.
@@ -31,7 +31,8 @@ pub struct HostReport {
 }
 
 impl HostReport {
-    pub(crate) fn probe(cgroup_parent: Option<&Path>) -> Self {
+    /// Also returns the empty cgroups made to probe the hierarchies (see [`Spares`]).
+    pub(crate) fn probe(cgroup_parent: Option<&Path>) -> (Self, Spares) {
         let (euid, _) = sys::euid_egid();
         let userns = fs::read_to_string("/proc/sys/user/max_user_namespaces")
             .ok()
@@ -50,7 +51,7 @@ impl HostReport {
         let seccomp = fs::read_to_string("/proc/self/status")
             .map(|s| s.lines().any(|l| l.starts_with("Seccomp:")))
             .unwrap_or(false);
-        let cgroups = cgroup::detect(cgroup_parent);
+        let (cgroups, spares) = cgroup::detect(cgroup_parent);
         let mut missing = Vec::new();
         match mode {
             None => missing.push(
@@ -84,11 +85,12 @@ impl HostReport {
                     .to_owned(),
             );
         }
-        HostReport {
+        let report = HostReport {
             mode,
             seccomp,
             cgroups,
             missing,
-        }
+        };
+        (report, spares)
     }
 }

@@ -95,9 +95,17 @@ impl LanguageTable {
     /// The built-in table: Python 3, JavaScript (Node.js), C, C++, Java and Rust (each
     /// usable where its toolchain is installed at the path the table names).
     pub fn builtin() -> Self {
-        // The built-in table is part of the source and covered by tests.
-        #[allow(clippy::expect_used)]
-        Self::parse(BUILTIN, Path::new("<built-in>")).expect("built-in language table is valid")
+        // Parsed once per process: `SandboxConfig::default()` asks for it even when the
+        // caller brings its own table.
+        static TABLE: std::sync::OnceLock<LanguageTable> = std::sync::OnceLock::new();
+        TABLE
+            .get_or_init(|| {
+                // The built-in table is part of the source and covered by tests.
+                #[allow(clippy::expect_used)]
+                Self::parse(BUILTIN, Path::new("<built-in>"))
+                    .expect("built-in language table is valid")
+            })
+            .clone()
     }
 
     fn parse(text: &str, origin: &Path) -> Result<Self, SandboxError> {

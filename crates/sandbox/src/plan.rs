@@ -117,6 +117,10 @@ pub(crate) mod record {
     /// Setting up failed; `stage` says where (see [`super::Stage`]), `a` is the index
     /// of the file-system op, `value` the errno.
     pub const FAILED: u8 = 3;
+    /// The init's last word: every step is over and every process of the run is killed
+    /// and reaped; the init exits next. Its own exit (tearing down the namespaces, the
+    /// mounts, the root tmpfs) takes milliseconds nobody needs to wait for.
+    pub const DONE: u8 = 4;
 }
 
 /// Where a setup failure happened.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{RunRequest, SandboxConfig};
+use crate::config::{NetnsAhead, RunRequest, SandboxConfig};
 use crate::error::SandboxError;
 use crate::host::{HostReport, Mode};
 use crate::language::Language;
@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     /// Fresh network namespaces made by a background thread (root mode only; empty
     /// when it cannot keep up, and then `clone` makes one).
     pub(crate) netns: Mutex<std::sync::mpsc::Receiver<OwnedFd>>,
+    /// The empty cgroups made while probing the host, for the first run's first step
+    /// (removed with the sandbox if no run takes them).
+    pub(crate) spares: Mutex<Option<crate::cgroup::Spares>>,
     /// Where the server's argv/environ strings live, wiped in every init.
     pub(crate) proc_areas: Option<ProcAreas>,
     /// Compiled once; copied into every child.
@@ -151,7 +154,12 @@ impl Sandbox {
     /// Fails if the host cannot give the essential protections (namespaces, seccomp);
     /// protections it gives only partly are listed in [`Sandbox::host`] and logged.
     pub fn new(config: SandboxConfig) -> Result<Self, SandboxError> {
-        let host = HostReport::probe(config.cgroup_parent.as_deref());
+        let concurrency = config.concurrency.max(1);
+        // First, so that the namespaces are being made while the host is probed (root
+        // mode is root's: see `HostReport::probe`).
+        let netns = start_netns_thread(config.netns_ahead, concurrency, sys::euid_egid().0 == 0)?;
+        let proc_areas = ProcAreas::of_self();
+        let (host, spares) = HostReport::probe(config.cgroup_parent.as_deref());
         let Some(mode) = host.mode else {
             return Err(SandboxError::Unsupported(host.missing.join("; ")));
         };
@@ -166,6 +174,8 @@ impl Sandbox {
         for note in &host.cgroups.notes {
             tracing::info!("sandbox: {note}");
         }
+        // Before any run, and before returning: a `peercode run` exits right after its run,
+        // and must have swept what a killed one left.
         crate::cgroup::sweep_stale(&host.cgroups);
         crate::rootfs::prepare_mount_point(&config.root_dir)?;
         let uid_locks = match mode {
@@ -197,21 +207,6 @@ impl Sandbox {
                 }
             })
             .map_err(|e| SandboxError::io("starting the reaper thread", e))?;
-        let concurrency = config.concurrency.max(1);
-        let (netns_tx, netns_rx) = std::sync::mpsc::sync_channel::<OwnedFd>(concurrency + 1);
-        if mode == Mode::Root {
-            std::thread::Builder::new()
-                .name("sandbox-netns".into())
-                .spawn(move || {
-                    // Blocks while the pool is full; ends when the sandbox is dropped.
-                    while let Ok(fd) = sys::make_netns() {
-                        if netns_tx.send(fd).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .map_err(|e| SandboxError::io("starting the netns thread", e))?;
-        }
         Ok(Sandbox {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(concurrency)),
@@ -221,8 +216,9 @@ impl Sandbox {
                 spawner: Mutex::new(tx),
                 reaper: Mutex::new(reaper_tx),
                 seccomp,
-                proc_areas: ProcAreas::of_self(),
-                netns: Mutex::new(netns_rx),
+                proc_areas,
+                netns: Mutex::new(netns),
+                spares: Mutex::new(Some(spares)),
                 mode,
                 host,
                 config,
@@ -295,6 +291,38 @@ impl Sandbox {
             cancel,
         })
     }
+}
+
+/// Starts the thread that makes network namespaces ahead of runs (root mode only): the
+/// receiving end gets them.
+fn start_netns_thread(
+    ahead: NetnsAhead,
+    concurrency: usize,
+    root: bool,
+) -> Result<std::sync::mpsc::Receiver<OwnedFd>, SandboxError> {
+    let (count, refill) = match ahead {
+        NetnsAhead::Pool => (concurrency + 1, true),
+        NetnsAhead::Once(n) => (n, false),
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<OwnedFd>(count);
+    if root && count > 0 {
+        std::thread::Builder::new()
+            .name("sandbox-netns".into())
+            .spawn(move || {
+                // A pool blocks while it is full and ends when the sandbox is dropped; a
+                // one-off batch ends once made.
+                let mut made = 0;
+                while refill || made < count {
+                    let Ok(fd) = sys::make_netns() else { break };
+                    if tx.send(fd).is_err() {
+                        break;
+                    }
+                    made += 1;
+                }
+            })
+            .map_err(|e| SandboxError::io("starting the netns thread", e))?;
+    }
+    Ok(rx)
 }
 
 /// A run in progress. Dropping it cancels the run.

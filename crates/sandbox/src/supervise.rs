@@ -4,7 +4,8 @@
 //! [`judge`](crate::judge::judge) (a pure function of what was seen).
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -71,6 +72,9 @@ impl StepState {
 pub(crate) struct Live {
     inner: Arc<Inner>,
     pidfd: Option<OwnedFd>,
+    /// The init reported that every process of the run is gone ([`record::DONE`]); only
+    /// its own exit is left, which nobody needs to wait for.
+    init_done: bool,
     steps: Vec<Step>,
     slot: Option<u32>,
     lease: Option<UidLease>,
@@ -118,6 +122,7 @@ impl Live {
         Live {
             inner,
             pidfd: None,
+            init_done: false,
             steps: Vec::new(),
             slot: Some(slot),
             lease: Some(lease),
@@ -140,15 +145,24 @@ impl Live {
         }
     }
 
-    /// Cleans up. The init is normally reaped by now and its cgroups are empty, so one
-    /// `rmdir` each finishes the job here; anything that needs waiting (an init still to
-    /// kill and reap, a cgroup still busy) goes to a blocking-pool thread, awaited.
+    /// Cleans up. Normally every process of the run is gone by now (the init reported
+    /// so, or was reaped) and its cgroups are empty, so one `rmdir` each finishes the
+    /// job here; an init still exiting is left to the reaper thread, which frees the
+    /// uid, the slot and the permit once it is reaped. Anything else that needs waiting
+    /// (an init still to kill, a cgroup still busy) goes to a blocking-pool thread,
+    /// awaited.
     pub(crate) async fn finish(mut self) {
+        let init_done = self.init_done;
         let mut cleanup = self.take_cleanup();
-        if cleanup.pidfd.is_none() {
+        if cleanup.pidfd.is_none() || init_done {
             cleanup.cgroups.retain_mut(|cg| !cg.try_remove_now());
             if cleanup.cgroups.is_empty() {
-                cleanup.run(); // frees the slot and the permit; nothing blocks
+                if cleanup.pidfd.is_none() {
+                    cleanup.run(); // frees the slot and the permit; nothing blocks
+                } else {
+                    let inner = Arc::clone(&cleanup.inner);
+                    inner.reap_later(cleanup);
+                }
                 return;
             }
         }
@@ -214,7 +228,12 @@ pub(crate) async fn supervise(
     drop(held.netns);
     tracing::debug!(pid = spawned.pid, "sandbox started");
     let seen = watch(&mut live.steps, held.status_read, pidfd, chunks, cancel).await?;
-    live.pidfd = None; // reaped: nothing left to kill
+    if seen.init_done {
+        // Still exiting, maybe: `finish` leaves its reaping to the reaper thread.
+        live.init_done = true;
+    } else {
+        live.pidfd = None; // reaped: nothing left to kill
+    }
     let failure = seen.failure.map(|f| plan.describe_failure(&f));
     let steps = measure(&live.steps);
     judge(Observation {
@@ -267,16 +286,49 @@ fn output_pipe(limit: u64) -> Result<(OwnedFd, OwnedFd), SandboxError> {
         .unwrap_or(usize::MAX)
         .checked_next_power_of_two()
         .unwrap_or(usize::MAX);
-    if sys::set_pipe_size(&w, want).is_err() {
-        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+    grow_pipe(&w, want);
+    Ok((r, w))
+}
+
+/// Set once the kernel refused a pipe larger than `fs.pipe-max-size`: from then on every
+/// pipe asks for at most that much straight away, instead of failing first (two output
+/// pipes a run, each a refused `fcntl` and a read of the sysctl: ~0.2 ms of every run).
+static PIPES_CAPPED: AtomicBool = AtomicBool::new(false);
+
+/// `fs.pipe-max-size`, read once per process.
+fn pipe_max_size() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok())
-            .unwrap_or(1 << 20);
-        if let Err(e) = sys::set_pipe_size(&w, max.min(want)) {
-            tracing::debug!("sandbox: output pipe of {max} bytes refused: {e}");
+            .unwrap_or(1 << 20)
+    })
+}
+
+/// Grows the pipe of `w` to `want` bytes, or to as much as this process may.
+fn grow_pipe(w: &OwnedFd, want: usize) -> usize {
+    let capped = PIPES_CAPPED.load(Ordering::Relaxed);
+    let first = if capped {
+        want.min(pipe_max_size())
+    } else {
+        want
+    };
+    match sys::set_pipe_size(w, first) {
+        Ok(size) => size,
+        Err(_) if !capped => {
+            PIPES_CAPPED.store(true, Ordering::Relaxed);
+            let max = pipe_max_size().min(want);
+            sys::set_pipe_size(w, max).unwrap_or_else(|e| {
+                tracing::debug!("sandbox: output pipe of {max} bytes refused: {e}");
+                0
+            })
+        }
+        Err(e) => {
+            tracing::debug!("sandbox: output pipe of {first} bytes refused: {e}");
+            0
         }
     }
-    Ok((r, w))
 }
 
 fn step_io(compile: bool, limits: &Limits, stdin: &[u8]) -> Result<StepIo, SandboxError> {
@@ -329,6 +381,8 @@ pub(crate) struct Recipe {
     seccomp: Vec<crate::seccomp::Bpf>,
     proc_areas: Option<crate::plan::ProcAreas>,
     netns: Option<RawFd>,
+    /// The cgroups made while probing the host, if this is the sandbox's first run.
+    spares: Option<crate::cgroup::Spares>,
     held: Held,
 }
 
@@ -406,11 +460,12 @@ type SpawnResult = Result<(Arc<Plan>, crate::child::Spawned), SandboxError>;
 
 impl SpawnJob {
     /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
-    pub(crate) fn run(self, report: &CgroupReport) {
+    pub(crate) fn run(mut self, report: &CgroupReport) {
         let mut cgroups = Vec::new();
         let mut result = Err(SandboxError::Internal("no step"));
+        let mut spares = self.recipe.spares.take();
         for limits in self.recipe.cgroup_limits() {
-            match StepCgroup::create(report, limits) {
+            match StepCgroup::create(report, limits, spares.take()) {
                 Ok(cg) => cgroups.push(cg),
                 Err(e) => {
                     result = Err(e);
@@ -489,6 +544,7 @@ fn prepare(
         seccomp: inner.seccomp.clone(),
         proc_areas: inner.proc_areas,
         netns: netns.as_ref().map(AsRawFd::as_raw_fd),
+        spares: inner.spares.lock().ok().and_then(|mut s| s.take()),
         held: Held {
             ios,
             status_read,
@@ -523,6 +579,8 @@ async fn spawn(inner: &Inner, recipe: Recipe) -> SpawnReply {
 enum Event {
     Output(Stream, Vec<u8>),
     OutputLimit,
+    /// An output pipe reached its end (every writer is gone).
+    OutputClosed,
     Record(Record),
 }
 
@@ -532,10 +590,14 @@ struct Watched {
     killed: Option<KillReason>,
     outputs: [Vec<u8>; 3],
     truncated: bool,
+    /// The init reported [`record::DONE`] and is exiting, not yet reaped.
+    init_done: bool,
 }
 
 /// Streams output, follows the status records, enforces wall time, CPU time, output and
-/// cancel, until every pipe is closed; then reaps the init.
+/// cancel, until every output pipe is closed and the init has reported that the run is
+/// over ([`record::DONE`]; it is then left to exit on its own), or else until every pipe
+/// is closed; then reaps the init.
 async fn watch(
     steps: &mut [Step],
     status_read: OwnedFd,
@@ -545,12 +607,14 @@ async fn watch(
 ) -> Result<Watched, SandboxError> {
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
     let wrap = |e| SandboxError::io("pipe", e);
+    let mut open_outputs = 0usize;
     for step in steps.iter_mut() {
         drop(step.io.child.take());
         for (stream, fd) in step.io.readers.drain(..) {
             let limit = step.limits.output_bytes;
             let rx = pipe::Receiver::from_owned_fd(fd).map_err(wrap)?;
             tokio::spawn(read_stream(stream, rx, limit, ev_tx.clone()));
+            open_outputs += 1;
         }
         if let Some((fd, data)) = step.io.stdin.take() {
             let mut tx = pipe::Sender::from_owned_fd(fd).map_err(wrap)?;
@@ -569,6 +633,7 @@ async fn watch(
         killed: None,
         outputs: [Vec::new(), Vec::new(), Vec::new()],
         truncated: false,
+        init_done: false,
     };
     let mut init_exited = false;
     let kill = |reason: KillReason, killed: &mut Option<KillReason>| {
@@ -577,7 +642,7 @@ async fn watch(
         }
         sys::kill(pidfd.get_ref());
     };
-    loop {
+    while !(seen.init_done && open_outputs == 0) {
         let current = steps
             .iter()
             .position(|s| s.state.started.is_some() && s.state.ended.is_none());
@@ -601,6 +666,7 @@ async fn watch(
                     seen.truncated = true;
                     kill(KillReason::Output, &mut seen.killed);
                 }
+                Some(Event::OutputClosed) => open_outputs = open_outputs.saturating_sub(1),
                 Some(Event::Record(r)) => {
                     let i = usize::from(r.step).min(steps.len() - 1);
                     let state = &mut steps[i].state;
@@ -610,6 +676,7 @@ async fn watch(
                             state.ended = Some(Instant::now());
                             state.exit = Some(r);
                         }
+                        record::DONE => seen.init_done = true,
                         _ => seen.failure = Some(r),
                     }
                 }
@@ -635,6 +702,9 @@ async fn watch(
                 kill(KillReason::Cancelled, &mut seen.killed);
             }
         }
+    }
+    if seen.init_done {
+        return Ok(seen);
     }
     // Every pipe is closed: the init has exited (or is exiting). Reap it.
     loop {
@@ -702,7 +772,10 @@ async fn read_stream(
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match rx.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                let _ = events.send(Event::OutputClosed);
+                return;
+            }
             Ok(n) => {
                 let room = limit.saturating_sub(total);
                 let take = (n as u64).min(room) as usize;
@@ -723,5 +796,160 @@ async fn read_status(mut rx: pipe::Receiver, events: mpsc::UnboundedSender<Event
     let mut buf = [0u8; Record::SIZE];
     while rx.read_exact(&mut buf).await.is_ok() {
         let _ = events.send(Event::Record(Record::from_bytes(&buf)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::process::{Child, Command};
+
+    use super::*;
+
+    /// A stand-in for a sandbox's init: an ordinary child process (its pidfd is what
+    /// `watch` waits on), a status pipe we write the init's records into, and one output
+    /// pipe standing for the program's stdout.
+    struct FakeInit {
+        child: Child,
+        status: Option<std::fs::File>,
+        stdout: Option<std::fs::File>,
+        /// Reaped by `watch`: its pid may be reused, so it must not be signalled.
+        reaped: bool,
+    }
+
+    fn start() -> (
+        FakeInit,
+        Vec<Step>,
+        OwnedFd,
+        tokio::io::unix::AsyncFd<OwnedFd>,
+    ) {
+        let child = Command::new("sleep").arg("30").spawn().expect("sleep");
+        let pidfd = sys::watch(sys::pidfd_open(child.id()).expect("pidfd")).expect("watch");
+        let (status_r, status_w) = sys::pipe().expect("pipe");
+        let (out_r, out_w) = sys::pipe().expect("pipe");
+        let step = Step {
+            compile: false,
+            limits: Limits::default(),
+            cgroup: None,
+            io: StepIo {
+                readers: vec![(Stream::Stdout, out_r)],
+                stdin: None,
+                child: None,
+            },
+            state: StepState::default(),
+        };
+        let init = FakeInit {
+            child,
+            status: Some(std::fs::File::from(status_w)),
+            stdout: Some(std::fs::File::from(out_w)),
+            reaped: false,
+        };
+        (init, vec![step], status_r, pidfd)
+    }
+
+    impl FakeInit {
+        fn say(&mut self, kind: u8) {
+            let rec = Record {
+                kind,
+                ..Record::default()
+            };
+            let status = self.status.as_mut().expect("status pipe open");
+            status.write_all(&rec.to_bytes()).expect("write record");
+        }
+    }
+
+    impl Drop for FakeInit {
+        fn drop(&mut self) {
+            if self.reaped {
+                return;
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    async fn settles(task: &tokio::task::JoinHandle<Result<Watched, SandboxError>>) -> bool {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        task.is_finished()
+    }
+
+    /// Output pipes get the size asked for, or else `fs.pipe-max-size`: the first time
+    /// (when a refusal teaches that the host caps them) and every time after.
+    #[test]
+    fn output_pipes_are_as_large_as_the_host_allows_every_time() {
+        let want = 2 << 20;
+        for i in 0..3 {
+            let (_r, w) = sys::pipe().expect("pipe");
+            let size = grow_pipe(&w, want);
+            assert!(
+                size == want || size == pipe_max_size().min(want),
+                "pipe {i}: {size} bytes"
+            );
+            assert!(
+                size >= (1 << 20).min(pipe_max_size()),
+                "pipe {i}: {size} bytes"
+            );
+        }
+    }
+
+    /// Once the init said the run is over and the program's output is all in, the run
+    /// ends without waiting for the init's own exit.
+    #[tokio::test]
+    async fn done_and_closed_output_end_the_watch_before_the_init_exits() {
+        let (mut init, mut steps, status, pidfd) = start();
+        let (chunks, _rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let task =
+            tokio::spawn(async move { watch(&mut steps, status, pidfd, &chunks, &cancel).await });
+        init.say(record::STARTED);
+        init.stdout
+            .as_mut()
+            .expect("stdout")
+            .write_all(b"hi\n")
+            .expect("write");
+        init.say(record::EXITED);
+        init.say(record::DONE);
+        assert!(
+            !settles(&task).await,
+            "the program's stdout is still open: its output is not all in"
+        );
+        drop(init.stdout.take());
+        let seen = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the watch ends once the output is closed")
+            .expect("task")
+            .expect("watched");
+        assert!(seen.init_done);
+        assert_eq!(seen.outputs[stream_index(Stream::Stdout)], b"hi\n");
+        assert!(
+            init.child.try_wait().expect("try_wait").is_none(),
+            "the init is still alive: nobody waited for it"
+        );
+    }
+
+    /// Without the init's last word (it was killed, or died), the watch lasts until the
+    /// init has exited and is reaped.
+    #[tokio::test]
+    async fn without_done_the_watch_waits_for_the_init_to_exit() {
+        let (mut init, mut steps, status, pidfd) = start();
+        let (chunks, _rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let task =
+            tokio::spawn(async move { watch(&mut steps, status, pidfd, &chunks, &cancel).await });
+        init.say(record::STARTED);
+        init.say(record::EXITED);
+        drop(init.stdout.take());
+        assert!(!settles(&task).await, "the init has not exited yet");
+        drop(init.status.take());
+        init.child.kill().expect("kill");
+        let seen = tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the watch ends once the init is gone")
+            .expect("task")
+            .expect("watched");
+        assert!(!seen.init_done);
+        // `watch` reaped it through its pidfd: there is no child left to wait for.
+        assert!(init.child.try_wait().is_err(), "reaped by the watch");
+        init.reaped = true;
     }
 }

@@ -159,3 +159,15 @@ pub(crate) fn set_pipe_size(fd: &OwnedFd, bytes: usize) -> io::Result<usize> {
     }
     Ok(r as usize)
 }
+
+/// A pidfd for process `pid` (tests stand in an ordinary child for a sandbox's init).
+#[cfg(test)]
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as c_int) })
+}

@@ -38,12 +38,33 @@ async fn assert_all_gone(uid_base: u32, slots: u32) {
 // of this file run one after another inside one test.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_outlives_a_run() {
+    a_finished_run_has_no_cgroup_left_when_its_outcome_arrives().await;
     cancel_kills_the_run().await;
     dropping_the_handle_kills_the_run().await;
     a_panicking_caller_kills_the_run().await;
     runtime_shutdown_kills_the_run().await;
     the_queue_is_bounded().await;
     concurrent_runs_are_isolated().await;
+}
+
+/// The outcome of a run that ended normally comes as soon as the init reports that every
+/// process of the run is gone, before the init itself has exited; its cgroups are removed
+/// by then, not later: `peercode run` exits right after the outcome and must not leave
+/// them behind.
+async fn a_finished_run_has_no_cgroup_left_when_its_outcome_arrives() {
+    let base = 2_300_100;
+    let sb = common::sandbox(base, 1);
+    for i in 0..5 {
+        let out = common::run(&sb, common::req("python", &format!("print({i})"))).await;
+        assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+        assert_eq!(
+            common::leftover_cgroups(),
+            Vec::<std::path::PathBuf>::new(),
+            "run {i}: cgroups left when the outcome arrived"
+        );
+        assert!(common::processes_of(base, 1).is_empty(), "run {i}");
+    }
+    assert_all_gone(base, 1).await;
 }
 
 async fn cancel_kills_the_run() {
