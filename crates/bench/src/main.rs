@@ -422,14 +422,7 @@ async fn run(config: Config) -> Result<()> {
     }
 
     if wants("trace") {
-        let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .with_context(|| format!("while listing the traces in {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-            .collect();
-        paths.sort();
-        for path in paths {
+        for path in trace_paths(&config)? {
             eprintln!("converting {} into updates", path.display());
             let trace = tokio::task::spawn_blocking(move || trace::Trace::load(&path)).await??;
             let trace = std::sync::Arc::new(trace);
@@ -572,14 +565,7 @@ async fn run(config: Config) -> Result<()> {
         && let Some(bin) = &config.peercode_bin
     {
         let kind = Kind::PeerCode { bin: bin.clone() };
-        let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .with_context(|| format!("while listing the traces in {}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-            .collect();
-        paths.sort();
-        for path in paths {
+        for path in trace_paths(&config)? {
             let trace = tokio::task::spawn_blocking(move || trace::Trace::load(&path)).await??;
             let trace = std::sync::Arc::new(trace);
             let timeout = Duration::from_secs_f64(config.trace_timeout_secs);
@@ -680,6 +666,18 @@ fn cells_of<T>(results: &[Result<T>], f: impl Fn(&T) -> Cell) -> Vec<Cell> {
             Err(e) => Cell::text(format!("failed: {}", e.root_cause())),
         })
         .collect()
+}
+
+/// The editing traces (`*.json.gz`) of `--traces-dir`, sorted.
+fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
+    let dir = config.traces_dir.clone().unwrap_or_else(default_traces_dir);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("while listing the traces in {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// `../shared/traces` relative to the repo root this crate was built from.

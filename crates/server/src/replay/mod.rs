@@ -308,20 +308,14 @@ fn page(store: &dyn Store, room: &str, after: i64, until: i64) -> anyhow::Result
     let mut events = store.events(room, lo, last_seq.max(lo))?;
     events.retain(|e| e.ts_ms > after && e.ts_ms <= until_here);
 
-    // Merge in record order: update s, then the events tagged s.
-    let mut out: Vec<(i64, Value)> = Vec::with_capacity(updates.len() + events.len());
-    let mut events = events.into_iter().peekable();
-    let mut push_events_up_to = |seq: u64, out: &mut Vec<(i64, Value)>| {
-        while let Some(e) = events.next_if(|e| e.seq <= seq) {
-            out.push((e.ts_ms, event_json(&e)));
-        }
-    };
-    push_events_up_to(lo, &mut out);
-    for update in &updates {
-        out.push((update.ts_ms, update_json(update)));
-        push_events_up_to(update.seq, &mut out);
-    }
-    push_events_up_to(u64::MAX, &mut out);
+    // In record order: update s, then the events tagged s.
+    let mut out: Vec<(i64, Value)> = recording::in_order(updates, events)
+        .into_iter()
+        .map(|item| match item {
+            recording::Item::Update(u) => (u.ts_ms, update_json(&u)),
+            recording::Item::Event(e) => (e.ts_ms, event_json(&e)),
+        })
+        .collect();
     out.retain(|(t, _)| *t > after);
 
     // Many events (presence) between few updates: cut at a whole ms.

@@ -95,11 +95,13 @@ const UPDATE: &str = "update";
 /// header's `start_ms` and `data` base64.
 type Line = (i64, String, u64, String, String);
 
-/// A room's history in record order: update `s`, then the events tagged `s`.
-fn in_order(updates: Vec<StoredUpdate>, events: Vec<StoredEvent>) -> Vec<Item> {
+/// Updates and events (each in order) merged in record order: the events tagged before
+/// the first update, then update `s` and the events tagged `s`, and so on.
+pub(super) fn in_order(updates: Vec<StoredUpdate>, events: Vec<StoredEvent>) -> Vec<Item> {
     let mut out = Vec::with_capacity(updates.len() + events.len());
+    let first = updates.first().map_or(u64::MAX, |u| u.seq);
     let mut events = events.into_iter().peekable();
-    while let Some(e) = events.next_if(|e| e.seq == 0) {
+    while let Some(e) = events.next_if(|e| e.seq < first) {
         out.push(Item::Event(e));
     }
     for update in updates {
@@ -113,7 +115,7 @@ fn in_order(updates: Vec<StoredUpdate>, events: Vec<StoredEvent>) -> Vec<Item> {
     out
 }
 
-enum Item {
+pub(super) enum Item {
     Update(StoredUpdate),
     Event(StoredEvent),
 }
