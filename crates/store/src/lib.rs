@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-pub use self::postgres::{PgStore, RoundTrips};
+pub use self::postgres::{PG_SCHEMA_VERSION, PgStore, RoundTrips};
 pub use accounts::{Account, ApiToken, Invite, Member, OwnedRoom, Role, Session, Visibility};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
@@ -68,6 +68,10 @@ pub enum StoreError {
     /// A unique key (username, owned room, token or invite id) is already taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// Another server instance claimed the room after this one did (see
+    /// [`Store::claim_room`]): this one may no longer write its history.
+    #[error("room {room} was taken over by another server instance")]
+    TakenOver { room: String },
 }
 
 /// What a history record holds.
@@ -267,6 +271,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// A cheap round trip to the database, for health checks.
     fn check(&self) -> Result<(), StoreError>;
+
+    /// Take over writing `room`'s history, for servers that share rooms: returns an epoch
+    /// greater than every earlier claim's, from any process. From then on this store
+    /// writes `room`'s records only while its claim is the latest; once another process
+    /// claims the room, they fail with [`StoreError::TakenOver`], so an owner that lost its
+    /// lease (paused, partitioned) can never write after the next owner loaded the room.
+    /// A backend that one process owns (SQLite) needs no fencing and answers 0.
+    fn claim_room(&self, room: &str) -> Result<u64, StoreError> {
+        let _ = room;
+        Ok(0)
+    }
+
+    /// Stop fencing `room`'s records: this process no longer serves it.
+    fn release_room(&self, room: &str) {
+        let _ = room;
+    }
     /// Flush everything and release files (e.g. checkpoint the WAL).
     fn close(&self) -> Result<(), StoreError>;
 }

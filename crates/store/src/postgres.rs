@@ -121,7 +121,40 @@ const MIGRATIONS: &[&str] = &[
         END IF;
     END $$;
 "#,
+    r#"
+    -- Fencing for servers that share rooms: the latest claim's epoch of each room. A row
+    -- is never deleted (not even with its room), so epochs only grow.
+    CREATE TABLE IF NOT EXISTS room_claims (
+        room  text   PRIMARY KEY,
+        epoch bigint NOT NULL
+    );
+    -- Called by every batch statement with the rooms it writes under a claim: fails the
+    -- statement (SQLSTATE PCF01) unless each claim is still the room's latest, and holds
+    -- the claim rows (FOR SHARE) until the batch commits, so a new claim waits for it and
+    -- the new owner's load sees everything the old owner committed.
+    CREATE OR REPLACE FUNCTION peercode_fence(rooms text[], epochs bigint[]) RETURNS int
+    LANGUAGE plpgsql AS $fence$
+    DECLARE
+        held bigint;
+    BEGIN
+        FOR i IN 1 .. coalesce(array_length(rooms, 1), 0) LOOP
+            SELECT epoch INTO held FROM room_claims WHERE room = rooms[i] FOR SHARE;
+            IF held IS DISTINCT FROM epochs[i] THEN
+                RAISE EXCEPTION 'room % was claimed again (epoch % after %)',
+                    rooms[i], held, epochs[i] USING ERRCODE = 'PCF01';
+            END IF;
+        END LOOP;
+        RETURN 1;
+    END
+    $fence$;
+"#,
 ];
+
+/// The schema version this build migrates to.
+pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// SQLSTATE of `peercode_fence`'s refusal.
+const TAKEN_OVER: &str = "PCF01";
 
 /// The first key of the advisory lock that serialises migrations ("pcmg"); the second is
 /// the schema's name hashed, so opens of different schemas do not wait for each other.
@@ -150,7 +183,7 @@ const INSERT_BATCH: &str = r#"
             WITH ORDINALITY AS e (room, seq, ts_ms, kind, author, data, n)
         ORDER BY n
     )
-    SELECT 1
+    SELECT peercode_fence($16::text[], $17::int8[])
 "#;
 
 /// The highest seq of room $1 with `ts_ms <= $2`, in one round trip. Seqs are dense from 1
@@ -192,6 +225,9 @@ pub struct PgStore {
     next_reader: AtomicUsize,
     /// Set by `close`: later calls fail with `StoreError::Closed` instead of reconnecting.
     closed: AtomicBool,
+    /// Rooms claimed by this process (`claim_room`), with their epochs: every batch
+    /// statement checks them (`peercode_fence`).
+    fences: Mutex<Fences>,
     /// Round trips made by commits and by reads, for metrics and tests.
     commit_round_trips: AtomicU64,
     read_round_trips: AtomicU64,
@@ -252,6 +288,7 @@ impl PgStore {
             readers: std::array::from_fn(|_| Mutex::new(None)),
             next_reader: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
+            fences: Mutex::default(),
             commit_round_trips: AtomicU64::new(0),
             read_round_trips: AtomicU64::new(0),
         };
@@ -528,7 +565,8 @@ impl Store for PgStore {
             // fails the statement and so writes nothing, and then each room goes again
             // under its own savepoint to find which rooms to fail.
             let all: Vec<&Record> = rooms.iter().flat_map(|(_, r)| r.iter().copied()).collect();
-            let refused = match write(conn, &all) {
+            let fences = self.fences.lock();
+            let refused = match write(conn, &all, &fences) {
                 Ok(()) => return Ok(failures),
                 Err(error) if conn.is_broken() => return Err(error.into()),
                 Err(error) => error,
@@ -544,7 +582,7 @@ impl Store for PgStore {
             conn.in_transaction("BEGIN", |conn| {
                 for (room, records) in &rooms {
                     conn.simple("SAVEPOINT room")?;
-                    match write_statements(conn, records) {
+                    match write_statements(conn, records, &fences) {
                         Ok(()) => conn.simple("RELEASE SAVEPOINT room")?,
                         Err(error) if conn.is_broken() => return Err(error),
                         Err(error) => {
@@ -966,6 +1004,26 @@ impl Store for PgStore {
         self.with_reader(|conn| Ok(conn.simple("SELECT 1")?))
     }
 
+    fn claim_room(&self, room: &str) -> Result<u64, StoreError> {
+        // On the writer, between batches: the claim waits for other processes' batches
+        // of this room that hold its claim row, and ours never hold it meanwhile.
+        self.with_conn(&self.writer, Role::Writer, |conn| {
+            let row = conn.query_one(
+                "INSERT INTO room_claims (room, epoch) VALUES ($1, 1)
+                 ON CONFLICT (room) DO UPDATE SET epoch = room_claims.epoch + 1
+                 RETURNING epoch",
+                &[&room],
+            )?;
+            let epoch: i64 = row.try_get(0).map_err(StoreError::from)?;
+            self.fences.lock().insert(room.to_string(), epoch);
+            Ok(epoch as u64)
+        })
+    }
+
+    fn release_room(&self, room: &str) {
+        self.fences.lock().remove(room);
+    }
+
     fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::Release);
         for slot in std::iter::once(&self.writer).chain(&self.readers) {
@@ -1099,21 +1157,27 @@ impl Conn {
 
 /// Write `records` as one transaction: one statement when they fit (a statement outside
 /// a transaction block commits on its own), several inside BEGIN/COMMIT otherwise.
-fn write(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
+fn write(conn: &mut Conn, records: &[&Record], fences: &Fences) -> Result<(), ::postgres::Error> {
     let chunks = chunks(records);
     if let [chunk] = chunks.as_slice() {
-        return insert(conn, chunk);
+        return insert(conn, chunk, fences);
     }
     conn.in_transaction("BEGIN", |conn| {
-        chunks.iter().try_for_each(|chunk| insert(conn, chunk))
+        chunks
+            .iter()
+            .try_for_each(|chunk| insert(conn, chunk, fences))
     })
 }
 
 /// Write `records` inside the caller's transaction.
-fn write_statements(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
+fn write_statements(
+    conn: &mut Conn,
+    records: &[&Record],
+    fences: &Fences,
+) -> Result<(), ::postgres::Error> {
     chunks(records)
         .iter()
-        .try_for_each(|chunk| insert(conn, chunk))
+        .try_for_each(|chunk| insert(conn, chunk, fences))
 }
 
 /// `records` split, in order, into runs of at most `MAX_STATEMENT_BYTES` of payload (a
@@ -1132,21 +1196,36 @@ fn chunks<'r, 'a>(records: &'r [&'a Record]) -> Vec<&'r [&'a Record]> {
     chunks
 }
 
-fn insert(conn: &mut Conn, records: &[&Record]) -> Result<(), ::postgres::Error> {
+fn insert(conn: &mut Conn, records: &[&Record], fences: &Fences) -> Result<(), ::postgres::Error> {
     let mut columns = Columns::default();
     for record in records {
         columns.push(record);
+    }
+    // The claims this statement writes under (each room once).
+    let (mut fenced, mut epochs): (Vec<&str>, Vec<i64>) = (Vec::new(), Vec::new());
+    if !fences.is_empty() {
+        for record in records {
+            if let Some(&epoch) = fences.get(&*record.room)
+                && !fenced.contains(&&*record.room)
+            {
+                fenced.push(&record.room);
+                epochs.push(epoch);
+            }
+        }
     }
     let (u, s, e) = (&columns.updates, &columns.snapshots, &columns.events);
     conn.execute(
         INSERT_BATCH,
         &[
             &u.room, &u.seq, &u.ts_ms, &u.author, &u.data, &s.room, &s.seq, &s.ts_ms, &s.data,
-            &e.room, &e.seq, &e.ts_ms, &e.kind, &e.author, &e.data,
+            &e.room, &e.seq, &e.ts_ms, &e.kind, &e.author, &e.data, &fenced, &epochs,
         ],
     )
     .map(drop)
 }
+
+/// Rooms this store writes under a claim, with the claim's epoch.
+type Fences = HashMap<String, i64>;
 
 /// One statement's records as `INSERT_BATCH`'s parameters: each field is a column, sent
 /// as an array; `push` is the only writer, so the columns stay aligned row by row.
@@ -1234,6 +1313,11 @@ fn room_error(
     records: &[&Record],
     refused: ::postgres::Error,
 ) -> Result<StoreError, ::postgres::Error> {
+    if refused.code() == Some(&SqlState::from_code(TAKEN_OVER)) {
+        return Ok(StoreError::TakenOver {
+            room: room.to_string(),
+        });
+    }
     if refused.code() != Some(&SqlState::UNIQUE_VIOLATION) {
         return Ok(refused.into());
     }

@@ -95,6 +95,7 @@ on_every_backend!(
     invites_are_per_room_and_found_by_hash,
     deleting_a_room_removes_its_history_and_access,
     access_survives_a_reopen,
+    a_claimed_room_is_written_and_deleted_as_before,
 );
 
 fn record(room: &str, seq: u64, kind: RecordKind, data: &[u8]) -> Record {
@@ -742,4 +743,22 @@ fn access_survives_a_reopen(backend: &impl Backend) {
         store.invite("hash-i").unwrap().map(|i| i.role),
         Some(Role::Editor)
     );
+}
+
+/// A server that shares rooms claims each before loading it: the claim changes nothing
+/// about writing, reading or deleting for the one owner (SQLite answers 0, no fencing).
+fn a_claimed_room_is_written_and_deleted_as_before(backend: &impl Backend) {
+    let store = backend.open();
+    let epoch = store.claim_room("r").expect("claim");
+    append_ok(&*store, &[update("r", 1), update("r", 2)]);
+    assert_eq!(store.load_room("r").unwrap().last_seq, 2);
+    store.delete_room("r").expect("delete");
+    assert_eq!(store.load_room("r").unwrap().last_seq, 0);
+    // Claimed again after the deletion: epochs never go back (a stale owner of the
+    // deleted room cannot match the new claim).
+    let again = store.claim_room("r").expect("claim again");
+    assert!(again >= epoch, "{epoch} then {again}");
+    append_ok(&*store, &[update("r", 1)]);
+    store.release_room("r");
+    append_ok(&*store, &[update("r", 2)]);
 }

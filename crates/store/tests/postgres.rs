@@ -303,7 +303,12 @@ fn instances_opening_at_once_migrate_once() {
         )
         .unwrap();
     let (count, version): (i64, i64) = (row.get(0), row.get(1));
-    assert_eq!((count, version), (3, 3), "each migration ran exactly once");
+    let known = peercode_store::PG_SCHEMA_VERSION;
+    assert_eq!(
+        (count, version),
+        (known, known),
+        "each migration ran exactly once"
+    );
 }
 
 #[test]
@@ -610,8 +615,8 @@ fn the_schema_may_also_come_from_libpq_options() {
         .unwrap()
         .get(0);
     assert_eq!(
-        tables, 10,
-        "updates, snapshots, events, the six of accounts and access, and peercode_migrations"
+        tables, 11,
+        "updates, snapshots, events, the six of accounts and access, room_claims and peercode_migrations"
     );
 }
 
@@ -722,7 +727,8 @@ fn payloads_are_compressed_with_lz4_where_the_server_has_it() {
 fn a_database_from_before_lz4_gets_it_on_open() {
     let schema = PgSchema::new();
     drop(schema.open());
-    // Back to how version 2 left the tables: the default compression, migration 3 not run.
+    // Back to how version 2 left the tables: the default compression, migration 3 not run
+    // (nor the later ones, which are written to run again harmlessly).
     let mut admin = schema.admin();
     admin
         .batch_execute(&format!(
@@ -730,7 +736,7 @@ fn a_database_from_before_lz4_gets_it_on_open() {
              ALTER TABLE updates ALTER COLUMN data SET COMPRESSION default;
              ALTER TABLE snapshots ALTER COLUMN data SET COMPRESSION default;
              ALTER TABLE events ALTER COLUMN data SET COMPRESSION default;
-             DELETE FROM peercode_migrations WHERE version = 3;",
+             DELETE FROM peercode_migrations WHERE version >= 3;",
             s = schema.name
         ))
         .unwrap();
@@ -753,4 +759,103 @@ fn a_database_from_before_lz4_gets_it_on_open() {
         .unwrap()
         .get(0);
     assert_eq!(method, if has_lz4 { "l" } else { "" });
+}
+
+/// Two processes' stores on one database, as two server instances: the room's second
+/// claim fences the first, whose next records of that room are refused (and only those),
+/// while the new owner writes on; the refused batch left nothing behind.
+#[test]
+fn a_later_claim_fences_the_earlier_owner_of_a_room() {
+    let schema = PgSchema::new();
+    let (old, new) = (schema.open(), schema.open());
+    let first = old.claim_room("r").expect("first claim");
+    append_ok(&old, &[update("r", 1), update("other", 1)]);
+
+    let second = new.claim_room("r").expect("second claim");
+    assert!(second > first, "epochs grow: {first} then {second}");
+    assert_eq!(new.load_room("r").unwrap().last_seq, 1);
+
+    // The old owner's batch: its room "r" is refused as taken over, "other" commits.
+    let failures = old
+        .append(&[update("r", 2), update("other", 2)])
+        .expect("append");
+    match failures.as_slice() {
+        [RoomFailure { room, error }] => {
+            assert_eq!(&**room, "r");
+            assert!(
+                matches!(error, StoreError::TakenOver { room } if room == "r"),
+                "{error:?}"
+            );
+        }
+        other => panic!("expected r to be refused alone: {other:?}"),
+    }
+    assert_eq!(old.load_room("other").unwrap().last_seq, 2);
+    // A batch of the fenced room alone is refused the same way.
+    let failures = old.append(&[update("r", 2)]).expect("append");
+    assert!(
+        matches!(
+            failures.as_slice(),
+            [RoomFailure {
+                error: StoreError::TakenOver { .. },
+                ..
+            }]
+        ),
+        "{failures:?}"
+    );
+
+    // The new owner writes seq 2 (the old owner's never landed).
+    append_ok(&new, &[update("r", 2)]);
+    let updates = new.updates("r", 1, u64::MAX).unwrap();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].data, update("r", 2).data);
+
+    // Released rooms are written without a fence; claims survive a reopen.
+    new.release_room("r");
+    append_ok(&new, &[update("r", 3)]);
+    let reopened = schema.open();
+    assert!(reopened.claim_room("r").unwrap() > second);
+}
+
+/// A claim waits for a batch of the same room that is still committing under the old
+/// claim, so the new owner's load sees every record the old owner got committed.
+#[test]
+fn a_claim_waits_for_the_old_owners_batch_in_flight() {
+    let schema = PgSchema::new();
+    let old = schema.open();
+    old.claim_room("r").expect("claim");
+    // Hold the claim row as a batch in flight would (FOR SHARE until commit).
+    let mut batch = schema.admin();
+    batch
+        .batch_execute(&format!(
+            "SET search_path TO {}; BEGIN; SELECT epoch FROM room_claims WHERE room = 'r' FOR SHARE",
+            schema.name
+        ))
+        .expect("hold the claim row");
+    let schema_name = schema.name.clone();
+    let url = schema.url();
+    let claimed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = claimed.clone();
+    let claimer = std::thread::spawn(move || {
+        let store = PgStore::open(&url).expect("open");
+        let epoch = store.claim_room("r").expect("claim");
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = schema_name;
+        epoch
+    });
+    // The claim must not finish while the batch holds the row.
+    wait_for("the claim to wait on the row lock", || {
+        let mut admin = schema.admin();
+        let waiting: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                 AND query LIKE 'INSERT INTO room_claims%'",
+                &[],
+            )
+            .expect("pg_stat_activity")
+            .get(0);
+        waiting >= 1
+    });
+    assert!(!claimed.load(std::sync::atomic::Ordering::SeqCst));
+    batch.batch_execute("COMMIT").expect("commit the batch");
+    assert_eq!(claimer.join().expect("claimer"), 2);
 }
