@@ -17,6 +17,23 @@ pub struct Config {
     /// `postgres://user[:password]@host:5432/database`, optionally `?schema=NAME`.
     #[arg(long, env = "PEERCODE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Share rooms with every instance that uses this Redis (`redis://host:6379[/db]`): any
+    /// instance serves any room, each loaded room owned by one of them. Needs
+    /// `--database-url` (the instances' shared history).
+    #[arg(long, env = "PEERCODE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// `host:port` at which other instances reach this one (with `--redis-url`); defaults
+    /// to the listening address, which must then be a specific one (not 0.0.0.0).
+    #[arg(long, env = "PEERCODE_ADVERTISE_ADDR")]
+    pub advertise_addr: Option<String>,
+    /// How long a room's ownership lease lasts in Redis without renewal, in milliseconds
+    /// (with `--redis-url`; renewed several times within it while the room is loaded).
+    #[arg(long, env = "PEERCODE_ROOM_LEASE_MS", default_value_t = 10_000)]
+    pub room_lease_ms: u64,
+    /// An instance not heard from for this long (ms) counts as gone: its rooms may be taken
+    /// over, and an instance that cannot reach Redis for this long gives up its rooms.
+    #[arg(long, env = "PEERCODE_INSTANCE_TTL_MS", default_value_t = 3_000)]
+    pub instance_ttl_ms: u64,
     /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
     #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,

@@ -7,6 +7,7 @@
 mod accounts;
 mod analyze;
 mod auth;
+mod cluster;
 mod config;
 mod error;
 mod listener;
@@ -59,12 +60,24 @@ pub struct AppShared {
     connections: TaskTracker,
     /// The server's one shutdown token, cancelled on SIGINT/SIGTERM.
     shutdown: CancellationToken,
+    /// Sharing rooms with other instances (`--redis-url`).
+    cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl AppShared {
     /// The whole server's state over `store`, without a socket: pass it to [`router`] and
     /// serve that, then call [`AppShared::close`] once `shutdown` is cancelled.
     pub fn new(config: Config, store: Arc<dyn Store>, shutdown: CancellationToken) -> Arc<Self> {
+        Self::with_cluster(config, store, shutdown, None)
+    }
+
+    /// The same, for an instance that shares rooms with others through `cluster`.
+    pub fn with_cluster(
+        config: Config,
+        store: Arc<dyn Store>,
+        shutdown: CancellationToken,
+        cluster: Option<Arc<cluster::Cluster>>,
+    ) -> Arc<Self> {
         let persister = Arc::new(Persister::start(
             store,
             4096,
@@ -90,6 +103,7 @@ impl AppShared {
                 metrics.clone(),
                 settings,
                 shutdown.clone(),
+                cluster.clone(),
             ),
             metrics,
             persister,
@@ -98,6 +112,7 @@ impl AppShared {
             connections: TaskTracker::new(),
             shutdown,
             config,
+            cluster,
         })
     }
 
@@ -109,10 +124,15 @@ impl AppShared {
         let _ = tokio::time::timeout(Duration::from_secs(3), self.connections.wait()).await;
         self.rooms.wait_closed().await;
         let persister = self.persister.clone();
-        tokio::task::spawn_blocking(move || persister.shutdown())
+        let flushed = tokio::task::spawn_blocking(move || persister.shutdown())
             .await
             .context("while waiting for the commit thread")?
-            .context("while flushing the store")
+            .context("while flushing the store");
+        // Every room has flushed: other instances may take them over at once.
+        if let Some(cluster) = &self.cluster {
+            cluster.leave().await;
+        }
+        flushed
     }
 }
 
@@ -153,8 +173,16 @@ pub async fn serve_on(
                 Some(_) => "while opening the PostgreSQL store".to_string(),
                 None => format!("while opening the store in {}", config.data_dir.display()),
             })?;
-    let app = AppShared::new(config, store, shutdown.clone());
     let addr = listener.local_addr()?;
+    let cluster = match &config.redis_url {
+        None => None,
+        Some(url) => Some(join_cluster(&config, url, addr).await?),
+    };
+    let app = AppShared::with_cluster(config, store, shutdown.clone(), cluster.clone());
+    if let Some(cluster) = cluster {
+        let rooms = app.rooms.local();
+        tokio::spawn(cluster.maintain(rooms, shutdown.clone()));
+    }
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
     // Start the sandbox now, in the background, so a host that lacks a protection is
@@ -179,6 +207,34 @@ pub async fn serve_on(
     app.close().await?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Connect to the instances sharing rooms through Redis at `url`.
+async fn join_cluster(
+    config: &Config,
+    url: &str,
+    listening: std::net::SocketAddr,
+) -> anyhow::Result<Arc<cluster::Cluster>> {
+    anyhow::ensure!(
+        config.database_url.is_some(),
+        "--redis-url shares rooms between instances, which needs their shared history: \
+         give --database-url (PostgreSQL) too"
+    );
+    let advertise = match &config.advertise_addr {
+        Some(addr) => addr.clone(),
+        None if listening.ip().is_unspecified() => anyhow::bail!(
+            "listening on {listening}: give --advertise-addr HOST:PORT, the address other \
+             instances reach this one at"
+        ),
+        None => listening.to_string(),
+    };
+    cluster::Cluster::connect(
+        url,
+        advertise,
+        Duration::from_millis(config.room_lease_ms.max(300)),
+        Duration::from_millis(config.instance_ttl_ms.max(300)),
+    )
+    .await
 }
 
 /// The HTTP routes, without a socket (tests can drive it directly).
@@ -238,10 +294,20 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(web::static_file)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            cluster::route_layer,
+        ))
         .with_state(app)
 }
 
 async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiError> {
+    if let Some(cluster) = &app.cluster {
+        cluster.check().await.map_err(|e| {
+            tracing::error!(error = %e, "health check failed");
+            ApiError::Unavailable("Redis is not answering".into())
+        })?;
+    }
     let store = app.persister.store().clone();
     tokio::task::spawn_blocking(move || store.check())
         .await
@@ -258,10 +324,11 @@ async fn api_not_found() -> ApiError {
 }
 
 async fn metrics(State(app): State<Arc<AppShared>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
+    let mut text = app.metrics.render();
+    if let Some(cluster) = &app.cluster {
+        cluster.render_metrics(&mut text);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 async fn signal_shutdown(token: CancellationToken) {

@@ -162,6 +162,9 @@ pub(crate) enum AccessMsg {
     InviteRevoked { id: String },
     /// The room is being deleted: close every connection (4004) and unload.
     Delete { reply: oneshot::Sender<()> },
+    /// Another instance owns the room now (this one lost its lease): close every
+    /// connection (1012; they reconnect to the owner) and unload.
+    Evict,
 }
 
 /// What the runs service asks of a room. Only the room task writes its document, so a
@@ -284,6 +287,9 @@ pub(crate) struct RoomContext {
     pub registry: Arc<Registry>,
     /// The server's one shutdown token.
     pub shutdown: CancellationToken,
+    /// Sharing rooms with other instances: a room loads only with its lease, and gives
+    /// it back when it unloads.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Room name → the handle of its running task.
@@ -345,6 +351,26 @@ impl Registry {
     }
 }
 
+impl crate::cluster::LocalRooms for Registry {
+    fn is_loaded(&self, room: &str) -> bool {
+        self.live.lock().contains_key(room)
+    }
+
+    fn evict(&self, room: &str) {
+        let handle = self.live.lock().get(room).cloned();
+        if let Some(handle) = handle
+            && handle
+                .tx
+                .try_send(RoomMsg::Access(AccessMsg::Evict))
+                .is_err()
+        {
+            // A full inbox: the room learns it at its next commit, which the store
+            // refuses (its claim was taken), and closes then.
+            tracing::warn!(room, "could not tell an evicted room at once");
+        }
+    }
+}
+
 /// The live rooms: loads a room on first join and keeps track of the room tasks.
 pub struct Rooms {
     ctx: RoomContext,
@@ -361,6 +387,7 @@ impl Rooms {
         metrics: Arc<Metrics>,
         settings: RoomSettings,
         shutdown: CancellationToken,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Self {
         Rooms {
             ctx: RoomContext {
@@ -369,6 +396,7 @@ impl Rooms {
                 settings,
                 registry: Arc::default(),
                 shutdown,
+                cluster,
             },
             tasks: TaskTracker::new(),
         }
@@ -438,6 +466,11 @@ impl Rooms {
         if let Some(handle) = handle {
             let _ = handle.tx.send(message).await;
         }
+    }
+
+    /// What the cluster sees of the rooms loaded here.
+    pub(crate) fn local(&self) -> Arc<dyn crate::cluster::LocalRooms> {
+        self.ctx.registry.clone()
     }
 
     /// The document limits every room applies.
