@@ -34,11 +34,12 @@ export function tempDataDir () {
 }
 
 /**
- * `peercode serve` from `$PEERCODE_BIN` on `port` with `dataDir`. Resolves once `GET /healthz`
+ * `peercode serve` from `$PEERCODE_BIN` on `port` with `dataDir` (and `args`, more flags of
+ * `peercode serve`). Resolves once `GET /healthz`
  * answers 200. `INTEROP_REFERENCE_SERVER=path/to/y-websocket/bin/server.cjs` runs the Node
  * reference server instead (it keeps nothing across restarts; for checking the tests themselves).
  */
-export async function startServer ({ port, dataDir }) {
+export async function startServer ({ port, dataDir, args = [] }) {
   const reference = process.env.INTEROP_REFERENCE_SERVER
   let child
   if (reference) {
@@ -49,7 +50,7 @@ export async function startServer ({ port, dataDir }) {
   } else {
     const bin = process.env.PEERCODE_BIN
     if (!bin) throw new Error('PEERCODE_BIN is not set: point it at a built `peercode` binary')
-    child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
