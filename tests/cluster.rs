@@ -443,3 +443,60 @@ async fn forwarded_clients_cannot_write_server_owned_state() {
     on_b.send(Message::Update(update.into())).await;
     assert!(on_b.pump_until(|c| c.denied > 0, WAIT).await, "refused");
 }
+
+/// An owner whose claim was superseded — as after a pause long enough for another instance
+/// to take the room over — can no longer hand out a single update: its commit is refused by
+/// the database's fence, so it closes the room instead of broadcasting, and the client's
+/// edit comes back with its resync wherever the room is served next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_superseded_owner_cannot_broadcast_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let schema = Schema::new("fence");
+    let a = instance(&dir.path().join("a"), &schema, &redis);
+
+    let mut typist = Client::join(&a.url("f"), 1).await;
+    let mut watcher = Client::join(&a.url("f"), 2).await;
+    typist.type_text("before;").await;
+    assert!(watcher.pump_until(|c| c.text() == "before;", WAIT).await);
+
+    // Another process claims the room in the database, as a new owner's load does.
+    let url = schema.url();
+    tokio::task::spawn_blocking(move || {
+        use peercode_store::Store;
+        let store = peercode_store::PgStore::open(&url).expect("open the shared store");
+        store.claim_room("f").expect("claim");
+    })
+    .await
+    .unwrap();
+
+    typist.type_text("stale;").await;
+    assert!(
+        watcher.pump_until(|c| c.closed.is_some(), WAIT).await,
+        "the superseded owner closes the room"
+    );
+    assert!(
+        !watcher.text().contains("stale"),
+        "nothing the database refused reached anyone: {:?}",
+        watcher.text()
+    );
+    // The typist reconnects; its resync brings the edit back through a fresh claim.
+    let mut again = join_retrying(&a.addr, "f", 3).await;
+    again
+        .send(Message::SyncStep2(
+            typist
+                .doc
+                .transact()
+                .encode_diff_v1(&again.state_vector())
+                .into(),
+        ))
+        .await;
+    let mut check = join_retrying(&a.addr, "f", 4).await;
+    assert!(
+        check
+            .pump_until(|c| c.text() == "before;stale;", WAIT)
+            .await,
+        "{:?}",
+        check.text()
+    );
+}
