@@ -218,6 +218,18 @@ async fn killing_the_owner_loses_nothing_any_client_received() {
             .starts_with(&observer.text()[..observer.text().len().min(10)])
     );
     assert_eq!(b.metric("peercode_rooms_owned").await, 1.0);
+
+    // The history both owners wrote in turn is one recording, read from the database
+    // through the survivor: the state at its end is the last update either wrote.
+    let (status, timeline) = b.get_json("/api/rooms/k/timeline").await;
+    assert_eq!(status, 200, "{timeline}");
+    let (status, state) = b.get_json("/api/rooms/k/state").await;
+    assert_eq!(status, 200, "{state}");
+    assert_eq!(state["seq"], timeline["last_seq"], "{state} / {timeline}");
+    assert!(
+        timeline["last_seq"].as_u64().unwrap_or(0) > 100,
+        "{timeline}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,6 +491,11 @@ async fn a_superseded_owner_cannot_broadcast_anything() {
         !watcher.text().contains("stale"),
         "nothing the database refused reached anyone: {:?}",
         watcher.text()
+    );
+    assert_eq!(
+        watcher.closed.as_ref().map(|c| c.0),
+        Some(1012),
+        "told to reconnect (the room moved), not an internal error"
     );
     // The typist reconnects; its resync brings the edit back through a fresh claim.
     let mut again = join_retrying(&a.addr, "f", 3).await;
