@@ -202,7 +202,21 @@ impl BlobStore {
                 endpoint,
                 region,
             } => {
-                let mut builder = AmazonS3Builder::from_env().with_bucket_name(&bucket);
+                // Fail fast: a health check or a move pass should not wait minutes for a
+                // store that is down (the mover tries again on its next pass). Client
+                // options first: `with_allow_http` below is one of them.
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(&bucket)
+                    .with_client_options(
+                        ClientOptions::new()
+                            .with_connect_timeout(Duration::from_secs(5))
+                            .with_timeout(Duration::from_secs(60)),
+                    )
+                    .with_retry(RetryConfig {
+                        max_retries: 2,
+                        retry_timeout: Duration::from_secs(10),
+                        ..RetryConfig::default()
+                    });
                 if let Some(endpoint) = &endpoint {
                     builder = builder
                         .with_endpoint(endpoint)
@@ -217,19 +231,6 @@ impl BlobStore {
                         .map_err(|_| BlobError::InvalidUrl(format!("unknown S3 option {key}")))?;
                     builder = builder.with_config(key, *value);
                 }
-                // Fail fast: a health check or a move pass should not wait minutes for a
-                // store that is down (the mover tries again on its next pass).
-                builder = builder
-                    .with_client_options(
-                        ClientOptions::new()
-                            .with_connect_timeout(Duration::from_secs(5))
-                            .with_timeout(Duration::from_secs(60)),
-                    )
-                    .with_retry(RetryConfig {
-                        max_retries: 2,
-                        retry_timeout: Duration::from_secs(10),
-                        ..RetryConfig::default()
-                    });
                 let s3 = builder
                     .build()
                     .map_err(|e| BlobError::InvalidUrl(chain(&e)))?;
