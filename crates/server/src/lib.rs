@@ -30,7 +30,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, delete, get, post, put};
 use peercode_collab::Limits;
-use peercode_store::{Persister, Store};
+use peercode_store::{BlobStore, MoveSettings, Persister, SnapshotMover, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -54,6 +54,10 @@ pub struct AppShared {
     persister: Arc<Persister>,
     /// Password hashing and the rate limits of sign-ins and connections.
     auth: auth::Auth,
+    /// With blob storage: the thread moving old keyframes there (stopped at close).
+    mover: parking_lot::Mutex<Option<SnapshotMover>>,
+    /// Rooms with an export to blob storage under way.
+    exports: replay::exports::InFlight,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
     connections: TaskTracker,
@@ -65,12 +69,25 @@ impl AppShared {
     /// The whole server's state over `store`, without a socket: pass it to [`router`] and
     /// serve that, then call [`AppShared::close`] once `shutdown` is cancelled.
     pub fn new(config: Config, store: Arc<dyn Store>, shutdown: CancellationToken) -> Arc<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let mover = SnapshotMover::start(
+            store.clone(),
+            MoveSettings {
+                keep: usize::try_from(config.blob_keep_snapshots).unwrap_or(usize::MAX),
+                per_pass: 64,
+                every: Duration::from_millis(config.blob_move_every_ms.max(1)),
+            },
+            metrics.blob_moves.clone(),
+        )
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not start the keyframe mover; keyframes stay in the store");
+            None
+        });
         let persister = Arc::new(Persister::start(
             store,
             4096,
             Duration::from_micros(config.commit_window_us),
         ));
-        let metrics = Arc::new(Metrics::default());
         let settings = RoomSettings {
             limits: Limits {
                 max_document_bytes: config.max_document_bytes,
@@ -94,6 +111,8 @@ impl AppShared {
             metrics,
             persister,
             auth: auth::Auth::new(&config),
+            mover: parking_lot::Mutex::new(mover),
+            exports: Default::default(),
             next_conn_id: AtomicU64::new(1),
             connections: TaskTracker::new(),
             shutdown,
@@ -108,6 +127,11 @@ impl AppShared {
         self.connections.close();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.connections.wait()).await;
         self.rooms.wait_closed().await;
+        let mover = self.mover.lock().take();
+        if let Some(mover) = mover {
+            // After the pass under way, before the store closes.
+            let _ = tokio::task::spawn_blocking(move || mover.stop()).await;
+        }
         let persister = self.persister.clone();
         tokio::task::spawn_blocking(move || persister.shutdown())
             .await
@@ -143,16 +167,21 @@ pub async fn serve_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // Opening blocks (files, connections, migrations): off the async threads.
+    let blobs = match config.blob_url.clone() {
+        Some(url) => Some(open_blobs(url).await?),
+        None => None,
+    };
     let (url, dir) = (config.database_url.clone(), config.data_dir.clone());
     let durability = config.durability.into();
-    let store =
-        tokio::task::spawn_blocking(move || peercode_store::open(url.as_deref(), &dir, durability))
-            .await
-            .context("while waiting for the store to open")?
-            .with_context(|| match &config.database_url {
-                Some(_) => "while opening the PostgreSQL store".to_string(),
-                None => format!("while opening the store in {}", config.data_dir.display()),
-            })?;
+    let store = tokio::task::spawn_blocking(move || {
+        peercode_store::open_with_blobs(url.as_deref(), &dir, durability, blobs)
+    })
+    .await
+    .context("while waiting for the store to open")?
+    .with_context(|| match &config.database_url {
+        Some(_) => "while opening the PostgreSQL store".to_string(),
+        None => format!("while opening the store in {}", config.data_dir.display()),
+    })?;
     let app = AppShared::new(config, store, shutdown.clone());
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
@@ -179,6 +208,25 @@ pub async fn serve_on(
     app.close().await?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Open the blob storage of `--blob-url`, and say at start-up when it does not answer
+/// (the server still starts: keyframes stay in the store until it does).
+async fn open_blobs(url: String) -> anyhow::Result<Arc<BlobStore>> {
+    let blobs = tokio::task::spawn_blocking(move || BlobStore::open(&url))
+        .await
+        .context("while waiting for blob storage to open")?
+        .context("while opening blob storage (--blob-url)")?;
+    let blobs = Arc::new(blobs);
+    let probe = blobs.clone();
+    match tokio::task::spawn_blocking(move || probe.check()).await {
+        Ok(Ok(())) => tracing::info!(target = blobs.target(), "blob storage answers"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "blob storage does not answer; keyframes stay in the store until it does")
+        }
+        Err(error) => tracing::warn!(%error, "checking blob storage"),
+    }
+    Ok(blobs)
 }
 
 /// The HTTP routes, without a socket (tests can drive it directly).
@@ -234,6 +282,16 @@ pub fn router(app: Arc<AppShared>) -> Router {
             "/api/rooms/{room}/fork",
             post(replay::fork).layer(DefaultBodyLimit::max(4096)),
         )
+        .route(
+            "/api/rooms/{room}/recordings",
+            post(replay::exports::create)
+                .get(replay::exports::list)
+                .layer(DefaultBodyLimit::max(4096)),
+        )
+        .route(
+            "/api/rooms/{room}/recordings/{name}",
+            get(replay::exports::download),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -241,8 +299,11 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .with_state(app)
 }
 
+/// A round trip to the store, and to blob storage when there is one (then each is named:
+/// `ok\nstore: ok\nblobs: ok\n`); 503 naming the one that does not answer.
 async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiError> {
     let store = app.persister.store().clone();
+    let blobs = store.blobs().cloned();
     tokio::task::spawn_blocking(move || store.check())
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
@@ -250,8 +311,31 @@ async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiE
             tracing::error!(error = %e, "health check failed");
             ApiError::Unavailable("the store is not answering".into())
         })?;
-    Ok("ok")
+    let Some(blobs) = blobs else {
+        return Ok("ok");
+    };
+    let answered = tokio::time::timeout(
+        HEALTH_TIMEOUT,
+        tokio::task::spawn_blocking(move || blobs.check()),
+    )
+    .await;
+    match answered {
+        Ok(Ok(Ok(()))) => Ok("ok\nstore: ok\nblobs: ok\n"),
+        Ok(Ok(Err(error))) => {
+            tracing::error!(%error, "blob storage health check failed");
+            Err(ApiError::Unavailable(
+                "blob storage is not answering".into(),
+            ))
+        }
+        Ok(Err(error)) => Err(ApiError::Internal(error.into())),
+        Err(_) => Err(ApiError::Unavailable(
+            "blob storage is not answering".into(),
+        )),
+    }
 }
+
+/// How long `/healthz` waits for blob storage.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn api_not_found() -> ApiError {
     ApiError::NotFound("no such API endpoint".into())

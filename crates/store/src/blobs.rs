@@ -20,7 +20,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{
-    ClientOptions, GetOptions, ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig,
+    ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+    RetryConfig,
 };
 use sha2::{Digest, Sha256};
 
@@ -63,6 +64,17 @@ pub struct BlobInfo {
     pub size: u64,
     /// Last modified, Unix ms.
     pub modified_ms: i64,
+}
+
+/// A blob's bytes as they arrive ([`BlobStore::get_stream`]); usable from any async
+/// runtime.
+pub struct BlobChunks(tokio::sync::mpsc::Receiver<Result<Bytes, BlobError>>);
+
+impl BlobChunks {
+    /// The next chunk; `None` at the end.
+    pub async fn next(&mut self) -> Option<Result<Bytes, BlobError>> {
+        self.0.recv().await
+    }
 }
 
 /// A blob store: an S3-compatible bucket or a local directory. Blocking; see the module.
@@ -315,6 +327,53 @@ impl BlobStore {
         .map_err(|e| self.error(key, e))?
     }
 
+    /// The blob at `key` as a stream of chunks, for sending on without holding it whole:
+    /// (its size, the chunks). Refused (`TooLarge`) when larger than `max_bytes`. The
+    /// chunks are read ahead at most two at a time, so a slow reader holds little memory.
+    pub fn get_stream(&self, key: &str, max_bytes: u64) -> Result<(u64, BlobChunks), BlobError> {
+        let path = self.path(key)?;
+        let found = self
+            .block_on(self.inner.get_opts(&path, GetOptions::default()))
+            .map_err(|e| self.error(key, e))?;
+        let size = found.meta.size;
+        if size > max_bytes {
+            return Err(BlobError::TooLarge {
+                key: key.to_owned(),
+                limit: max_bytes,
+            });
+        }
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        let (target, key) = (self.target.clone(), key.to_owned());
+        let runtime = self.runtime.as_ref().map(|r| r.handle().clone());
+        let pump = async move {
+            let mut chunks = found.into_stream();
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| BlobError::Backend {
+                    target: target.clone(),
+                    message: format!("reading {key}: {}", chain(&e)),
+                });
+                let failed = chunk.is_err();
+                // The receiver is gone: the download was abandoned.
+                if sender.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        };
+        if let Some(runtime) = runtime {
+            runtime.spawn(pump);
+        }
+        Ok((size, BlobChunks(receiver)))
+    }
+
+    /// Delete one blob (gone already is not an error).
+    pub fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        match self.block_on(self.inner.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(self.error(key, error)),
+        }
+    }
+
     /// The blobs whose keys start with `prefix` (a whole path segment: `a/b` lists
     /// `a/b/c`, not `a/bc`), at most `max` of them, in key order.
     pub fn list(&self, prefix: &str, max: usize) -> Result<Vec<BlobInfo>, BlobError> {
@@ -553,7 +612,7 @@ mod tests {
             ("a/../b", ".x612f2e2e2f62"),
         ] {
             assert_eq!(room_prefix(room), format!("rooms/{segment}"));
-            assert!(Path::parse(&room_prefix(room)).is_ok());
+            assert!(Path::parse(room_prefix(room)).is_ok());
         }
         let key = snapshot_key("r", 42, b"doc");
         assert!(key.starts_with("rooms/r/snapshots/00000000000000000042-"));

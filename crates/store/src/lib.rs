@@ -30,7 +30,7 @@ use bytes::Bytes;
 
 pub use self::postgres::{PgStore, RoundTrips};
 pub use accounts::{Account, ApiToken, Invite, Member, OwnedRoom, Role, Session, Visibility};
-pub use blobs::{BlobError, BlobInfo, BlobStore};
+pub use blobs::{BlobChunks, BlobError, BlobInfo, BlobStore};
 pub use mover::{MoveCounters, MoveSettings, SnapshotMover};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};

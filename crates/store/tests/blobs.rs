@@ -193,9 +193,12 @@ fn write_history(store: &dyn Store) {
 /// load gives.
 #[derive(Debug, PartialEq)]
 struct Moments {
-    keyframes: Vec<Option<(u64, Vec<u8>)>>,
-    load: (Option<(u64, Vec<u8>)>, Vec<StoredUpdate>, u64),
+    keyframes: Vec<Option<Keyframe>>,
+    load: (Option<Keyframe>, Vec<StoredUpdate>, u64),
 }
+
+/// (seq, bytes)
+type Keyframe = (u64, Vec<u8>);
 
 fn moments(store: &dyn Store, room: &str) -> Moments {
     let last = store.last_seq(room).unwrap();
