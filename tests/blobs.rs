@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::moto::{Moto, S3_ENV, S3_OPTIONS};
 use common::{Client, Cred, Server, wait_until};
 use peercode_store::blobs::{recordings_prefix, room_prefix};
-use peercode_store::{BlobStore, Durability, SqliteStore, Store};
+use peercode_store::{BlobStore, Durability, PgStore, SqliteStore, Store};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -77,10 +77,21 @@ async fn wait_for_metric(server: &Server, name: &str, want: f64) -> f64 {
 /// Record a session with keyframes every 3 updates, without blob storage; restart with
 /// `blob_url` and the keyframe mover; wait until it has moved every keyframe but the
 /// newest; check every moment replays the same and the blobs are there.
-async fn old_keyframes_move_and_replay_as_before(blob_url: &str, env: &[(&str, &str)]) {
+async fn old_keyframes_move_and_replay_as_before(
+    blob_url: &str,
+    env: &[(&str, &str)],
+    database: Option<&PgSchema>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let room = "moving";
-    let mut server = Server::spawn(dir.path(), &["--snapshot-every", "3"]);
+    let db_flags: Vec<String> = match database {
+        Some(schema) => vec!["--database-url".into(), schema.url()],
+        None => Vec::new(),
+    };
+    let db_flags: Vec<&str> = db_flags.iter().map(String::as_str).collect();
+    let mut flags = vec!["--snapshot-every", "3"];
+    flags.extend(&db_flags);
+    let mut server = Server::spawn(dir.path(), &flags);
     let mut client = Client::join(&server.url(room), 5).await;
     let mut moments = vec![now_ms() - 60_000];
     for i in 0..16 {
@@ -91,24 +102,30 @@ async fn old_keyframes_move_and_replay_as_before(blob_url: &str, env: &[(&str, &
     assert!(server.stop(), "a clean stop");
 
     // What the mover has to do: every keyframe but the newest.
-    let store = SqliteStore::open(dir.path(), Durability::Process).unwrap();
-    let to_move = store.snapshots_to_move(1, None, 1000).unwrap().len();
-    store.close().unwrap();
-    drop(store);
+    let (path, url) = (dir.path().to_owned(), database.map(PgSchema::url));
+    let to_move = tokio::task::spawn_blocking(move || {
+        let store: Box<dyn Store> = match url {
+            Some(url) => Box::new(PgStore::open(&url).unwrap()),
+            None => Box::new(SqliteStore::open(&path, Durability::Process).unwrap()),
+        };
+        let to_move = store.snapshots_to_move(1, None, 1000).unwrap().len();
+        store.close().unwrap();
+        to_move
+    })
+    .await
+    .unwrap();
     assert!(to_move >= 4, "only {to_move} keyframes to move");
 
-    let server = Server::spawn_env(
-        dir.path(),
-        &[
-            "--blob-url",
-            blob_url,
-            "--blob-keep-snapshots",
-            "1",
-            "--blob-move-every-ms",
-            "20",
-        ],
-        env,
-    );
+    let mut flags = vec![
+        "--blob-url",
+        blob_url,
+        "--blob-keep-snapshots",
+        "1",
+        "--blob-move-every-ms",
+        "20",
+    ];
+    flags.extend(&db_flags);
+    let server = Server::spawn_env(dir.path(), &flags, env);
     let moved = wait_for_metric(
         &server,
         "peercode_blob_snapshots_moved_total",
@@ -138,14 +155,67 @@ async fn old_keyframes_move_and_replay_as_before(blob_url: &str, env: &[(&str, &
 #[tokio::test]
 async fn old_keyframes_move_to_s3_and_every_moment_replays_as_before() {
     let moto = Moto::start();
-    old_keyframes_move_and_replay_as_before(&moto.bucket(), S3_ENV).await;
+    old_keyframes_move_and_replay_as_before(&moto.bucket(), S3_ENV, None).await;
 }
 
 #[tokio::test]
 async fn old_keyframes_move_to_a_directory_and_every_moment_replays_as_before() {
     let blobs = tempfile::tempdir().unwrap();
     let url = format!("file://{}", blobs.path().display());
-    old_keyframes_move_and_replay_as_before(&url, &[]).await;
+    old_keyframes_move_and_replay_as_before(&url, &[], None).await;
+}
+
+#[tokio::test]
+async fn old_keyframes_move_from_postgresql_to_s3_and_every_moment_replays_as_before() {
+    let moto = Moto::start();
+    let schema = PgSchema::new();
+    old_keyframes_move_and_replay_as_before(&moto.bucket(), S3_ENV, Some(&schema)).await;
+}
+
+/// A schema of this test's own in the test database (`PEERCODE_TEST_DATABASE_URL`),
+/// dropped at the end; fails, never skips, when PostgreSQL is unreachable.
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn new() -> PgSchema {
+        let base = std::env::var("PEERCODE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
+        let name = format!("peercode_blobs_test_{}", std::process::id());
+        let schema = PgSchema { base, name };
+        schema.admin(|_| ());
+        schema
+    }
+
+    fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{separator}schema={}", self.base, self.name)
+    }
+
+    /// `f` with a plain connection, on a thread of its own (the driver's runtime may not
+    /// start inside the test's).
+    fn admin(&self, f: impl FnOnce(&mut postgres::Client) + Send + 'static) {
+        let base = self.base.clone();
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(&base, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("PostgreSQL is not reachable at {base}: {e:?}"));
+            f(&mut admin);
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // Our own name (letters, digits, underscores).
+        let drop_it = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        self.admin(move |admin| {
+            let _ = admin.batch_execute(&drop_it);
+        });
+    }
 }
 
 fn peercode(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
