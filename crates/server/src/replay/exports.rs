@@ -284,6 +284,81 @@ pub async fn download(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peercode_collab::{Limits, Room};
+    use peercode_store::{Durability, Record, RecordKind, SqliteStore};
+
+    /// A store with one recorded room, and a blob directory.
+    fn recorded(room: &str) -> (tempfile::TempDir, SqliteStore, BlobStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path(), Durability::Process).expect("store");
+        let (_, created) = Room::create(Limits::default());
+        let record = Record {
+            room: room.into(),
+            seq: 1,
+            ts_ms: 1_764_635_000_000,
+            author: "server".into(),
+            kind: RecordKind::Update,
+            data: created.into(),
+        };
+        assert!(store.append(&[record]).expect("append").is_empty());
+        let blobs = BlobStore::open(&format!("file://{}", dir.path().join("blobs").display()))
+            .expect("blobs");
+        (dir, store, blobs)
+    }
+
+    #[test]
+    fn an_export_over_the_limit_writes_nothing() {
+        let (_dir, store, blobs) = recorded("r");
+        let error = export_to_blobs(&store, &blobs, "r", 100).expect_err("too large");
+        assert!(matches!(error, ExportError::TooLarge(100)), "{error}");
+        assert!(
+            blobs
+                .list(&recordings_prefix("r"), 10)
+                .expect("list")
+                .is_empty()
+        );
+        let exported = export_to_blobs(&store, &blobs, "r", MAX_EXPORT_BYTES).expect("fits");
+        assert!(exported.bytes > 100);
+        assert!(matches!(
+            export_to_blobs(&store, &blobs, "nothing-here", MAX_EXPORT_BYTES),
+            Err(ExportError::Recording(RecordingError::NoRecording(_)))
+        ));
+    }
+
+    #[test]
+    fn a_room_keeps_its_newest_exports() {
+        let (_dir, store, blobs) = recorded("r");
+        let mut names = Vec::new();
+        for _ in 0..KEEP_PER_ROOM + 3 {
+            names.push(
+                export_to_blobs(&store, &blobs, "r", MAX_EXPORT_BYTES)
+                    .expect("export")
+                    .name,
+            );
+        }
+        let kept: Vec<String> = blobs
+            .list(&recordings_prefix("r"), 100)
+            .expect("list")
+            .into_iter()
+            .map(|b| b.key.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            kept,
+            names[3..],
+            "the newest {KEEP_PER_ROOM}, by name (time first)"
+        );
+    }
+
+    #[test]
+    fn one_export_per_room_at_a_time() {
+        let in_flight = InFlight::default();
+        let slot = in_flight.take("r").expect("free");
+        assert!(in_flight.take("r").is_none(), "taken");
+        assert!(in_flight.take("other").is_some(), "per room");
+        drop(slot);
+        assert!(in_flight.take("r").is_some(), "given back when dropped");
+    }
 
     #[test]
     fn names_sort_by_time_and_are_recording_names() {
