@@ -220,7 +220,7 @@ async fn open_blobs(url: String) -> anyhow::Result<Arc<BlobStore>> {
     let blobs = Arc::new(blobs);
     let probe = blobs.clone();
     match tokio::task::spawn_blocking(move || probe.check()).await {
-        Ok(Ok(())) => tracing::info!(target = blobs.target(), "blob storage answers"),
+        Ok(Ok(())) => tracing::info!(blobs = blobs.target(), "blob storage answers"),
         Ok(Err(error)) => {
             tracing::warn!(%error, "blob storage does not answer; keyframes stay in the store until it does")
         }

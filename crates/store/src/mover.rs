@@ -116,7 +116,11 @@ pub fn move_pass(
     Ok(())
 }
 
-/// The background thread that moves old keyframes, one pass every `settings.every`.
+/// The pause between passes while a backlog lasts.
+const BACKLOG_PAUSE: Duration = Duration::from_secs(1);
+
+/// The background thread that moves old keyframes, one pass every `settings.every` (every
+/// second while a backlog lasts).
 pub struct SnapshotMover {
     stop: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<()>,
@@ -142,7 +146,13 @@ impl SnapshotMover {
                     {
                         tracing::warn!(%error, "moving snapshots to blob storage failed; trying again later");
                     }
-                    match stopped.recv_timeout(settings.every) {
+                    // A full pass leaves work behind: the next one comes soon (still
+                    // at most `per_pass` a second), otherwise after `every`.
+                    let pause = match cursor {
+                        Some(_) => settings.every.min(BACKLOG_PAUSE),
+                        None => settings.every,
+                    };
+                    match stopped.recv_timeout(pause) {
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                         _ => break,
                     }

@@ -14,14 +14,14 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use peercode_store::blobs::{room_prefix, snapshot_key};
 use peercode_store::mover::{self, Moved};
 use peercode_store::{
-    BlobError, BlobStore, Durability, MoveCounters, MoveSettings, Record, RecordKind, SqliteStore,
-    Store, StoreError, StoredUpdate,
+    BlobError, BlobStore, Durability, MoveCounters, MoveSettings, Record, RecordKind,
+    SnapshotMover, SqliteStore, Store, StoreError, StoredUpdate,
 };
 
 use common::moto::{Moto, S3_OPTIONS};
@@ -115,6 +115,14 @@ mod file {
     #[test]
     fn conditional_writes_never_overwrite() {
         super::conditional_writes_never_overwrite(&super::Place::file());
+    }
+
+    #[test]
+    fn the_mover_thread_works_off_a_backlog_without_waiting_its_interval() {
+        super::the_mover_thread_works_off_a_backlog_without_waiting_its_interval(
+            &super::Sqlite::new(),
+            &super::Place::file(),
+        );
     }
 }
 
@@ -429,4 +437,37 @@ fn conditional_writes_never_overwrite(place: &Place) {
     if let Some(moto) = &place.moto {
         assert!(moto.endpoint.starts_with("http://127.0.0.1:"));
     }
+}
+
+fn the_mover_thread_works_off_a_backlog_without_waiting_its_interval(db: &impl Db, place: &Place) {
+    let blobs = place.open();
+    let store = db.open(Some(blobs.clone()));
+    write_history(&*store);
+    let before = moments(&*store, ROOM);
+    let counters = Arc::new(MoveCounters::default());
+    let settings = MoveSettings {
+        keep: KEEP,
+        per_pass: 2,
+        // Far longer than the test: only the backlog pace can get the work done.
+        every: Duration::from_secs(3600),
+    };
+    let mover = SnapshotMover::start(store.clone(), settings, counters.clone())
+        .unwrap()
+        .expect("a mover: the store has blob storage");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want = SNAPSHOTS - KEEP as u64;
+    while counters.moved.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    mover.stop();
+    assert_eq!(counters.moved.load(Ordering::Relaxed), want);
+    assert_eq!(moments(&*store, ROOM), before);
+    // Without blob storage there is nothing to start.
+    let bare = db.open(None);
+    assert!(
+        SnapshotMover::start(bare, settings, counters)
+            .unwrap()
+            .is_none()
+    );
+    store.close().unwrap();
 }
