@@ -31,6 +31,9 @@ use crate::{ApiError, AppShared};
 
 /// The largest recording written to blob storage from a request.
 pub const MAX_EXPORT_BYTES: usize = 64 << 20;
+/// The largest recording a download sends (streamed, so this bounds time, not memory;
+/// `peercode replay export --to-blobs` may write more than a request may).
+pub const MAX_DOWNLOAD_BYTES: u64 = 1 << 30;
 /// Exported recordings kept per room; a new one beyond this deletes the oldest (each is a
 /// copy of history the store still has).
 pub const KEEP_PER_ROOM: usize = 10;
@@ -250,7 +253,7 @@ pub async fn download(
     let key = recording_key(&room, &name)
         .ok_or_else(|| ApiError::NotFound("no such recording".into()))?;
     let (size, chunks) =
-        tokio::task::spawn_blocking(move || blobs.get_stream(&key, MAX_EXPORT_BYTES as u64))
+        tokio::task::spawn_blocking(move || blobs.get_stream(&key, MAX_DOWNLOAD_BYTES))
             .await
             .map_err(|e| ApiError::Internal(e.into()))?
             .map_err(blob_error)?;
