@@ -7,7 +7,9 @@
 //! bytes — checked), read it back and compare, then replace the row's bytes by the key in
 //! one transaction, only if the row still holds those bytes. A crash or a failure before
 //! the last step leaves the row as it was (at worst with an unreferenced blob, swept when
-//! the room is deleted).
+//! the room is deleted). The mover never deletes a blob: one it could not refer to may be
+//! another instance's, already referred to. A room deleted while a pass writes one of its
+//! keyframes can leave that blob behind until the name is deleted again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
