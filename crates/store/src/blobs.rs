@@ -84,6 +84,42 @@ pub struct BlobStore {
     runtime: Option<tokio::runtime::Runtime>,
     /// `s3://bucket/prefix` or `file:///dir`, for messages (never a credential).
     target: String,
+    /// The keyframes read back most recently: their keys are their hashes, so an entry is
+    /// never stale, and scrubbing through a recording does not fetch one again and again.
+    keyframes: parking_lot::Mutex<KeyframeCache>,
+}
+
+/// The most recently read keyframes, newest last, at most [`KEYFRAME_CACHE_BYTES`].
+#[derive(Default)]
+struct KeyframeCache {
+    entries: std::collections::VecDeque<(String, Bytes)>,
+    bytes: usize,
+}
+
+/// Keyframe bytes kept in memory per blob store.
+const KEYFRAME_CACHE_BYTES: usize = 64 << 20;
+
+impl KeyframeCache {
+    fn get(&mut self, key: &str) -> Option<Bytes> {
+        let at = self.entries.iter().position(|(k, _)| k == key)?;
+        let entry = self.entries.remove(at)?;
+        let data = entry.1.clone();
+        self.entries.push_back(entry);
+        Some(data)
+    }
+
+    fn put(&mut self, key: &str, data: Bytes) {
+        if data.len() > KEYFRAME_CACHE_BYTES / 4 || self.get(key).is_some() {
+            return;
+        }
+        self.bytes += data.len();
+        self.entries.push_back((key.to_owned(), data));
+        while self.bytes > KEYFRAME_CACHE_BYTES
+            && let Some((_, old)) = self.entries.pop_front()
+        {
+            self.bytes -= old.len();
+        }
+    }
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -261,6 +297,7 @@ impl BlobStore {
             inner,
             runtime: Some(runtime),
             target: description,
+            keyframes: Default::default(),
         })
     }
 
@@ -526,10 +563,14 @@ pub(crate) fn snapshot_bytes(
 /// Read back a snapshot a row refers to, checking its bytes against the hash in its key.
 pub(crate) fn read_snapshot(blobs: Option<&BlobStore>, key: &str) -> Result<Vec<u8>, StoreError> {
     let blobs = blobs.ok_or_else(|| BlobError::NotConfigured(format!("snapshot {key}")))?;
+    if let Some(data) = blobs.keyframes.lock().get(key) {
+        return Ok(data.to_vec());
+    }
     let data = blobs.get(key, MAX_SNAPSHOT_BYTES)?;
     if !key.ends_with(&format!("-{}", sha256_hex(&data))) {
         return Err(BlobError::Corrupt(key.to_owned()).into());
     }
+    blobs.keyframes.lock().put(key, data.clone());
     Ok(data.to_vec())
 }
 
@@ -599,6 +640,26 @@ mod tests {
                 "{bad:?} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn the_keyframe_cache_keeps_the_most_recent_within_its_bytes() {
+        let mut cache = KeyframeCache::default();
+        let big = Bytes::from(vec![0u8; KEYFRAME_CACHE_BYTES / 4]);
+        for key in ["a", "b", "c"] {
+            cache.put(key, big.clone());
+        }
+        assert!(cache.get("a").is_some(), "a is now the most recent");
+        cache.put("d", big.clone());
+        cache.put("e", big.clone());
+        assert!(cache.get("b").is_none(), "the least recent went first");
+        for key in ["a", "c", "d", "e"] {
+            assert!(cache.get(key).is_some(), "{key}");
+        }
+        assert_eq!(cache.bytes, KEYFRAME_CACHE_BYTES);
+        // Larger than a quarter: never kept.
+        cache.put("huge", Bytes::from(vec![0u8; KEYFRAME_CACHE_BYTES / 4 + 1]));
+        assert!(cache.get("huge").is_none());
     }
 
     #[test]
