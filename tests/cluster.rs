@@ -150,6 +150,11 @@ async fn clients_on_two_instances_share_one_room_and_presence() {
         text_of(&on_a),
         text_of(&on_b)
     );
+    // Each instance reports both its backends.
+    assert_eq!(
+        b.get("/healthz").await,
+        (200, "ok\nstore: ok\nredis: ok\n".to_owned())
+    );
     // One instance owns the room; the other forwarded its client to it.
     assert_eq!(a.metric("peercode_rooms_owned").await, 1.0);
     assert_eq!(b.metric("peercode_rooms_owned").await, 0.0);

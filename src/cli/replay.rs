@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use peercode_collab::Limits;
-use peercode_server::replay::recording;
+use peercode_server::replay::{exports, recording};
 use std::sync::Arc;
 
-use peercode_store::{Durability, Store};
+use peercode_store::{BlobStore, Durability, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +28,10 @@ struct StoreArgs {
     /// The history is in PostgreSQL instead: `postgres://user@host:5432/database`.
     #[arg(long, env = "PEERCODE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Old keyframes (and exported recordings) are in blob storage: `s3://BUCKET?endpoint=URL`
+    /// or `file://DIR`, as `peercode serve --blob-url`.
+    #[arg(long, env = "PEERCODE_BLOB_URL")]
+    blob_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -36,8 +40,12 @@ enum Command {
     Export {
         room: String,
         /// Output file; `-` or absent: standard output.
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "to_blobs")]
         output: Option<PathBuf>,
+        /// Write it into blob storage (`--blob-url`) beside the server's exports instead,
+        /// and print its name (as `POST /api/rooms/{room}/recordings` does).
+        #[arg(long)]
+        to_blobs: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -56,10 +64,17 @@ enum Command {
 }
 
 fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
-    peercode_store::open(
+    let blobs = match &args.blob_url {
+        Some(url) => Some(Arc::new(
+            BlobStore::open(url).context("while opening blob storage (--blob-url)")?,
+        )),
+        None => None,
+    };
+    peercode_store::open_with_blobs(
         args.database_url.as_deref(),
         &args.data_dir,
         Durability::Process,
+        blobs,
     )
     .with_context(|| match &args.database_url {
         Some(_) => "while opening the PostgreSQL store".to_string(),
@@ -72,6 +87,30 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         Command::Export {
             room,
             output,
+            to_blobs: true,
+            store,
+        } => {
+            let store = open(&store)?;
+            let blobs = store
+                .blobs()
+                .cloned()
+                .context("--to-blobs needs blob storage: give --blob-url")?;
+            let exported = exports::export_to_blobs(&*store, &blobs, &room, usize::MAX)?;
+            store.close()?;
+            drop(output);
+            eprintln!(
+                "exported room {room} to {}/{}: {} updates, {} events",
+                blobs.target(),
+                exported.key,
+                exported.summary.updates,
+                exported.summary.events
+            );
+            println!("{}", exported.name);
+        }
+        Command::Export {
+            room,
+            output,
+            to_blobs: false,
             store,
         } => {
             let store = open(&store)?;

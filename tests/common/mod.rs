@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+/// moto's S3 server, shared with the store crate's tests.
+#[path = "../../crates/store/tests/common/moto.rs"]
+pub mod moto;
 pub mod redis;
 
 use std::collections::HashMap;
@@ -80,21 +83,33 @@ impl Server {
 
     /// The real `peercode serve` binary, for tests that kill it or restart it.
     pub fn spawn(data_dir: &Path, extra: &[&str]) -> Server {
-        Server::spawn_with(data_dir, extra, "warn", Stdio::inherit())
+        Server::spawn_with(data_dir, extra, "warn", Stdio::inherit(), &[])
+    }
+
+    /// The binary with these environment variables too (S3 credentials, say).
+    pub fn spawn_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn_with(data_dir, extra, "warn", Stdio::inherit(), env)
     }
 
     /// The binary with `RUST_LOG=rust_log`, its log (stderr) written to `log`.
     pub fn spawn_logged(data_dir: &Path, extra: &[&str], rust_log: &str, log: &Path) -> Server {
         let file = std::fs::File::create(log).expect("create the log file");
-        Server::spawn_with(data_dir, extra, rust_log, Stdio::from(file))
+        Server::spawn_with(data_dir, extra, rust_log, Stdio::from(file), &[])
     }
 
-    fn spawn_with(data_dir: &Path, extra: &[&str], rust_log: &str, stderr: Stdio) -> Server {
+    fn spawn_with(
+        data_dir: &Path,
+        extra: &[&str],
+        rust_log: &str,
+        stderr: Stdio,
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_peercode"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
             .stderr(stderr)

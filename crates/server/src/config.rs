@@ -34,6 +34,19 @@ pub struct Config {
     /// over, and an instance that cannot reach Redis for this long gives up its rooms.
     #[arg(long, env = "PEERCODE_INSTANCE_TTL_MS", default_value_t = 3_000)]
     pub instance_ttl_ms: u64,
+    /// Keep old keyframe snapshots and exported recordings in blob storage:
+    /// `s3://BUCKET[/PREFIX]?endpoint=URL[&region=R]` (credentials from the usual AWS
+    /// variables) or `file://DIR`. Without it everything stays in the store.
+    #[arg(long, env = "PEERCODE_BLOB_URL")]
+    pub blob_url: Option<String>,
+    /// With `--blob-url`: the newest keyframes of each room that stay in the store (the
+    /// older ones move to blob storage).
+    #[arg(long, env = "PEERCODE_BLOB_KEEP_SNAPSHOTS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    pub blob_keep_snapshots: u64,
+    /// With `--blob-url`: milliseconds between two passes of the keyframe mover (each moves
+    /// at most 64).
+    #[arg(long, env = "PEERCODE_BLOB_MOVE_EVERY_MS", default_value_t = 60_000)]
+    pub blob_move_every_ms: u64,
     /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
     #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -210,6 +223,29 @@ mod tests {
         let url = "postgres://peercode@db:5432/peercode?schema=history";
         let config = Config::from_args(["--database-url", url]).expect("valid");
         assert_eq!(config.database_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn blob_storage_is_optional_and_keeps_at_least_one_keyframe() {
+        let config = Config::from_args(std::iter::empty::<&str>()).expect("defaults");
+        assert_eq!(
+            config.blob_url, None,
+            "everything in the store unless a URL is given"
+        );
+        let config = Config::from_args([
+            "--blob-url",
+            "s3://b?endpoint=http://127.0.0.1:9000",
+            "--blob-keep-snapshots",
+            "2",
+        ])
+        .expect("valid");
+        assert_eq!(
+            config.blob_url.as_deref(),
+            Some("s3://b?endpoint=http://127.0.0.1:9000")
+        );
+        assert_eq!(config.blob_keep_snapshots, 2);
+        // A room loads from its newest keyframe, which must stay in the store.
+        assert!(Config::from_args(["--blob-keep-snapshots", "0"]).is_err());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{any, delete, get, post, put};
 use peercode_collab::Limits;
-use peercode_store::{Persister, Store};
+use peercode_store::{BlobStore, MoveSettings, Persister, SnapshotMover, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -55,6 +55,10 @@ pub struct AppShared {
     persister: Arc<Persister>,
     /// Password hashing and the rate limits of sign-ins and connections.
     auth: auth::Auth,
+    /// With blob storage: the thread moving old keyframes there (stopped at close).
+    mover: parking_lot::Mutex<Option<SnapshotMover>>,
+    /// Rooms with an export to blob storage under way.
+    exports: replay::exports::InFlight,
     next_conn_id: AtomicU64,
     /// Connection tasks, awaited briefly at shutdown so clients get a close frame.
     connections: TaskTracker,
@@ -78,12 +82,25 @@ impl AppShared {
         shutdown: CancellationToken,
         cluster: Option<Arc<cluster::Cluster>>,
     ) -> Arc<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let mover = SnapshotMover::start(
+            store.clone(),
+            MoveSettings {
+                keep: usize::try_from(config.blob_keep_snapshots).unwrap_or(usize::MAX),
+                per_pass: 64,
+                every: Duration::from_millis(config.blob_move_every_ms.max(1)),
+            },
+            metrics.blob_moves.clone(),
+        )
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not start the keyframe mover; keyframes stay in the store");
+            None
+        });
         let persister = Arc::new(Persister::start(
             store,
             4096,
             Duration::from_micros(config.commit_window_us),
         ));
-        let metrics = Arc::new(Metrics::default());
         let settings = RoomSettings {
             limits: Limits {
                 max_document_bytes: config.max_document_bytes,
@@ -108,6 +125,8 @@ impl AppShared {
             metrics,
             persister,
             auth: auth::Auth::new(&config),
+            mover: parking_lot::Mutex::new(mover),
+            exports: Default::default(),
             next_conn_id: AtomicU64::new(1),
             connections: TaskTracker::new(),
             shutdown,
@@ -123,6 +142,11 @@ impl AppShared {
         self.connections.close();
         let _ = tokio::time::timeout(Duration::from_secs(3), self.connections.wait()).await;
         self.rooms.wait_closed().await;
+        let mover = self.mover.lock().take();
+        if let Some(mover) = mover {
+            // After the pass under way, before the store closes.
+            let _ = tokio::task::spawn_blocking(move || mover.stop()).await;
+        }
         let persister = self.persister.clone();
         let flushed = tokio::task::spawn_blocking(move || persister.shutdown())
             .await
@@ -163,16 +187,21 @@ pub async fn serve_on(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     // Opening blocks (files, connections, migrations): off the async threads.
+    let blobs = match config.blob_url.clone() {
+        Some(url) => Some(open_blobs(url).await?),
+        None => None,
+    };
     let (url, dir) = (config.database_url.clone(), config.data_dir.clone());
     let durability = config.durability.into();
-    let store =
-        tokio::task::spawn_blocking(move || peercode_store::open(url.as_deref(), &dir, durability))
-            .await
-            .context("while waiting for the store to open")?
-            .with_context(|| match &config.database_url {
-                Some(_) => "while opening the PostgreSQL store".to_string(),
-                None => format!("while opening the store in {}", config.data_dir.display()),
-            })?;
+    let store = tokio::task::spawn_blocking(move || {
+        peercode_store::open_with_blobs(url.as_deref(), &dir, durability, blobs)
+    })
+    .await
+    .context("while waiting for the store to open")?
+    .with_context(|| match &config.database_url {
+        Some(_) => "while opening the PostgreSQL store".to_string(),
+        None => format!("while opening the store in {}", config.data_dir.display()),
+    })?;
     let addr = listener.local_addr()?;
     let cluster = match &config.redis_url {
         None => None,
@@ -237,6 +266,25 @@ async fn join_cluster(
     .await
 }
 
+/// Open the blob storage of `--blob-url`, and say at start-up when it does not answer
+/// (the server still starts: keyframes stay in the store until it does).
+async fn open_blobs(url: String) -> anyhow::Result<Arc<BlobStore>> {
+    let blobs = tokio::task::spawn_blocking(move || BlobStore::open(&url))
+        .await
+        .context("while waiting for blob storage to open")?
+        .context("while opening blob storage (--blob-url)")?;
+    let blobs = Arc::new(blobs);
+    let probe = blobs.clone();
+    match tokio::task::spawn_blocking(move || probe.check()).await {
+        Ok(Ok(())) => tracing::info!(blobs = blobs.target(), "blob storage answers"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "blob storage does not answer; keyframes stay in the store until it does")
+        }
+        Err(error) => tracing::warn!(%error, "checking blob storage"),
+    }
+    Ok(blobs)
+}
+
 /// The HTTP routes, without a socket (tests can drive it directly).
 pub fn router(app: Arc<AppShared>) -> Router {
     let small = || DefaultBodyLimit::max(accounts::MAX_BODY_BYTES);
@@ -290,6 +338,16 @@ pub fn router(app: Arc<AppShared>) -> Router {
             "/api/rooms/{room}/fork",
             post(replay::fork).layer(DefaultBodyLimit::max(4096)),
         )
+        .route(
+            "/api/rooms/{room}/recordings",
+            post(replay::exports::create)
+                .get(replay::exports::list)
+                .layer(DefaultBodyLimit::max(4096)),
+        )
+        .route(
+            "/api/rooms/{room}/recordings/{name}",
+            get(replay::exports::download),
+        )
         .route("/api/{*rest}", any(api_not_found))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -301,23 +359,65 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .with_state(app)
 }
 
-async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiError> {
-    if let Some(cluster) = &app.cluster {
-        cluster.check().await.map_err(|e| {
-            tracing::error!(error = %e, "health check failed");
-            ApiError::Unavailable("Redis is not answering".into())
-        })?;
-    }
+/// A round trip to every backend the server uses: the store, Redis with `--redis-url`,
+/// blob storage with `--blob-url`. `ok` alone when the store is all there is, else `ok` and
+/// a line per backend (`store: ok`, `redis: ok`, `blobs: ok`); 503 naming the first one
+/// that does not answer within [`HEALTH_TIMEOUT`].
+async fn healthz(State(app): State<Arc<AppShared>>) -> Result<String, ApiError> {
     let store = app.persister.store().clone();
-    tokio::task::spawn_blocking(move || store.check())
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "health check failed");
-            ApiError::Unavailable("the store is not answering".into())
-        })?;
-    Ok("ok")
+    let blobs = store.blobs().cloned();
+    let mut report = String::from("ok\n");
+    let store_check = async move {
+        tokio::task::spawn_blocking(move || store.check().map_err(|e| e.to_string()))
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    health_check("store", "the store", store_check, &mut report).await?;
+    if let Some(cluster) = &app.cluster {
+        let redis = async { cluster.check().await.map_err(|e| e.to_string()) };
+        health_check("redis", "Redis", redis, &mut report).await?;
+    }
+    if let Some(blobs) = blobs {
+        let check = async move {
+            tokio::task::spawn_blocking(move || blobs.check().map_err(|e| e.to_string()))
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        health_check("blobs", "blob storage", check, &mut report).await?;
+    }
+    Ok(if report.lines().count() == 2 {
+        "ok".into()
+    } else {
+        report
+    })
 }
+
+/// One backend's round trip for `/healthz`: a line in `report`, or the 503.
+async fn health_check(
+    name: &str,
+    what: &str,
+    check: impl std::future::Future<Output = Result<(), String>>,
+    report: &mut String,
+) -> Result<(), ApiError> {
+    match tokio::time::timeout(HEALTH_TIMEOUT, check).await {
+        Ok(Ok(())) => {
+            report.push_str(name);
+            report.push_str(": ok\n");
+            Ok(())
+        }
+        Ok(Err(error)) => {
+            tracing::error!(backend = name, %error, "health check failed");
+            Err(ApiError::Unavailable(format!("{what} is not answering")))
+        }
+        Err(_) => {
+            tracing::error!(backend = name, "health check timed out");
+            Err(ApiError::Unavailable(format!("{what} is not answering")))
+        }
+    }
+}
+
+/// How long `/healthz` waits for each backend.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
 
 async fn api_not_found() -> ApiError {
     ApiError::NotFound("no such API endpoint".into())

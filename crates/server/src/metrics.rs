@@ -4,6 +4,7 @@
 //! hot path (every update, every frame) must cost one relaxed atomic add.
 
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -29,6 +30,8 @@ pub struct Metrics {
     pub slow_connections: AtomicU64,
     /// Client updates refused for writing into server-owned state (the `runs` map).
     pub refused_updates: AtomicU64,
+    /// Keyframes moved to blob storage (`--blob-url`), and failed attempts.
+    pub blob_moves: Arc<peercode_store::MoveCounters>,
     persist_buckets: [AtomicU64; PERSIST_BUCKETS.len()],
     persist_count: AtomicU64,
     persist_sum_ns: AtomicU64,
@@ -106,6 +109,21 @@ impl Metrics {
                 "peercode_refused_updates_total",
                 "Client updates refused for writing into server-owned state.",
                 &self.refused_updates,
+            ),
+            (
+                "peercode_blob_snapshots_moved_total",
+                "Keyframe snapshots moved from the store to blob storage.",
+                &self.blob_moves.moved,
+            ),
+            (
+                "peercode_blob_snapshot_move_failures_total",
+                "Keyframe moves that failed (the snapshot stays in the store).",
+                &self.blob_moves.failed,
+            ),
+            (
+                "peercode_blob_move_passes_total",
+                "Passes of the keyframe mover.",
+                &self.blob_moves.passes,
             ),
         ];
         for (name, help, value) in counters {

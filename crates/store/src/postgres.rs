@@ -8,6 +8,7 @@
 //! that finds out and is replaced on the next call.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Row, Statement};
 use parking_lot::Mutex;
 
+use crate::blobs::{self, BlobStore};
 use crate::{
     Account, ApiToken, EventKind, Invite, Member, OwnedRoom, Record, RecordKind,
     Role as AccessRole, RoomFailure, RoomHistory, Session, Store, StoreError, StoredEvent,
@@ -121,6 +123,9 @@ const MIGRATIONS: &[&str] = &[
         END IF;
     END $$;
 "#,
+    // 4: taken by another branch (invite expiry), merged separately.
+    "SELECT 1",
+    // 5: claims and the fence for instances sharing rooms.
     r#"
     -- Fencing for servers that share rooms: the latest claim's epoch of each room. A row
     -- is never deleted (not even with its room), so epochs only grow.
@@ -147,6 +152,12 @@ const MIGRATIONS: &[&str] = &[
         RETURN 1;
     END
     $fence$;
+"#,
+    // 6: old keyframes in blob storage. A moved snapshot keeps its row, with empty `data`
+    // and the blob's key; the index finds the snapshots still held here.
+    r#"
+    ALTER TABLE snapshots ADD COLUMN IF NOT EXISTS blob_key text;
+    CREATE INDEX IF NOT EXISTS snapshots_inline ON snapshots (room, seq) WHERE blob_key IS NULL;
 "#,
 ];
 
@@ -175,7 +186,8 @@ const INSERT_BATCH: &str = r#"
     ), s AS (
         INSERT INTO snapshots (room, seq, ts_ms, data)
         SELECT * FROM unnest($6::text[], $7::int8[], $8::int8[], $9::bytea[])
-        ON CONFLICT (room, seq) DO UPDATE SET ts_ms = EXCLUDED.ts_ms, data = EXCLUDED.data
+        ON CONFLICT (room, seq) DO UPDATE
+            SET ts_ms = EXCLUDED.ts_ms, data = EXCLUDED.data, blob_key = NULL
     ), e AS (
         INSERT INTO events (room, seq, ts_ms, kind, author, data)
         SELECT room, seq, ts_ms, kind, author, data
@@ -231,6 +243,8 @@ pub struct PgStore {
     /// Round trips made by commits and by reads, for metrics and tests.
     commit_round_trips: AtomicU64,
     read_round_trips: AtomicU64,
+    /// Where moved keyframes are (`None`: every snapshot is in the database).
+    blobs: Option<Arc<BlobStore>>,
 }
 
 /// Round trips a [`PgStore`] has made to the database since it opened.
@@ -291,6 +305,7 @@ impl PgStore {
             fences: Mutex::default(),
             commit_round_trips: AtomicU64::new(0),
             read_round_trips: AtomicU64::new(0),
+            blobs: None,
         };
         store.with_conn(&store.writer, Role::Writer, |conn| {
             migrate(conn, schema.as_deref())
@@ -299,6 +314,40 @@ impl PgStore {
         store.with_conn(&store.readers[0], Role::Reader, |_| Ok(()))?;
         store.commit_round_trips.store(0, Ordering::Relaxed);
         Ok(store)
+    }
+
+    /// Follow (and let the mover write) references to snapshots in `blobs`.
+    pub fn with_blobs(mut self, blobs: Option<Arc<BlobStore>>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// A room's rows, in one transaction on the writer (between the persister's batches).
+    fn delete_rows(&self, room: &str) -> Result<(), StoreError> {
+        self.with_conn(&self.writer, Role::Writer, |conn| {
+            conn.in_transaction("BEGIN", |conn| -> Result<(), ::postgres::Error> {
+                for sql in [
+                    "DELETE FROM updates WHERE room = $1",
+                    "DELETE FROM snapshots WHERE room = $1",
+                    "DELETE FROM events WHERE room = $1",
+                    "DELETE FROM members WHERE room = $1",
+                    "DELETE FROM invites WHERE room = $1",
+                    "DELETE FROM owned_rooms WHERE room = $1",
+                ] {
+                    conn.execute(sql, &[&room])?;
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })
+    }
+
+    /// A snapshot row's bytes, fetched from blob storage when the row refers to a blob.
+    fn resolve(&self, row: Option<SnapshotRow>) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        row.map(|(seq, data, key)| {
+            blobs::snapshot_bytes(self.blobs.as_deref(), data, key).map(|data| (seq, data))
+        })
+        .transpose()
     }
 
     /// Round trips made so far.
@@ -603,30 +652,32 @@ impl Store for PgStore {
     }
 
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError> {
-        self.with_reader(|conn| {
+        let history = self.with_reader(|conn| {
             // One snapshot of the database, so the keyframe and the updates agree.
             let history = conn.in_transaction(
                 "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                |conn| -> Result<RoomHistory, ::postgres::Error> {
+                |conn| -> Result<Loaded, ::postgres::Error> {
                     let snapshot = conn
                         .query_opt(
-                            "SELECT seq, data FROM snapshots WHERE room = $1
+                            "SELECT seq, data, blob_key FROM snapshots WHERE room = $1
                              ORDER BY seq DESC LIMIT 1",
                             &[&room],
                         )?
                         .map(|row| snapshot_of(&row))
                         .transpose()?;
-                    let after = snapshot.as_ref().map_or(0, |(seq, _)| *seq);
+                    let after = snapshot.as_ref().map_or(0, |(seq, ..)| *seq);
                     let updates = query_updates(conn, room, after + 1, u64::MAX)?;
                     let last_seq = updates.last().map_or(after, |u| u.seq);
-                    Ok(RoomHistory {
-                        snapshot,
-                        updates,
-                        last_seq,
-                    })
+                    Ok((snapshot, updates, last_seq))
                 },
             )?;
             Ok(history)
+        })?;
+        let (snapshot, updates, last_seq) = history;
+        Ok(RoomHistory {
+            snapshot: self.resolve(snapshot)?,
+            updates,
+            last_seq,
         })
     }
 
@@ -664,13 +715,79 @@ impl Store for PgStore {
     }
 
     fn snapshot_at(&self, room: &str, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        self.with_reader(|conn| {
+        let found = self.with_reader(|conn| {
             let row = conn.query_opt(
-                "SELECT seq, data FROM snapshots WHERE room = $1 AND seq <= $2
+                "SELECT seq, data, blob_key FROM snapshots WHERE room = $1 AND seq <= $2
                  ORDER BY seq DESC LIMIT 1",
                 &[&room, &clamp(seq)],
             )?;
             Ok(row.map(|row| snapshot_of(&row)).transpose()?)
+        })?;
+        // Not holding a reader while a blob is fetched.
+        self.resolve(found)
+    }
+
+    fn blobs(&self) -> Option<&Arc<BlobStore>> {
+        self.blobs.as_ref()
+    }
+
+    fn snapshots_to_move(
+        &self,
+        keep: usize,
+        after: Option<(&str, u64)>,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let (after_room, after_seq) = after.map_or(("", -1), |(r, s)| (r, clamp(s)));
+        self.with_reader(|conn| {
+            let rows = conn.query(
+                // Ranked among the snapshots still held here (the partial index): the
+                // newest `keep` of a room are never moved, so this is their rank among all.
+                "SELECT room, seq FROM (
+                     SELECT room, seq,
+                            row_number() OVER (PARTITION BY room ORDER BY seq DESC) AS rank
+                     FROM snapshots WHERE blob_key IS NULL) ranked
+                 WHERE rank > $1 AND (room, seq) > ($2, $3)
+                 ORDER BY room, seq LIMIT $4",
+                &[
+                    &clamp(keep as u64),
+                    &after_room,
+                    &after_seq,
+                    &clamp(limit as u64),
+                ],
+            )?;
+            let mut found = Vec::with_capacity(rows.len());
+            for row in rows {
+                found.push((row.try_get(0)?, row.try_get::<_, i64>(1)? as u64));
+            }
+            Ok(found)
+        })
+    }
+
+    fn inline_snapshot(&self, room: &str, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_reader(|conn| {
+            let row = conn.query_opt(
+                "SELECT data FROM snapshots WHERE room = $1 AND seq = $2 AND blob_key IS NULL",
+                &[&room, &clamp(seq)],
+            )?;
+            Ok(row.map(|row| row.try_get(0)).transpose()?)
+        })
+    }
+
+    fn refer_snapshot_to_blob(
+        &self,
+        room: &str,
+        seq: u64,
+        key: &str,
+        data: &[u8],
+    ) -> Result<bool, StoreError> {
+        // The writer, between the persister's batches; one statement is one transaction.
+        self.with_conn(&self.writer, Role::Writer, |conn| {
+            let changed = conn.execute(
+                "UPDATE snapshots SET data = ''::bytea, blob_key = $3
+                 WHERE room = $1 AND seq = $2 AND blob_key IS NULL AND data = $4",
+                &[&room, &clamp(seq), &key, &data],
+            )?;
+            Ok(changed == 1)
         })
     }
 
@@ -981,23 +1098,7 @@ impl Store for PgStore {
     }
 
     fn delete_room(&self, room: &str) -> Result<(), StoreError> {
-        // On the writer, between the persister's batches: one transaction for everything.
-        self.with_conn(&self.writer, Role::Writer, |conn| {
-            conn.in_transaction("BEGIN", |conn| -> Result<(), ::postgres::Error> {
-                for sql in [
-                    "DELETE FROM updates WHERE room = $1",
-                    "DELETE FROM snapshots WHERE room = $1",
-                    "DELETE FROM events WHERE room = $1",
-                    "DELETE FROM members WHERE room = $1",
-                    "DELETE FROM invites WHERE room = $1",
-                    "DELETE FROM owned_rooms WHERE room = $1",
-                ] {
-                    conn.execute(sql, &[&room])?;
-                }
-                Ok(())
-            })?;
-            Ok(())
-        })
+        blobs::delete_room(self.blobs.as_deref(), room, || self.delete_rows(room))
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -1358,8 +1459,19 @@ fn max_seq(conn: &mut Conn, room: &str) -> Result<u64, ::postgres::Error> {
     Ok(seq.map_or(0, |s| s as u64))
 }
 
-fn snapshot_of(row: &Row) -> Result<(u64, Vec<u8>), ::postgres::Error> {
-    Ok((row.try_get::<_, i64>(0)? as u64, row.try_get(1)?))
+/// A snapshot row: (seq, bytes, the blob holding them when moved).
+type SnapshotRow = (u64, Vec<u8>, Option<String>);
+
+/// What `load_room` reads in its transaction: the latest snapshot row, the updates after
+/// it and the last seq.
+type Loaded = (Option<SnapshotRow>, Vec<StoredUpdate>, u64);
+
+fn snapshot_of(row: &Row) -> Result<SnapshotRow, ::postgres::Error> {
+    Ok((
+        row.try_get::<_, i64>(0)? as u64,
+        row.try_get(1)?,
+        row.try_get(2)?,
+    ))
 }
 
 fn query_updates(

@@ -1,10 +1,12 @@
 //! Replay (SPEC F6): the routes a player uses to watch a room's recording — its timeline,
 //! the document at any moment, the events of a time range — and forking a moment into a
-//! new room; plus the recording file format behind `peercode replay export` / `import`.
+//! new room; plus the recording file format behind `peercode replay export` / `import`
+//! and, with blob storage, recordings exported there (`exports.rs`).
 //!
 //! Everything is read from the store: a moment is rebuilt from the nearest keyframe
 //! snapshot at or before it plus the updates after that keyframe, on a bounded pool.
 
+pub mod exports;
 pub mod recording;
 pub mod timeline;
 
