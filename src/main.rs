@@ -29,6 +29,8 @@ enum Command {
     Doctor(cli::doctor::Args),
     /// Export a room's recording to a file, or import one as a new room.
     Replay(cli::replay::Args),
+    /// Take run jobs from the Redis queue (`serve --runner queue`) and run them here.
+    Worker(cli::worker::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => cli::analyze::main(args),
         Command::Doctor(args) => cli::doctor::main(args),
         Command::Replay(args) => cli::replay::main(args),
+        Command::Worker(args) => cli::worker::main(args),
     };
     match result {
         Ok(code) => code,

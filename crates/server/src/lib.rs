@@ -15,6 +15,7 @@ mod metrics;
 mod pool;
 pub mod replay;
 mod rooms;
+mod runner;
 mod runs;
 mod web;
 mod ws;
@@ -34,10 +35,11 @@ use peercode_store::{Persister, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Config, DurabilityFlag};
+pub use config::{Config, DurabilityFlag, RunnerKind};
 pub use error::ApiError;
 use metrics::Metrics;
 use rooms::{RoomSettings, Rooms};
+pub use runner::worker;
 
 /// State shared by every request and connection. Room tasks do not see it: they get a
 /// narrow [`rooms::RoomContext`].
@@ -45,8 +47,8 @@ pub struct AppShared {
     pub config: Config,
     metrics: Arc<Metrics>,
     rooms: Rooms,
-    /// The sandbox behind the runs routes.
-    runner: runs::Runner,
+    /// Where runs execute: the local sandbox or the queue to sandbox workers.
+    runner: runner::Runner,
     /// The complexity analyser's pool.
     analyses: pool::BlockingPool,
     /// Replay's pool: rebuilding a moment, timelines, forks.
@@ -82,7 +84,7 @@ impl AppShared {
             max_guests: config.max_guests_per_room,
         };
         Arc::new(AppShared {
-            runner: runs::Runner::default(),
+            runner: runner::Runner::from_config(&config),
             analyses: analyze::pool(),
             replays: replay::pool(),
             rooms: Rooms::new(
@@ -132,7 +134,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("while binding {}", config.listen))?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(signal_shutdown(shutdown.clone()));
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
     serve_on(listener, config, shutdown).await
 }
 
@@ -142,6 +144,7 @@ pub async fn serve_on(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    config.check()?;
     // Opening blocks (files, connections, migrations): off the async threads.
     let (url, dir) = (config.database_url.clone(), config.data_dir.clone());
     let durability = config.durability.into();
@@ -157,12 +160,10 @@ pub async fn serve_on(
     let addr = listener.local_addr()?;
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
-    // Start the sandbox now, in the background, so a host that lacks a protection is
-    // reported at start-up (and the first run does not pay for probing the host).
+    // Start the sandbox (or reach the run queue) now, in the background, so a host that
+    // lacks a protection is reported at start-up (and the first run does not pay for it).
     let warm = app.clone();
-    tokio::spawn(async move {
-        let _ = warm.runner.sandbox().await;
-    });
+    tokio::spawn(async move { warm.runner.warm_up().await });
     tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
     let limits = listener::ListenLimits {
         header_read_timeout: Duration::from_millis(app.config.header_read_timeout_ms.max(1)),
@@ -241,7 +242,7 @@ pub fn router(app: Arc<AppShared>) -> Router {
         .with_state(app)
 }
 
-async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiError> {
+async fn healthz(State(app): State<Arc<AppShared>>) -> Result<String, ApiError> {
     let store = app.persister.store().clone();
     tokio::task::spawn_blocking(move || store.check())
         .await
@@ -250,7 +251,11 @@ async fn healthz(State(app): State<Arc<AppShared>>) -> Result<&'static str, ApiE
             tracing::error!(error = %e, "health check failed");
             ApiError::Unavailable("the store is not answering".into())
         })?;
-    Ok("ok")
+    match app.runner.health().await {
+        Ok(None) => Ok("ok".into()),
+        Ok(Some(line)) => Ok(format!("ok\n{line}\n")),
+        Err(why) => Err(ApiError::Unavailable(why)),
+    }
 }
 
 async fn api_not_found() -> ApiError {
@@ -260,11 +265,12 @@ async fn api_not_found() -> ApiError {
 async fn metrics(State(app): State<Arc<AppShared>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        app.metrics.render() + &app.runner.metrics().await,
     )
 }
 
-async fn signal_shutdown(token: CancellationToken) {
+/// Cancel `token` on SIGINT or SIGTERM.
+pub async fn shutdown_on_signal(token: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
