@@ -259,6 +259,26 @@ async fn two_workers_run_each_job_exactly_once() {
         by.insert(worker.name.clone());
     }
     assert_eq!(by.len(), 2, "both workers took jobs");
+    // Nothing is left to hand out again: no job waits, none is pending with a worker, and
+    // each run still has its one start.
+    let mut conn = redis_conn(&url);
+    let waiting: u64 = redis::cmd("XLEN")
+        .arg("peercode:q:jobs")
+        .query(&mut conn)
+        .expect("XLEN");
+    let (pending, ..): (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg("peercode:q:jobs")
+        .arg("workers")
+        .query(&mut conn)
+        .expect("XPENDING");
+    assert_eq!((waiting, pending), (0, 0));
+    for (i, _, id) in &runs {
+        let starts = run_stream(&url, id)
+            .iter()
+            .filter(|(k, _)| k == "start")
+            .count();
+        assert_eq!(starts, 1, "run {i}");
+    }
 }
 
 #[tokio::test]
@@ -575,6 +595,17 @@ async fn a_server_killed_mid_run_leaves_no_run_running_and_frees_the_worker() {
         restarted.elapsed() < Duration::from_secs(20),
         "took {:?}",
         restarted.elapsed()
+    );
+    // The orphan was stopped for that reason (not by its own time limit).
+    let end = run_stream(&url, &id)
+        .into_iter()
+        .find(|(k, _)| k == "end")
+        .expect("the worker wrote the orphan's end")
+        .1;
+    let why = String::from_utf8_lossy(&end);
+    assert!(
+        why.contains("server instance driving this run stopped"),
+        "{why}"
     );
 }
 
