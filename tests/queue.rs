@@ -211,13 +211,39 @@ async fn a_run_from_a_room_is_executed_by_a_worker_and_reaches_everyone() {
         .arg(format!("peercode:q:run:{id}"))
         .query(&mut redis_conn(&url))
         .expect("TTL");
-    assert!(ttl > 0 && ttl <= 3600, "ttl {ttl}");
+    assert!(ttl > 0 && ttl <= 600, "ttl {ttl}");
     // Health reports the Redis round trip; metrics the queue's depth.
     let (status, health) = server.get("/healthz").await;
     assert_eq!(status, 200);
     assert!(health.starts_with("ok\nredis round trip "), "{health}");
     assert_eq!(server.metric("peercode_queue_waiting").await, 0.0);
     assert_eq!(server.metric("peercode_queue_running").await, 0.0);
+    promtool_accepts(&server.get("/metrics").await.1);
+}
+
+/// `/metrics` checked by Prometheus's own parser and linter (`promtool`).
+fn promtool_accepts(body: &str) {
+    use std::io::Write;
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/setup installs it)");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("write metrics to promtool");
+    let out = promtool.wait_with_output().expect("promtool ran");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -478,6 +504,50 @@ async fn a_full_queue_answers_503() {
         (status, list["runs"].as_array().map(Vec::len)),
         (200, Some(0))
     );
+}
+
+#[tokio::test]
+async fn the_queue_is_bounded_by_bytes_too_and_counts_back_to_zero() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &queue_flags(&url, &["--queue-max-waiting-bytes", "3000"]),
+    );
+    // One large job is always taken into an empty queue; a second that would pass the
+    // byte budget is refused, a small one is not.
+    let big = format!("# {}\nprint(1)\n", "x".repeat(2500));
+    let mut a = room_with(&server, "big", &big).await;
+    let (first, _) = start_run(&server, "big").await;
+    let _b = room_with(&server, "big-2", &big).await;
+    let (status, body) = server.post("/api/rooms/big-2/runs", json!({})).await;
+    assert_eq!(status, 503, "{body}");
+    let _c = room_with(&server, "small", "print(2)\n").await;
+    let (small, _) = start_run(&server, "small").await;
+    let bytes = || -> u64 {
+        redis::cmd("GET")
+            .arg("peercode:q:jobs:bytes")
+            .query::<Option<u64>>(&mut redis_conn(&url))
+            .expect("GET")
+            .unwrap_or(0)
+    };
+    assert!(bytes() > 2500);
+    // Stopping takes a waiting job out of the queue, its bytes off the count.
+    for (room, id) in [("big", &first), ("small", &small)] {
+        let (status, _) = server
+            .post(&format!("/api/rooms/{room}/runs/{id}/stop"), json!({}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    assert!(a.pump_until(|c| done(c, &first), WAIT).await);
+    assert_eq!(a.run_field(&first, "verdict"), "cancelled");
+    let deadline = Instant::now() + WAIT;
+    while server.metric("peercode_queue_waiting").await != 0.0 {
+        assert!(Instant::now() < deadline, "the queue never emptied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(bytes(), 0);
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, env = "PEERCODE_WORKER_GRACE_MS", default_value_t = 15_000)]
     pub grace_ms: u64,
     /// How long a run's output stream stays in Redis after the run, in seconds.
-    #[arg(long, env = "PEERCODE_QUEUE_TTL_SECS", default_value_t = 3_600)]
+    #[arg(long, env = "PEERCODE_QUEUE_TTL_SECS", default_value_t = 600)]
     pub queue_ttl_secs: u64,
 }
 

@@ -28,13 +28,17 @@ pub struct Config {
     /// `--runner queue`: runs waiting for a worker before a new one is refused (503).
     #[arg(long, env = "PEERCODE_QUEUE_MAX_WAITING", default_value_t = 256)]
     pub queue_max_waiting: u64,
+    /// `--runner queue`: bytes of waiting jobs (the room's files and stdin each) before a
+    /// new run is refused (503); one job is always accepted into an empty queue.
+    #[arg(long, env = "PEERCODE_QUEUE_MAX_WAITING_BYTES", default_value_t = 64 << 20)]
+    pub queue_max_waiting_bytes: u64,
     /// `--runner queue`: how long a run waits for a worker before it ends as failed, in
     /// milliseconds.
     #[arg(long, env = "PEERCODE_QUEUE_WAIT_MS", default_value_t = 60_000)]
     pub queue_wait_ms: u64,
-    /// `--runner queue`: how long a run's output stream stays in Redis after the run, in
-    /// seconds (at least 60).
-    #[arg(long, env = "PEERCODE_QUEUE_TTL_SECS", default_value_t = 3_600)]
+    /// `--runner queue`: how long a run's output stream stays in Redis, in seconds (at
+    /// least 60): readable by any instance meanwhile; the room's document keeps the run.
+    #[arg(long, env = "PEERCODE_QUEUE_TTL_SECS", default_value_t = 600)]
     pub queue_ttl_secs: u64,
     /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
     #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]

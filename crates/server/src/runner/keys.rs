@@ -3,7 +3,8 @@
 //!
 //! A job's life, in keys (`{id}` is the run id, checked by [`super::codec::valid_run_id`]):
 //! - `peercode:q:jobs`, a stream with the consumer group `workers`: jobs waiting. A claim
-//!   deletes the entry, so its length is the number waiting (the queue bound).
+//!   deletes the entry, so its length is the number waiting (the queue bound), and
+//!   `peercode:q:jobs:bytes` counts their bytes (the other bound: a job may carry 5 MiB).
 //! - `peercode:q:claim:{id}`: who took the run (a worker's name), or why nobody may
 //!   (`ended`). Set once; the only way a run starts, so no run starts twice.
 //! - `peercode:q:lease:{id}` (expires): renewed by the worker while it runs the job.
@@ -20,6 +21,7 @@ use redis::{Script, Value};
 pub const JOBS: &str = "peercode:q:jobs";
 pub const GROUP: &str = "workers";
 pub const RUNNING: &str = "peercode:q:running";
+pub const JOB_BYTES: &str = "peercode:q:jobs:bytes";
 
 pub fn claim(id: &str) -> String {
     format!("peercode:q:claim:{id}")
@@ -40,28 +42,59 @@ pub fn run(id: &str) -> String {
     format!("peercode:q:run:{id}")
 }
 
-/// Add a job unless `max` are already waiting. KEYS: jobs, watch. ARGV: max, run id, job,
-/// watch ms, instance name. Returns the entry id, or nil when the queue is full.
+/// Lua: take entry `id` out of the jobs stream `jobs` (acknowledged, deleted, its bytes
+/// off the count `bytes`). Every path out of the queue goes through it.
+const TAKE: &str = r"
+local function take(jobs, bytes, id)
+  redis.call('XACK', jobs, 'workers', id)
+  local e = redis.call('XRANGE', jobs, id, id)
+  if #e == 0 then return end
+  local f = e[1][2]
+  for i = 1, #f - 1, 2 do
+    if f[i] == 'n' then
+      local n = tonumber(f[i + 1])
+      if n and redis.call('DECRBY', bytes, n) < 0 then redis.call('SET', bytes, 0) end
+    end
+  end
+  redis.call('XDEL', jobs, id)
+end
+";
+
+fn with_take(body: &str) -> Script {
+    Script::new(&format!("{TAKE}{body}"))
+}
+
+/// Add a job unless `max` are already waiting or their bytes would pass `max_bytes` (one
+/// job is always accepted into an empty queue). KEYS: jobs, watch, job bytes. ARGV: max,
+/// run id, job, watch ms, instance name, max bytes. Returns the entry id, or nil when the
+/// queue is full.
 pub fn submit() -> Script {
     Script::new(
         r"
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+local waiting = redis.call('XLEN', KEYS[1])
+local size = string.len(ARGV[3])
+if waiting == 0 then redis.call('SET', KEYS[3], 0) end
+local bytes = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+if waiting >= tonumber(ARGV[1]) or (waiting > 0 and bytes + size > tonumber(ARGV[6])) then
+  return false
+end
+redis.call('INCRBY', KEYS[3], size)
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
-return redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'job', ARGV[3])
+return redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'n', size, 'job', ARGV[3])
 ",
     )
 }
 
 /// A worker takes a delivered job: the entry leaves the queue either way; the run starts
 /// only if nobody claimed or ended it, nobody stopped it, and a server still drives it.
-/// KEYS: jobs, claim, lease, watch, cancel, run, running. ARGV: entry id, worker, lease
-/// ms, ttl s, lease expiry (ms, for the running set), run id, started entry payload.
-/// Returns 1 when this worker must run it, 0 when not.
+/// KEYS: jobs, claim, lease, watch, cancel, run, running, job bytes. ARGV: entry id,
+/// worker, lease ms, ttl s, lease expiry (ms, for the running set), run id, started entry
+/// payload, now (ms). Returns 1 when this worker must run it, 0 when not.
 pub fn claim_job() -> Script {
-    Script::new(
+    with_take(
         r"
-redis.call('XACK', KEYS[1], 'workers', ARGV[1])
-redis.call('XDEL', KEYS[1], ARGV[1])
+take(KEYS[1], KEYS[8], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', ARGV[8])
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[5]) == 1 or redis.call('EXISTS', KEYS[4]) == 0 then
   redis.call('SET', KEYS[2], 'ended', 'EX', ARGV[4])
@@ -77,19 +110,21 @@ return 1
     )
 }
 
+/// Take a malformed entry out of the queue. KEYS: jobs, job bytes. ARGV: entry id.
+pub fn drop_job() -> Script {
+    with_take("take(KEYS[1], KEYS[2], ARGV[1])\nreturn 1\n")
+}
+
 /// Write a run's end, if nobody has: marks it done, makes sure no worker starts it later,
 /// takes its job out of the queue (when it still waits there) and appends the end entry.
-/// KEYS: done, claim, run, jobs. ARGV: end payload, ttl s, entry id (or 0-0). Returns 1
-/// when this end is the run's, 0 when another was first.
+/// KEYS: done, claim, run, jobs, job bytes. ARGV: end payload, ttl s, entry id (or 0-0).
+/// Returns 1 when this end is the run's, 0 when another was first.
 pub fn finish() -> Script {
-    Script::new(
+    with_take(
         r"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
 redis.call('SET', KEYS[2], 'ended', 'NX', 'EX', ARGV[2])
-if ARGV[3] ~= '0-0' then
-  redis.call('XACK', KEYS[4], 'workers', ARGV[3])
-  redis.call('XDEL', KEYS[4], ARGV[3])
-end
+if ARGV[3] ~= '0-0' then take(KEYS[4], KEYS[5], ARGV[3]) end
 redis.call('XADD', KEYS[3], '*', 'k', 'end', 'v', ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
 return 1

@@ -43,6 +43,8 @@ const GIVE_UP: Duration = Duration::from_secs(20);
 pub(crate) struct QueueSettings {
     /// Jobs waiting (not yet taken by a worker) before a new run is refused with 503.
     pub max_waiting: u64,
+    /// ... and their bytes (a job carries the room's files and stdin: up to 5 MiB).
+    pub max_waiting_bytes: u64,
     /// How long a run waits for a worker before it ends as failed.
     pub wait: Duration,
     /// How long a run's stream and keys live after it (a late reader still gets it all).
@@ -53,6 +55,7 @@ impl QueueSettings {
     pub(crate) fn from_config(config: &Config) -> QueueSettings {
         QueueSettings {
             max_waiting: config.queue_max_waiting.max(1),
+            max_waiting_bytes: config.queue_max_waiting_bytes.max(1),
             wait: Duration::from_millis(config.queue_wait_ms.max(1)),
             ttl_secs: config.queue_ttl_secs.max(60),
         }
@@ -136,6 +139,7 @@ pub(crate) async fn finish(
         .key(keys::claim(id))
         .key(keys::run(id))
         .key(JOBS)
+        .key(keys::JOB_BYTES)
         .arg(payload)
         .arg(ttl_secs)
         .arg(entry)
@@ -207,20 +211,22 @@ impl Queue {
         let entry: Option<String> = keys::submit()
             .key(JOBS)
             .key(keys::watch(&id))
+            .key(keys::JOB_BYTES)
             .arg(self.settings.max_waiting)
             .arg(&*id)
             .arg(job)
             .arg(WATCH_MS)
             .arg(&self.name)
+            .arg(self.settings.max_waiting_bytes)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
         let Some(entry) = entry else {
-            return Err(SubmitError::Unavailable(format!(
-                "the run queue is full ({} runs are waiting for a sandbox worker); try again \
-                 in a moment",
-                self.settings.max_waiting
-            )));
+            return Err(SubmitError::Unavailable(
+                "the run queue is full (too many runs are waiting for a sandbox worker); try \
+                 again in a moment"
+                    .into(),
+            ));
         };
         tracing::debug!(run = %id, %entry, "run queued");
         let now = Instant::now();

@@ -225,18 +225,13 @@ async fn take(conn: &mut ConnectionManager, shared: &Shared, raw: &RawEntry) -> 
                         .await
                         .map(drop)
                 }
-                None => {
-                    redis::pipe()
-                        .cmd("XACK")
-                        .arg(JOBS)
-                        .arg(keys::GROUP)
-                        .arg(&raw.id)
-                        .cmd("XDEL")
-                        .arg(JOBS)
-                        .arg(&raw.id)
-                        .query_async::<()>(conn)
-                        .await
-                }
+                None => keys::drop_job()
+                    .key(JOBS)
+                    .key(keys::JOB_BYTES)
+                    .arg(&raw.id)
+                    .invoke_async::<i64>(conn)
+                    .await
+                    .map(drop),
             };
             if let Err(error) = result {
                 tracing::warn!(%error, "could not drop a malformed job");
@@ -254,6 +249,7 @@ async fn take(conn: &mut ConnectionManager, shared: &Shared, raw: &RawEntry) -> 
         .key(keys::cancel(id))
         .key(keys::run(id))
         .key(keys::RUNNING)
+        .key(keys::JOB_BYTES)
         .arg(&raw.id)
         .arg(&shared.name)
         .arg(LEASE_MS)
@@ -261,6 +257,7 @@ async fn take(conn: &mut ConnectionManager, shared: &Shared, raw: &RawEntry) -> 
         .arg(unix_ms() + LEASE_MS)
         .arg(id)
         .arg(started)
+        .arg(unix_ms())
         .invoke_async(conn)
         .await;
     match claimed {
