@@ -156,7 +156,7 @@ fn run_stream(url: &str, id: &str) -> Vec<(String, Vec<u8>)> {
 
 #[tokio::test]
 async fn a_run_from_a_room_is_executed_by_a_worker_and_reaches_everyone() {
-    let redis = RedisServer::start();
+    let mut redis = RedisServer::start();
     let url = redis.url();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &queue_flags(&url, &[]));
@@ -219,6 +219,12 @@ async fn a_run_from_a_room_is_executed_by_a_worker_and_reaches_everyone() {
     assert_eq!(server.metric("peercode_queue_waiting").await, 0.0);
     assert_eq!(server.metric("peercode_queue_running").await, 0.0);
     promtool_accepts(&server.get("/metrics").await.1);
+    // Without Redis the health check says so; metrics still answer.
+    redis.kill();
+    let (status, health) = server.get("/healthz").await;
+    assert_eq!(status, 503, "{health}");
+    assert!(health.contains("Redis"), "{health}");
+    assert_eq!(server.get("/metrics").await.0, 200);
 }
 
 /// `/metrics` checked by Prometheus's own parser and linter (`promtool`).
@@ -434,6 +440,49 @@ async fn a_worker_killed_mid_run_fails_the_run_within_seconds_and_the_next_run_w
     assert_eq!(a.run_field(&next, "stdout"), "again\n");
     let other = &mut workers[1 - which];
     assert!(other.is_running());
+}
+
+#[tokio::test]
+async fn a_job_delivered_to_a_worker_that_died_before_claiming_it_is_taken_over() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &queue_flags(&url, &[]));
+    let mut a = room_with(&server, "orphan", "print('taken over')\n").await;
+    let (id, _) = start_run(&server, "orphan").await;
+    // A worker that read the job from the group and died before claiming it: the job is
+    // pending with a consumer that will never come back.
+    let mut conn = redis_conn(&url);
+    let read: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("died-before-claiming")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg("peercode:q:jobs")
+        .arg(">")
+        .query(&mut conn)
+        .expect("XREADGROUP");
+    assert!(format!("{read:?}").contains(&id), "{read:?}");
+    let delivered = Instant::now();
+    let worker = Worker::spawn(&url, 1);
+    assert!(a.pump_until(|c| done(c, &id), WAIT).await);
+    assert_eq!(a.run_field(&id, "verdict"), "ok");
+    assert_eq!(a.run_field(&id, "stdout"), "taken over\n");
+    // Not before it had been pending a while (a live worker claims within milliseconds).
+    assert!(delivered.elapsed() >= Duration::from_secs(5));
+    let starts: Vec<Vec<u8>> = run_stream(&url, &id)
+        .into_iter()
+        .filter(|(k, _)| k == "start")
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(starts.len(), 1);
+    assert!(
+        starts[0]
+            .windows(worker.name.len())
+            .any(|s| s == worker.name.as_bytes())
+    );
 }
 
 #[tokio::test]

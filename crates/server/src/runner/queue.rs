@@ -35,6 +35,8 @@ pub(crate) const WATCH_MS: u64 = 5_000;
 const TICK: Duration = Duration::from_millis(500);
 /// Longest a run's stream read blocks (the driver's tick bounds it too).
 const BLOCK_MS: u64 = 500;
+/// `/healthz` and `/metrics` wait at most this long for Redis.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Redis unreachable this long while driving a run: the run ends as failed.
 const GIVE_UP: Duration = Duration::from_secs(20);
 
@@ -254,16 +256,17 @@ impl Queue {
     pub(crate) async fn health(&self) -> Result<String, String> {
         let mut conn = self.conn.clone();
         let start = std::time::Instant::now();
-        let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
-        match pong {
-            Ok(_) => Ok(format!(
+        let ping = redis::cmd("PING");
+        match tokio::time::timeout(PROBE_TIMEOUT, ping.query_async::<String>(&mut conn)).await {
+            Ok(Ok(_)) => Ok(format!(
                 "redis round trip {:.2} ms",
                 start.elapsed().as_secs_f64() * 1e3
             )),
-            Err(error) => {
+            Ok(Err(error)) => {
                 tracing::error!(%error, "health check: Redis is not answering");
                 Err("the run queue (Redis) is not answering".into())
             }
+            Err(_) => Err("the run queue (Redis) did not answer in time".into()),
         }
     }
 
@@ -271,8 +274,8 @@ impl Queue {
     pub(crate) async fn metrics(&self) -> String {
         let mut conn = self.conn.clone();
         let now = super::worker::unix_ms();
-        let depth: redis::RedisResult<(u64, u64)> = redis::pipe()
-            .cmd("XLEN")
+        let mut pipe = redis::pipe();
+        pipe.cmd("XLEN")
             .arg(JOBS)
             .cmd("ZREMRANGEBYSCORE")
             .arg(keys::RUNNING)
@@ -280,10 +283,9 @@ impl Queue {
             .arg(now)
             .ignore()
             .cmd("ZCARD")
-            .arg(keys::RUNNING)
-            .query_async(&mut conn)
-            .await;
-        let Ok((waiting, running)) = depth else {
+            .arg(keys::RUNNING);
+        let depth = pipe.query_async::<(u64, u64)>(&mut conn);
+        let Ok(Ok((waiting, running))) = tokio::time::timeout(PROBE_TIMEOUT, depth).await else {
             return String::new();
         };
         let mut out = String::new();
