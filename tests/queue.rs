@@ -600,6 +600,37 @@ async fn the_queue_is_bounded_by_bytes_too_and_counts_back_to_zero() {
 }
 
 #[tokio::test]
+async fn a_run_no_worker_would_accept_is_refused_before_it_travels() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &queue_flags(&url, &[]));
+    // Two files of 2.2 MiB: the document takes them, the sandbox's 4 MiB of files does not.
+    let mut a = room_with(&server, "huge", "print(1)\n").await;
+    let big = "x".repeat(2_200_000);
+    a.set_file("a.txt", &big).await;
+    a.set_file("b.txt", &big).await;
+    assert!(a.pump_until(|c| c.updates_received >= 3, WAIT).await);
+    let (status, body) = server.post("/api/rooms/huge/runs", json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("bytes"),
+        "{body}"
+    );
+    let waiting: u64 = redis::cmd("XLEN")
+        .arg("peercode:q:jobs")
+        .query(&mut redis_conn(&url))
+        .expect("XLEN");
+    assert_eq!(waiting, 0, "nothing was queued");
+    // The room is free to run once the files fit.
+    a.set_file("a.txt", "small").await;
+    a.set_file("b.txt", "small").await;
+    assert!(a.pump_until(|c| c.updates_received >= 5, WAIT).await);
+    let (_, status) = start_run(&server, "huge").await;
+    assert_eq!(status, "queued");
+}
+
+#[tokio::test]
 async fn malformed_entries_fail_their_run_and_crash_nothing() {
     let redis = RedisServer::start();
     let url = redis.url();
