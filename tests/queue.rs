@@ -219,12 +219,47 @@ async fn a_run_from_a_room_is_executed_by_a_worker_and_reaches_everyone() {
     assert_eq!(server.metric("peercode_queue_waiting").await, 0.0);
     assert_eq!(server.metric("peercode_queue_running").await, 0.0);
     promtool_accepts(&server.get("/metrics").await.1);
-    // Without Redis the health check says so; metrics still answer.
+    // Without Redis the health check says so, metrics still answer and a run is refused.
     redis.kill();
     let (status, health) = server.get("/healthz").await;
     assert_eq!(status, 503, "{health}");
     assert!(health.contains("Redis"), "{health}");
     assert_eq!(server.get("/metrics").await.0, 200);
+    let (status, body) = server.post("/api/rooms/queued/runs", json!({})).await;
+    assert_eq!(status, 503, "{body}");
+}
+
+#[tokio::test]
+async fn a_run_survives_redis_restarting_from_its_aof_mid_run() {
+    let mut redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &queue_flags(&url, &[]));
+    let _worker = Worker::spawn(&url, 1);
+    let mut a = room_with(
+        &server,
+        "restart-redis",
+        "import time\nprint('before', flush=True)\ntime.sleep(2)\nprint('after')\n",
+    )
+    .await;
+    let (id, _) = start_run(&server, "restart-redis").await;
+    assert!(
+        a.pump_until(|c| c.run_field(&id, "stdout") == "before\n", WAIT)
+            .await
+    );
+    redis.restart();
+    assert!(a.pump_until(|c| done(c, &id), WAIT).await);
+    assert_eq!(
+        a.run_field(&id, "verdict"),
+        "ok",
+        "{}",
+        a.run_field(&id, "message")
+    );
+    assert_eq!(a.run_field(&id, "stdout"), "before\nafter\n");
+    // And the next run works.
+    let (next, _) = start_run(&server, "restart-redis").await;
+    assert!(a.pump_until(|c| done(c, &next), WAIT).await);
+    assert_eq!(a.run_field(&next, "verdict"), "ok");
 }
 
 /// `/metrics` checked by Prometheus's own parser and linter (`promtool`).

@@ -493,10 +493,10 @@ impl RemoteRun {
         Ok(())
     }
 
-    /// Keep count of Redis failures: after [`GIVE_UP`] of them the run ends here.
+    /// Keep count of Redis failures: after [`GIVE_UP`] of them without a successful read of
+    /// the run's stream (the only thing that clears them) the run ends here.
     async fn note(&mut self, result: redis::RedisResult<()>) {
         let Err(error) = result else {
-            self.trouble_since = None;
             return;
         };
         let since = *self.trouble_since.get_or_insert_with(Instant::now);
