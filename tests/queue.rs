@@ -591,6 +591,36 @@ async fn a_full_queue_answers_503() {
 }
 
 #[tokio::test]
+async fn jobs_of_a_dead_server_do_not_hold_a_full_queue() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let flags = queue_flags(&url, &["--queue-max-waiting", "1"]);
+    let mut server = Server::spawn(dir.path(), &flags);
+    let _a = room_with(&server, "first", "print(1)\n").await;
+    let (_, status) = start_run(&server, "first").await;
+    assert_eq!(status, "queued");
+    // The instance dies with its job waiting and no worker anywhere; a new one comes up.
+    server.kill();
+    let server = Server::spawn(dir.path(), &flags);
+    let _b = room_with(&server, "second", "print(2)\n").await;
+    let deadline = Instant::now() + WAIT;
+    let answer = loop {
+        let (status, answer) = server.post("/api/rooms/second/runs", json!({})).await;
+        if status == 202 {
+            break answer;
+        }
+        assert_eq!(status, 503, "{answer}");
+        assert!(
+            Instant::now() < deadline,
+            "the dead server's job held the queue"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer["status"], "queued");
+}
+
+#[tokio::test]
 async fn the_queue_is_bounded_by_bytes_too_and_counts_back_to_zero() {
     let redis = RedisServer::start();
     let url = redis.url();

@@ -65,18 +65,33 @@ fn with_take(body: &str) -> Script {
 }
 
 /// Add a job unless `max` are already waiting or their bytes would pass `max_bytes` (one
-/// job is always accepted into an empty queue). KEYS: jobs, watch, job bytes. ARGV: max,
-/// run id, job, watch ms, instance name, max bytes. Returns the entry id, or nil when the
-/// queue is full.
+/// job is always accepted into an empty queue). A full queue is first rid of the jobs whose
+/// server instance died (their watch is gone: nobody would read their output), so jobs of
+/// dead instances never hold the queue when no worker comes to drain it. KEYS: jobs,
+/// watch, job bytes. ARGV: max, run id, job, watch ms, instance name, max bytes. Returns
+/// the entry id, or nil when the queue is full.
 pub fn submit() -> Script {
-    Script::new(
+    with_take(
         r"
-local waiting = redis.call('XLEN', KEYS[1])
 local size = string.len(ARGV[3])
-if waiting == 0 then redis.call('SET', KEYS[3], 0) end
-local bytes = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
-if waiting >= tonumber(ARGV[1]) or (waiting > 0 and bytes + size > tonumber(ARGV[6])) then
-  return false
+local function full()
+  local waiting = redis.call('XLEN', KEYS[1])
+  if waiting == 0 then redis.call('SET', KEYS[3], 0) return false end
+  local bytes = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+  return waiting >= tonumber(ARGV[1]) or bytes + size > tonumber(ARGV[6])
+end
+if full() then
+  for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])) do
+    local f, id = e[2], nil
+    for i = 1, #f - 1, 2 do
+      if f[i] == 'id' then id = f[i + 1] end
+    end
+    if id and string.match(id, '^[0-9a-z-]+$') and
+       redis.call('EXISTS', 'peercode:q:watch:' .. id) == 0 then
+      take(KEYS[1], KEYS[3], e[1])
+    end
+  end
+  if full() then return false end
 end
 redis.call('INCRBY', KEYS[3], size)
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4])
