@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::redis::{RedisServer, free_port};
+use common::worker::Worker;
 use common::{Client, Server};
 use peercode_protocol::Message;
 use yrs::{ReadTxn, StateVector, Transact};
@@ -57,22 +58,26 @@ impl Drop for Schema {
 
 /// An instance of the cluster: the real binary (tests kill it).
 fn instance(dir: &Path, schema: &Schema, redis: &RedisServer) -> Server {
+    instance_with(dir, schema, redis, &[])
+}
+
+fn instance_with(dir: &Path, schema: &Schema, redis: &RedisServer, extra: &[&str]) -> Server {
     std::fs::create_dir_all(dir).expect("data dir");
-    Server::spawn(
-        dir,
-        &[
-            "--database-url",
-            &schema.url(),
-            "--redis-url",
-            &redis.url(),
-            "--instance-ttl-ms",
-            "1000",
-            "--room-lease-ms",
-            "3000",
-            "--ping-interval-ms",
-            "500",
-        ],
-    )
+    let (url, redis) = (schema.url(), redis.url());
+    let mut flags = vec![
+        "--database-url",
+        &url,
+        "--redis-url",
+        &redis,
+        "--instance-ttl-ms",
+        "1000",
+        "--room-lease-ms",
+        "3000",
+        "--ping-interval-ms",
+        "500",
+    ];
+    flags.extend_from_slice(extra);
+    Server::spawn(dir, &flags)
 }
 
 /// Join `room` at `server`, retrying while the room is moving between instances (503)
@@ -521,4 +526,43 @@ async fn a_superseded_owner_cannot_broadcast_anything() {
         "{:?}",
         check.text()
     );
+}
+
+/// The whole scale-out path of a run: started through the instance that does not own the
+/// room, executed by a sandbox worker through the Redis queue, its output written into the
+/// room by the owner and seen by a client connected through the other instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_run_through_one_instance_is_run_by_a_worker_and_seen_on_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let schema = Schema::new("queue");
+    let queue = ["--runner", "queue"];
+    let a = instance_with(&dir.path().join("a"), &schema, &redis, &queue);
+    let b = instance_with(&dir.path().join("b"), &schema, &redis, &queue);
+    let _worker = Worker::spawn(&redis.url(), 1);
+
+    let mut on_a = Client::join(&a.url("q"), 1).await;
+    on_a.set_file("main.py", "print('from a worker')\n").await;
+    let mut on_b = Client::join(&b.url("q"), 2).await;
+    assert!(
+        on_b.pump_until(
+            |c| c.file_text("main.py").is_some_and(|t| t.contains("worker")),
+            WAIT
+        )
+        .await
+    );
+    let (status, body) = b.post("/api/rooms/q/runs", serde_json::json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("run id").to_owned();
+    assert!(
+        on_b.pump_until(
+            |c| c.run_field(&id, "status") == "done",
+            Duration::from_secs(60)
+        )
+        .await,
+        "the run finished in the document b's client holds"
+    );
+    assert_eq!(on_b.run_field(&id, "stdout"), "from a worker\n");
+    assert_eq!(on_b.run_field(&id, "verdict"), "ok");
+    let _ = on_a.pump_once(Duration::from_millis(10)).await;
 }

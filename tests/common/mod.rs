@@ -8,6 +8,7 @@
 #[path = "../../crates/store/tests/common/moto.rs"]
 pub mod moto;
 pub mod redis;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

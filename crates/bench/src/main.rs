@@ -11,6 +11,7 @@ mod client;
 mod floor;
 mod idle;
 mod load;
+mod queue;
 mod replay;
 mod report;
 mod runs;
@@ -53,8 +54,8 @@ struct Config {
     /// Leave the floor relay out (it runs beside PeerCode by default).
     #[arg(long, env = "PEERCODE_BENCH_NO_FLOOR")]
     no_floor: bool,
-    /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs and replay
-    /// (PeerCode only).
+    /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs, queue and
+    /// replay (PeerCode only; queue needs `redis-server` and root).
     #[arg(
         long,
         env = "PEERCODE_BENCH_SCENARIOS",
@@ -558,6 +559,48 @@ async fn run(config: Config) -> Result<()> {
                 }
             }
             Err(e) => eprintln!("runs failed: {e:#}"),
+        }
+    }
+
+    if wants("queue")
+        && let Some(bin) = &config.peercode_bin
+    {
+        eprintln!("queue: local runner and --runner queue side by side");
+        let reps = config.run_reps.max(1);
+        match queue::run(bin, &config.out_dir, config.autogroup_nice, reps).await {
+            Ok(t) => {
+                json.insert("PeerCode/queue".into(), serde_json::to_value(&t)?);
+                let title = format!(
+                    "queue: python hello, {} runs each, local runner and through the queue \
+                     (PeerCode only)",
+                    t.reps
+                );
+                report.section(&title);
+                let pair = |(p50, p99): (f64, f64)| Cell::text(format!("{p50:.1} / {p99:.1}"));
+                let mut row = |name: &str, v: (f64, f64)| {
+                    let mut cells = vec![pair(v)];
+                    cells.resize_with(servers.len(), || Cell::text(String::new()));
+                    report.row(name, "", cells);
+                };
+                row(
+                    "local: POST → first output byte, p50 / p99 (ms)",
+                    t.local_first_byte_ms,
+                );
+                row("local: POST → verdict, p50 / p99 (ms)", t.local_verdict_ms);
+                row(
+                    "queue: POST → first output byte, p50 / p99 (ms)",
+                    t.queued_first_byte_ms,
+                );
+                row("queue: POST → verdict, p50 / p99 (ms)", t.queued_verdict_ms);
+                row(
+                    "added by the queue: verdict p50 / p99 (ms)",
+                    (
+                        t.queued_verdict_ms.0 - t.local_verdict_ms.0,
+                        t.queued_verdict_ms.1 - t.local_verdict_ms.1,
+                    ),
+                );
+            }
+            Err(e) => eprintln!("queue failed: {e:#}"),
         }
     }
 

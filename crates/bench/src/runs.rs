@@ -89,13 +89,13 @@ fn percentiles(ms: &mut [f64]) -> (f64, f64) {
 }
 
 /// A client in the room that applies everything it receives to its own document.
-struct Watcher {
+pub(crate) struct Watcher {
     ws: Ws,
     doc: Doc,
 }
 
 impl Watcher {
-    async fn join(ws_base: &str, room: &str) -> Result<Watcher> {
+    pub(crate) async fn join(ws_base: &str, room: &str) -> Result<Watcher> {
         let mut ws = client::connect(ws_base, room).await?;
         let state = client::handshake(&mut ws, Duration::from_secs(10)).await?;
         let doc = Doc::new();
@@ -103,7 +103,12 @@ impl Watcher {
         Ok(Watcher { ws, doc })
     }
 
-    async fn write_program(&mut self, language: &str, entry: &str, source: &str) -> Result<()> {
+    pub(crate) async fn write_program(
+        &mut self,
+        language: &str,
+        entry: &str,
+        source: &str,
+    ) -> Result<()> {
         let files = self.doc.get_or_insert_map("files");
         let meta = self.doc.get_or_insert_map("meta");
         let update = {
@@ -118,7 +123,7 @@ impl Watcher {
     }
 
     /// ms from `started` until run `id` has output, and until it is done.
-    async fn time_run(&mut self, id: &str, started: Instant) -> Result<(f64, f64)> {
+    pub(crate) async fn time_run(&mut self, id: &str, started: Instant) -> Result<(f64, f64)> {
         let mut first = None;
         let wait = async {
             while let Some(msg) = self.ws.next().await {
@@ -170,7 +175,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// POST a run with a plain HTTP/1.1 request; the run id.
-async fn post_run(addr: &str, room: &str) -> Result<String> {
+pub(crate) async fn post_run(addr: &str, room: &str) -> Result<String> {
     let mut tcp = tokio::net::TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
     let request = format!(

@@ -57,6 +57,18 @@ impl Server {
         tag: &str,
         autogroup_nice: Option<i32>,
     ) -> Result<Server> {
+        Server::start_with_env(kind, log_dir, tag, autogroup_nice, &[])
+    }
+
+    /// [`Server::start`] with more environment variables (PeerCode reads a `PEERCODE_*`
+    /// variable for every flag).
+    pub fn start_with_env(
+        kind: &Kind,
+        log_dir: &Path,
+        tag: &str,
+        autogroup_nice: Option<i32>,
+        env: &[(&str, String)],
+    ) -> Result<Server> {
         let port = free_port()?;
         let data = tempfile::Builder::new()
             .prefix("peercode-bench-")
@@ -98,6 +110,7 @@ impl Server {
                 c
             }
         };
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -177,7 +190,7 @@ pub fn set_autogroup_nice(dir: &str, nice: i32) -> Result<()> {
         .with_context(|| format!("while writing {nice} to {path}"))
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").context("while finding a free port")?;
     Ok(l.local_addr()?.port())
 }

@@ -214,6 +214,25 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
+    /// What [`crate::Sandbox::run`] refuses up front, without a sandbox: the language is in
+    /// `config`'s table, the limits within its maxima, the source and files within its
+    /// bounds and their paths safe. For a caller that hands the run to a sandbox elsewhere
+    /// (the server's run queue), so a bad request is refused before it travels.
+    pub fn check(&self, config: &SandboxConfig) -> Result<(), SandboxError> {
+        let language = config
+            .languages
+            .get(&self.language)
+            .ok_or_else(|| SandboxError::UnknownLanguage(self.language.clone()))?;
+        self.limits.check_within(&config.max_limits)?;
+        if self.source.len() > config.max_source_bytes {
+            return Err(SandboxError::SourceTooLarge {
+                size: self.source.len(),
+                max: config.max_source_bytes,
+            });
+        }
+        self.check_files(&language.source, config)
+    }
+
     /// Checks the extra files: safe relative paths, distinct, not the source's name,
     /// within the count and size bounds.
     pub(crate) fn check_files(

@@ -17,9 +17,9 @@ pub struct Config {
     /// `postgres://user[:password]@host:5432/database`, optionally `?schema=NAME`.
     #[arg(long, env = "PEERCODE_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Share rooms with every instance that uses this Redis (`redis://host:6379[/db]`): any
-    /// instance serves any room, each loaded room owned by one of them. Needs
-    /// `--database-url` (the instances' shared history).
+    /// Redis, for scale-out: with `--database-url`, instances using the same Redis share
+    /// rooms (any instance serves any room, each loaded room owned by one of them); and
+    /// the run queue of `--runner queue`: `redis://[:password@]host:6379[/db]`.
     #[arg(long, env = "PEERCODE_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// `host:port` at which other instances reach this one (with `--redis-url`); defaults
@@ -47,6 +47,25 @@ pub struct Config {
     /// at most 64).
     #[arg(long, env = "PEERCODE_BLOB_MOVE_EVERY_MS", default_value_t = 60_000)]
     pub blob_move_every_ms: u64,
+    /// Where runs execute: `local` (this server's sandbox) or `queue` (sandbox workers,
+    /// `peercode worker`, through the Redis queue at `--redis-url`).
+    #[arg(long, env = "PEERCODE_RUNNER", value_enum, default_value_t = RunnerKind::Local)]
+    pub runner: RunnerKind,
+    /// `--runner queue`: runs waiting for a worker before a new one is refused (503).
+    #[arg(long, env = "PEERCODE_QUEUE_MAX_WAITING", default_value_t = 256)]
+    pub queue_max_waiting: u64,
+    /// `--runner queue`: bytes of waiting jobs (the room's files and stdin each) before a
+    /// new run is refused (503); one job is always accepted into an empty queue.
+    #[arg(long, env = "PEERCODE_QUEUE_MAX_WAITING_BYTES", default_value_t = 64 << 20)]
+    pub queue_max_waiting_bytes: u64,
+    /// `--runner queue`: how long a run waits for a worker before it ends as failed, in
+    /// milliseconds.
+    #[arg(long, env = "PEERCODE_QUEUE_WAIT_MS", default_value_t = 60_000)]
+    pub queue_wait_ms: u64,
+    /// `--runner queue`: how long a run's output stream stays in Redis, in seconds (at
+    /// least 60): readable by any instance meanwhile; the room's document keeps the run.
+    #[arg(long, env = "PEERCODE_QUEUE_TTL_SECS", default_value_t = 600)]
+    pub queue_ttl_secs: u64,
     /// Largest WebSocket message accepted, in bytes; a larger one closes that connection.
     #[arg(long, env = "PEERCODE_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -149,6 +168,15 @@ pub struct Config {
     pub max_guests_per_room: usize,
 }
 
+/// `--runner`: where runs execute.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// This server's own sandbox.
+    Local,
+    /// Sandbox workers (`peercode worker`) through the Redis queue.
+    Queue,
+}
+
 /// `--durability`: how hard a commit tries to reach the disk.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DurabilityFlag {
@@ -176,6 +204,21 @@ struct Standalone {
 }
 
 impl Config {
+    /// Refuse a configuration that cannot work, before anything starts.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.runner == RunnerKind::Queue {
+            let Some(url) = &self.redis_url else {
+                anyhow::bail!(
+                    "--runner queue sends runs to sandbox workers through Redis: give \
+                     --redis-url (or PEERCODE_REDIS_URL)"
+                );
+            };
+            redis::Client::open(url.as_str())
+                .map_err(|e| anyhow::anyhow!("--redis-url is not a valid Redis URL: {e}"))?;
+        }
+        Ok(())
+    }
+
     /// Parse `peercode serve` flags (without the program or subcommand name), reading
     /// `PEERCODE_*` variables for flags not given: for embedding the server and for tests.
     pub fn from_args<I, T>(args: I) -> Result<Config, clap::Error>

@@ -16,6 +16,7 @@ mod metrics;
 mod pool;
 pub mod replay;
 mod rooms;
+mod runner;
 mod runs;
 mod web;
 mod ws;
@@ -35,10 +36,11 @@ use peercode_store::{BlobStore, MoveSettings, Persister, SnapshotMover, Store};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{Config, DurabilityFlag};
+pub use config::{Config, DurabilityFlag, RunnerKind};
 pub use error::ApiError;
 use metrics::Metrics;
 use rooms::{RoomSettings, Rooms};
+pub use runner::worker;
 
 /// State shared by every request and connection. Room tasks do not see it: they get a
 /// narrow [`rooms::RoomContext`].
@@ -46,8 +48,8 @@ pub struct AppShared {
     pub config: Config,
     metrics: Arc<Metrics>,
     rooms: Rooms,
-    /// The sandbox behind the runs routes.
-    runner: runs::Runner,
+    /// Where runs execute: the local sandbox or the queue to sandbox workers.
+    runner: runner::Runner,
     /// The complexity analyser's pool.
     analyses: pool::BlockingPool,
     /// Replay's pool: rebuilding a moment, timelines, forks.
@@ -112,7 +114,7 @@ impl AppShared {
             max_guests: config.max_guests_per_room,
         };
         Arc::new(AppShared {
-            runner: runs::Runner::default(),
+            runner: runner::Runner::from_config(&config),
             analyses: analyze::pool(),
             replays: replay::pool(),
             rooms: Rooms::new(
@@ -176,7 +178,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("while binding {}", config.listen))?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(signal_shutdown(shutdown.clone()));
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
     serve_on(listener, config, shutdown).await
 }
 
@@ -186,6 +188,7 @@ pub async fn serve_on(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    config.check()?;
     // Opening blocks (files, connections, migrations): off the async threads.
     let blobs = match config.blob_url.clone() {
         Some(url) => Some(open_blobs(url).await?),
@@ -203,9 +206,17 @@ pub async fn serve_on(
         None => format!("while opening the store in {}", config.data_dir.display()),
     })?;
     let addr = listener.local_addr()?;
-    let cluster = match &config.redis_url {
-        None => None,
-        Some(url) => Some(join_cluster(&config, url, addr).await?),
+    let cluster = match (&config.redis_url, &config.database_url) {
+        (Some(url), Some(_)) => Some(join_cluster(&config, url, addr).await?),
+        (Some(_), None) => {
+            // Without a shared database there is no shared history to serve rooms from.
+            tracing::warn!(
+                "--redis-url without --database-url: rooms are not shared with other \
+                 instances (each has its own SQLite store); Redis serves the run queue only"
+            );
+            None
+        }
+        (None, _) => None,
     };
     let app = AppShared::with_cluster(config, store, shutdown.clone(), cluster.clone());
     if let Some(cluster) = cluster {
@@ -214,12 +225,10 @@ pub async fn serve_on(
     }
     // One line on stdout so scripts and tests can find a port picked by `:0`.
     println!("peercode listening on http://{addr}");
-    // Start the sandbox now, in the background, so a host that lacks a protection is
-    // reported at start-up (and the first run does not pay for probing the host).
+    // Start the sandbox (or reach the run queue) now, in the background, so a host that
+    // lacks a protection is reported at start-up (and the first run does not pay for it).
     let warm = app.clone();
-    tokio::spawn(async move {
-        let _ = warm.runner.sandbox().await;
-    });
+    tokio::spawn(async move { warm.runner.warm_up().await });
     tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "serving");
     let limits = listener::ListenLimits {
         header_read_timeout: Duration::from_millis(app.config.header_read_timeout_ms.max(1)),
@@ -244,11 +253,6 @@ async fn join_cluster(
     url: &str,
     listening: std::net::SocketAddr,
 ) -> anyhow::Result<Arc<cluster::Cluster>> {
-    anyhow::ensure!(
-        config.database_url.is_some(),
-        "--redis-url shares rooms between instances, which needs their shared history: \
-         give --database-url (PostgreSQL) too"
-    );
     let advertise = match &config.advertise_addr {
         Some(addr) => addr.clone(),
         None if listening.ip().is_unspecified() => anyhow::bail!(
@@ -360,7 +364,7 @@ pub fn router(app: Arc<AppShared>) -> Router {
 }
 
 /// A round trip to every backend the server uses: the store, Redis with `--redis-url`,
-/// blob storage with `--blob-url`. `ok` alone when the store is all there is, else `ok` and
+/// the run queue with `--runner queue`, blob storage with `--blob-url`. `ok` alone when the store is all there is, else `ok` and
 /// a line per backend (`store: ok`, `redis: ok`, `blobs: ok`); 503 naming the first one
 /// that does not answer within [`HEALTH_TIMEOUT`].
 async fn healthz(State(app): State<Arc<AppShared>>) -> Result<String, ApiError> {
@@ -376,6 +380,11 @@ async fn healthz(State(app): State<Arc<AppShared>>) -> Result<String, ApiError> 
     if let Some(cluster) = &app.cluster {
         let redis = async { cluster.check().await.map_err(|e| e.to_string()) };
         health_check("redis", "Redis", redis, &mut report).await?;
+    }
+    match app.runner.health().await {
+        Ok(None) => {}
+        Ok(Some(line)) => report.push_str(&format!("queue: ok ({line})\n")),
+        Err(why) => return Err(ApiError::Unavailable(why)),
     }
     if let Some(blobs) = blobs {
         let check = async move {
@@ -428,10 +437,12 @@ async fn metrics(State(app): State<Arc<AppShared>>) -> impl IntoResponse {
     if let Some(cluster) = &app.cluster {
         cluster.render_metrics(&mut text);
     }
+    text.push_str(&app.runner.metrics().await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
-async fn signal_shutdown(token: CancellationToken) {
+/// Cancel `token` on SIGINT or SIGTERM.
+pub async fn shutdown_on_signal(token: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {

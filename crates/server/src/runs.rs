@@ -2,12 +2,13 @@
 //! server's copy of the document holds it, stream the output into the room's `runs` map
 //! so every participant sees it live, stop it, list and read past runs.
 //!
-//! The room task owns the document and the room's one run slot; this module owns the
-//! sandbox and drives each run: reserve the slot (409 when taken) → hand the files to the
-//! sandbox (503 when its queue is full) → forward coalesced output → report the verdict.
+//! The room task owns the document and the room's one run slot; this module drives each
+//! run: reserve the slot (409 when taken) → hand the files to the runner (`runner/`: the
+//! local sandbox or the queue to sandbox workers; 503 when its queue is full) → forward
+//! coalesced output → report the verdict.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -15,18 +16,16 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use peercode_collab::{RoomFiles, RunStream, RunValue};
-use peercode_sandbox::{
-    OutputChunk, RunOutcome, RunRequest, Sandbox, SandboxConfig, SandboxError, Stream,
-};
+use peercode_collab::{RunStream, RunValue};
+use peercode_sandbox::{OutputChunk, Stream};
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
 
 use peercode_store::Role;
 
 use crate::auth::access::RoomAccess;
 use crate::auth::{Caller, CallerKind};
 use crate::rooms::{JoinError, RoomMsg, RunMsg, RunRefusal, valid_room_name};
+use crate::runner::{End, Event, RunHandle, Submission, SubmitError};
 use crate::{ApiError, AppShared};
 
 /// Largest stdin a run accepts, in bytes.
@@ -36,43 +35,6 @@ const MAX_NAME_CHARS: usize = 64;
 /// Output is written into the document at most this often per run, so a chatty program
 /// costs a bounded number of updates.
 const COALESCE: Duration = Duration::from_millis(50);
-
-/// The sandbox, started once: `serve_on` starts it in the background at start-up (so a
-/// missing protection is reported then), or the first run does. A host that cannot
-/// sandbox keeps its reason, and runs answer 503 with it.
-#[derive(Default)]
-pub struct Runner {
-    sandbox: OnceLock<Result<Arc<Sandbox>, String>>,
-}
-
-impl Runner {
-    pub(crate) async fn sandbox(&self) -> Result<Arc<Sandbox>, ApiError> {
-        if let Some(ready) = self.sandbox.get() {
-            return ready.clone().map_err(unavailable);
-        }
-        let made = tokio::task::spawn_blocking(|| {
-            Sandbox::new(SandboxConfig::default())
-                .map(Arc::new)
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-        if let Err(why) = &made {
-            tracing::error!(%why, "the sandbox cannot start; runs are unavailable");
-        }
-        // A concurrent first request may have set it meanwhile; either answer is the same.
-        let _ = self.sandbox.set(made);
-        self.sandbox
-            .get()
-            .cloned()
-            .unwrap_or_else(|| Err("the sandbox did not start".into()))
-            .map_err(unavailable)
-    }
-}
-
-fn unavailable(why: String) -> ApiError {
-    ApiError::Unavailable(format!("runs are unavailable on this server: {why}"))
-}
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -125,7 +87,6 @@ pub async fn start(
         CallerKind::Guest => display_name(caller.name.as_deref().or(Some("guest"))),
         CallerKind::Anonymous => display_name(request.name.as_deref()),
     };
-    let sandbox = app.runner.sandbox().await?;
     let reservation = app
         .rooms
         .request(&room, |reply| {
@@ -138,38 +99,41 @@ pub async fn start(
         .map_err(room_error)?
         .map_err(refusal)?;
     let id = reservation.id.clone();
-    let handle = match to_request(&sandbox, &reservation.files, request.stdin.into_bytes())
-        .and_then(|req| sandbox.run(req))
-    {
+    let submission = Submission {
+        run: id.clone(),
+        room: room.clone(),
+        files: reservation.files,
+        stdin: request.stdin.into_bytes(),
+    };
+    let cancel = reservation.cancel;
+    let handle = match app.runner.submit(submission, cancel.clone()).await {
         Ok(handle) => handle,
         Err(error) => {
             tell(&app, &room, RunMsg::Refused { id }).await;
             return Err(match error {
-                SandboxError::Busy { .. } => {
-                    ApiError::Unavailable(format!("{error}; try again in a moment"))
-                }
-                SandboxError::UnknownLanguage(_)
-                | SandboxError::SourceTooLarge { .. }
-                | SandboxError::TooManyFiles { .. }
-                | SandboxError::BadFilePath { .. } => ApiError::BadRequest(error.to_string()),
-                other => ApiError::Internal(other.into()),
+                SubmitError::Unavailable(why) => ApiError::Unavailable(why),
+                SubmitError::BadRequest(why) => ApiError::BadRequest(why),
+                SubmitError::Internal(error) => ApiError::Internal(error),
             });
         }
     };
+    let queued = handle.queued();
     tell(
         &app,
         &room,
         RunMsg::Accepted {
             id: id.clone(),
             started_by,
+            queued,
         },
     )
     .await;
-    let driver = drive(app.clone(), room, id.clone(), handle, reservation.cancel);
+    let driver = drive(app.clone(), room, id.clone(), handle, cancel);
     app.connections.spawn(driver);
+    let status = if queued { "queued" } else { "running" };
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "id": &*id, "status": "running" })),
+        Json(serde_json::json!({ "id": &*id, "status": status })),
     ))
 }
 
@@ -284,67 +248,21 @@ async fn tell(app: &AppShared, room: &str, msg: RunMsg) {
     app.rooms.tell(room, RoomMsg::Run(msg)).await;
 }
 
-/// The sandbox request for the room's files: the entry file runs as `meta.language` (the
-/// sandbox writes it under the language's source name, e.g. `main.py`), every other file
-/// of the room is written next to it, so a multi-file program works.
-fn to_request(
-    sandbox: &Sandbox,
-    files: &RoomFiles,
-    stdin: Vec<u8>,
-) -> Result<RunRequest, SandboxError> {
-    let language = sandbox
-        .config()
-        .languages
-        .get(&files.language)
-        .ok_or_else(|| SandboxError::UnknownLanguage(files.language.clone()))?;
-    let source = files
-        .files
-        .iter()
-        .find(|(path, _)| *path == files.entry)
-        .map(|(_, text)| text.clone().into_bytes())
-        .ok_or_else(|| SandboxError::BadFilePath {
-            path: files.entry.clone(),
-            why: "is the room's entry file (meta.entry) but not one of its files".into(),
-        })?;
-    let mut others = Vec::with_capacity(files.files.len());
-    for (path, text) in &files.files {
-        if *path == files.entry {
-            continue;
-        }
-        if *path == language.source {
-            return Err(SandboxError::BadFilePath {
-                path: path.clone(),
-                why: format!(
-                    "is where the entry file {} is written to run as {}; rename one of them",
-                    files.entry, language.name
-                ),
-            });
-        }
-        others.push((path.clone(), text.clone().into_bytes()));
-    }
-    Ok(RunRequest {
-        language: files.language.clone(),
-        source,
-        stdin,
-        files: others,
-        ..RunRequest::default()
-    })
-}
-
 /// Forward a run's output to its room, coalesced, then its verdict.
 async fn drive(
     app: Arc<AppShared>,
     room: String,
     id: Arc<str>,
-    mut handle: peercode_sandbox::RunHandle,
-    cancel: CancellationToken,
+    mut handle: RunHandle,
+    cancel: tokio_util::sync::CancellationToken,
 ) {
     let mut output = Coalescer::default();
     let mut next_flush: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            chunk = handle.next_chunk() => match chunk {
-                Some(chunk) => {
+            event = handle.next() => match event {
+                Some(Event::Started) => tell(&app, &room, RunMsg::Started { id: id.clone() }).await,
+                Some(Event::Output(chunk)) => {
                     output.push(&chunk);
                     let now = tokio::time::Instant::now();
                     // Nothing written lately: this is the first output of a burst, so it
@@ -364,14 +282,13 @@ async fn drive(
                     next_flush = Some(tokio::time::Instant::now() + COALESCE);
                 }
             }
-            () = cancel.cancelled(), if !handle.canceller().is_cancelled() => handle.cancel(),
         }
     }
     let cancelled = cancel.is_cancelled();
-    let outcome = handle.outcome().await;
+    let end = handle.end().await;
     output.finish();
     flush(&app, &room, &id, &mut output).await;
-    let fields = final_fields(outcome, cancelled, &output);
+    let fields = final_fields(end, cancelled, &output);
     tell(&app, &room, RunMsg::Finished { id, fields }).await;
 }
 
@@ -394,22 +311,18 @@ async fn flush(app: &AppShared, room: &str, id: &Arc<str>, output: &mut Coalesce
 }
 
 /// The run's fields once it ended.
-fn final_fields(
-    outcome: Result<RunOutcome, SandboxError>,
-    cancelled: bool,
-    output: &Coalescer,
-) -> Vec<(&'static str, RunValue)> {
+fn final_fields(end: End, cancelled: bool, output: &Coalescer) -> Vec<(&'static str, RunValue)> {
     let num = |n: u64| RunValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
     let opt = |n: Option<i32>| n.map_or(RunValue::Null, |n| RunValue::Int(n.into()));
-    match outcome {
-        Ok(outcome) => {
-            let verdict = if cancelled {
-                "cancelled".to_owned()
-            } else {
-                outcome.verdict.as_str().to_owned()
-            };
+    let verdict = |v: &str| ("verdict", RunValue::Str(v.into()));
+    match end {
+        End::Judged(outcome) => {
             let mut fields = vec![
-                ("verdict", RunValue::Str(verdict)),
+                verdict(if cancelled {
+                    "cancelled"
+                } else {
+                    outcome.verdict.as_str()
+                }),
                 ("exit_code", opt(outcome.exit_code)),
                 ("signal", opt(outcome.signal)),
                 ("cpu_ms", num(outcome.cpu_ms)),
@@ -425,24 +338,15 @@ fn final_fields(
             }
             fields
         }
-        Err(SandboxError::Cancelled) => vec![("verdict", RunValue::Str("cancelled".into()))],
-        Err(error) => {
-            tracing::error!(%error, "a run failed in the sandbox");
-            vec![
-                (
-                    "verdict",
-                    RunValue::Str(
-                        if cancelled {
-                            "cancelled"
-                        } else {
-                            "internal_error"
-                        }
-                        .into(),
-                    ),
-                ),
-                ("message", RunValue::Str(error.to_string())),
-            ]
-        }
+        End::Cancelled => vec![verdict("cancelled")],
+        End::Failed(why) => vec![
+            verdict(if cancelled {
+                "cancelled"
+            } else {
+                "internal_error"
+            }),
+            ("message", RunValue::Str(why)),
+        ],
     }
 }
 

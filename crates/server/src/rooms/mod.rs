@@ -175,8 +175,15 @@ pub(crate) enum RunMsg {
         started_by: String,
         reply: oneshot::Sender<Result<Reservation, RunRefusal>>,
     },
-    /// The sandbox took the run: write it into the document (status `running`).
-    Accepted { id: Arc<str>, started_by: String },
+    /// The runner took the run: write it into the document (status `running`, or
+    /// `queued` while it waits for a sandbox worker).
+    Accepted {
+        id: Arc<str>,
+        started_by: String,
+        queued: bool,
+    },
+    /// A sandbox worker took the queued run: status `running`.
+    Started { id: Arc<str> },
     /// The sandbox refused the run: free the slot, write nothing.
     Refused { id: Arc<str> },
     /// Output, already coalesced and UTF-8.
