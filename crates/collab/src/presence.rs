@@ -188,6 +188,16 @@ impl Presence {
             .map(|(&id, _)| id)
     }
 
+    /// Every present client (with a state) and the connection that announced it.
+    pub fn present(&self) -> impl Iterator<Item = (u64, ConnId)> + '_ {
+        self.clients
+            .iter()
+            .filter_map(|(&id, c)| match (&c.state, c.owner) {
+                (Some(_), Some(conn)) => Some((id, conn)),
+                _ => None,
+            })
+    }
+
     /// Number of clients with a present state.
     pub fn len(&self) -> usize {
         self.clients.values().filter(|c| c.state.is_some()).count()

@@ -121,6 +121,10 @@ const MIGRATIONS: &[&str] = &[
         END IF;
     END $$;
 "#,
+    // Invite links may expire (NULL: never).
+    r#"
+    ALTER TABLE invites ADD COLUMN expires_ms bigint;
+"#,
 ];
 
 /// The first key of the advisory lock that serialises migrations ("pcmg"); the second is
@@ -896,8 +900,8 @@ impl Store for PgStore {
     fn create_invite(&self, i: &Invite) -> Result<(), StoreError> {
         self.with_reader(|conn| {
             let inserted = conn.execute(
-                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &i.id,
                     &i.room,
@@ -905,6 +909,7 @@ impl Store for PgStore {
                     &i.token_hash,
                     &i.created_by,
                     &i.created_ms,
+                    &i.expires_ms,
                 ],
             );
             unique(inserted, || format!("invite {}", i.id))
@@ -914,7 +919,7 @@ impl Store for PgStore {
     fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError> {
         self.with_reader(|conn| {
             let row = conn.query_opt(
-                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
                  WHERE token_hash = $1",
                 &[&token_hash],
             )?;
@@ -925,7 +930,7 @@ impl Store for PgStore {
     fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError> {
         self.with_reader(|conn| {
             let rows = conn.query(
-                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
                  WHERE room = $1 ORDER BY created_ms, n",
                 &[&room],
             )?;
@@ -1352,6 +1357,7 @@ fn invite_of(row: &Row) -> Result<Invite, StoreError> {
         token_hash: row.try_get(3)?,
         created_by: row.try_get(4)?,
         created_ms: row.try_get(5)?,
+        expires_ms: row.try_get(6)?,
     })
 }
 

@@ -303,7 +303,7 @@ fn instances_opening_at_once_migrate_once() {
         )
         .unwrap();
     let (count, version): (i64, i64) = (row.get(0), row.get(1));
-    assert_eq!((count, version), (3, 3), "each migration ran exactly once");
+    assert_eq!((count, version), (4, 4), "each migration ran exactly once");
 }
 
 #[test]
@@ -722,7 +722,8 @@ fn payloads_are_compressed_with_lz4_where_the_server_has_it() {
 fn a_database_from_before_lz4_gets_it_on_open() {
     let schema = PgSchema::new();
     drop(schema.open());
-    // Back to how version 2 left the tables: the default compression, migration 3 not run.
+    // Back to how version 2 left the tables: the default compression, migrations 3 and 4
+    // not run.
     let mut admin = schema.admin();
     admin
         .batch_execute(&format!(
@@ -730,7 +731,8 @@ fn a_database_from_before_lz4_gets_it_on_open() {
              ALTER TABLE updates ALTER COLUMN data SET COMPRESSION default;
              ALTER TABLE snapshots ALTER COLUMN data SET COMPRESSION default;
              ALTER TABLE events ALTER COLUMN data SET COMPRESSION default;
-             DELETE FROM peercode_migrations WHERE version = 3;",
+             ALTER TABLE invites DROP COLUMN expires_ms;
+             DELETE FROM peercode_migrations WHERE version >= 3;",
             s = schema.name
         ))
         .unwrap();
@@ -753,4 +755,16 @@ fn a_database_from_before_lz4_gets_it_on_open() {
         .unwrap()
         .get(0);
     assert_eq!(method, if has_lz4 { "l" } else { "" });
+    // Migration 4 ran again too: invites keep an expiry.
+    let invite = peercode_store::Invite {
+        id: "i".into(),
+        room: "r".into(),
+        role: peercode_store::Role::Viewer,
+        token_hash: "hash-i".into(),
+        created_by: "ada".into(),
+        created_ms: 1,
+        expires_ms: Some(2),
+    };
+    store.create_invite(&invite).unwrap();
+    assert_eq!(store.invite("hash-i").unwrap(), Some(invite));
 }

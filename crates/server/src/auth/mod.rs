@@ -236,12 +236,18 @@ fn lookup(
         if !secret::plausible(&invite) {
             return Err(bad());
         }
-        found.invite = Some(
-            store
-                .invite(&secret::hash(&invite))
-                .map_err(db)?
-                .ok_or_else(bad)?,
-        );
+        let invite = store
+            .invite(&secret::hash(&invite))
+            .map_err(db)?
+            .ok_or_else(bad)?;
+        // Checked when a request or a connection starts: a connection already open when
+        // its link expires stays until it closes (a revocation closes it at once).
+        if invite.expired(now_ms) {
+            return Err(ApiError::Unauthorized(
+                "this invite link has expired".into(),
+            ));
+        }
+        found.invite = Some(invite);
     }
     Ok(found)
 }
