@@ -6,6 +6,9 @@ import { newRoomId, parseRoomInput, ROOM_ID_RULE, roomPath } from '../lib/roomId
 import { navigate } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { IconMoon, IconSun, IconX, Logo } from '../components/icons';
+import { AccountBar } from '../account/AccountBar';
+import { MyRooms } from './MyRooms';
+import { useAccount } from '../lib/account';
 
 export function Lobby({ notice }: { notice?: string }) {
   const [name, setName] = useState(() => savedName() ?? '');
@@ -13,6 +16,7 @@ export function Lobby({ notice }: { notice?: string }) {
   const [joinError, setJoinError] = useState<string | null>(null);
   const [recent, setRecent] = useState<RecentRoom[]>(() => recentRooms());
   const [theme, toggleTheme] = useTheme();
+  const account = useAccount();
   const clean = cleanName(name);
 
   const go = (room: string) => {
@@ -43,6 +47,7 @@ export function Lobby({ notice }: { notice?: string }) {
           <span>PeerCode</span>
         </span>
         <div className="spacer" />
+        <AccountBar />
         <button type="button" className="icon-btn" onClick={toggleTheme} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}>
           {theme === 'dark' ? <IconSun /> : <IconMoon />}
         </button>
@@ -103,6 +108,7 @@ export function Lobby({ notice }: { notice?: string }) {
           )}
           {!clean && <p className="hint">Pick a name first: it is shown to the others.</p>}
         </div>
+        {account.state === 'signed-in' && <MyRooms key={account.username} onOpen={go} />}
         {recent.length > 0 && (
           <section className="card recent" aria-labelledby="recent-title">
             <h2 id="recent-title">Recent rooms</h2>

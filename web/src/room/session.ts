@@ -40,26 +40,37 @@ export function wsBase(loc: Location = location): string {
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
 }
 
-/** Opens the room for as long as the calling component is mounted. */
-export function useSession(room: string, identity: Identity | null): Session | null {
+export interface SessionOptions {
+  /** Query parameters of the WebSocket URL (a guest's `invite` and `name`). */
+  params?: Record<string, string>;
+  /** Whether we may write: a viewer never fills an empty room (the server would refuse it). */
+  canEdit?: boolean;
+}
+
+/** Opens the room for as long as the calling component is mounted (and `identity` is set). */
+export function useSession(room: string, identity: Identity | null, options: SessionOptions = {}): Session | null {
   const [session, setSession] = useState<Session | null>(null);
   // Renaming yourself updates presence (publishIdentity); it does not reconnect.
   const identityRef = useRef(identity);
   identityRef.current = identity;
+  const canEditRef = useRef(options.canEdit ?? true);
+  canEditRef.current = options.canEdit ?? true;
   const hasIdentity = identity !== null;
+  const paramsKey = JSON.stringify(options.params ?? {});
   useEffect(() => {
     const identity = identityRef.current;
     if (identity === null) return;
+    const params = JSON.parse(paramsKey) as Record<string, string>;
     const doc = new Y.Doc();
     // Connect on the next task: a mount that is undone at once (React's StrictMode in
     // development) then never opens a socket only to close it while connecting.
-    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false });
+    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false, params });
     const connectTimer = setTimeout(() => provider.connect(), 0);
     const awareness = provider.awareness;
     awareness.setLocalStateField('user', presenceUser(identity));
     // Fill an empty room once we know what the server has (never before: we would race it).
     const onSync = (synced: boolean) => {
-      if (synced) ensureDefaults(doc);
+      if (synced && canEditRef.current) ensureDefaults(doc);
     };
     provider.on('sync', onSync);
     // After a reconnect, re-announce ourselves with a newer awareness clock: the others
@@ -91,7 +102,7 @@ export function useSession(room: string, identity: Identity | null): Session | n
         doc.destroy();
       });
     };
-  }, [room, hasIdentity]);
+  }, [room, hasIdentity, paramsKey]);
   return session;
 }
 
