@@ -1,18 +1,25 @@
 /**
  * Who is signed in on this browser (the session cookie is HttpOnly: `GET /api/me` says),
- * shared by every page: `useAccount()` re-renders when it changes.
+ * shared by every page: `useAccount()` re-renders when it changes. Only a browser that
+ * signed in here asks (a hint in localStorage): someone who never did makes no request and
+ * gets no 401 in the console on every page.
  */
 import { useEffect, useSyncExternalStore } from 'react';
 import { ApiError, me } from './api';
+import { load, save } from './storage';
 
 export type AccountState = { state: 'unknown' } | { state: 'signed-out' } | { state: 'signed-in'; username: string };
 
-let current: AccountState = { state: 'unknown' };
+const HINT_KEY = 'peercode.account';
+
+let current: AccountState = load(HINT_KEY) ? { state: 'unknown' } : { state: 'signed-out' };
 let loading: Promise<void> | null = null;
 const listeners = new Set<() => void>();
 
 function set(next: AccountState): void {
   current = next;
+  if (next.state === 'signed-in') save(HINT_KEY, next.username);
+  else if (next.state === 'signed-out') save(HINT_KEY, '');
   listeners.forEach((l) => l());
 }
 

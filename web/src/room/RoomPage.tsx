@@ -129,10 +129,15 @@ export function RoomPage({ room }: { room: string }) {
       setSharing(true);
       return;
     }
+    // A private room's address lets nobody in: its links come from the owner's share dialog.
+    if (access?.owned && access.visibility === 'private') {
+      showToast('Only the owner can invite people to this private room');
+      return;
+    }
     const link = inviteLink(location.origin, room);
     const ok = await copyText(link);
     showToast(ok ? 'Invite link copied' : `Copy this link: ${link}`);
-  }, [room, showToast, isOwner]);
+  }, [room, showToast, isOwner, access]);
 
   const step = useCallback(
     (delta: number) => {
@@ -252,7 +257,7 @@ export function RoomPage({ room }: { room: string }) {
             <IconLink />
             <span className="label">Share</span>
           </button>
-        ) : (
+        ) : access?.owned && access.visibility === 'private' ? null : (
           <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)" aria-label="Copy invite link">
             <IconLink />
             <span className="label">Copy invite link</span>
@@ -342,7 +347,7 @@ export function RoomPage({ room }: { room: string }) {
             )}
             {(!synced || !access) && (
               <div className="editor-overlay" role="status">
-                {status === 'offline' ? 'Cannot reach the server. Retrying…' : 'Opening the room…'}
+                {status === 'offline' || (accessState.status === 'loading' && accessState.unreachable) ? 'Cannot reach the server. Retrying…' : 'Opening the room…'}
               </div>
             )}
           </div>

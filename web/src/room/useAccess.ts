@@ -10,29 +10,50 @@ import { ApiError, roomAccess, roomPeople, type GuestPass, type PresentClient, t
 import { closedFor, refusalOf, type Refusal } from '../lib/access';
 import type { Session } from './session';
 
-export type AccessState = { status: 'loading' } | { status: 'ok'; access: RoomAccess } | { status: 'refused'; refusal: Refusal };
+export type AccessState =
+  | { status: 'loading'; unreachable: boolean }
+  | { status: 'ok'; access: RoomAccess }
+  | { status: 'refused'; refusal: Refusal };
 
 function refusalFrom(e: unknown, guest: GuestPass | null, signedIn: boolean): Refusal {
   const err = e instanceof ApiError ? e : new ApiError(0, 'Something went wrong.');
   return refusalOf(err.status, err.message, { invite: guest !== null, signedIn });
 }
 
-/** `GET /api/rooms/{room}/access` once `enabled`, again when who we are changes. */
+/** A failure that goes away by itself: the server unreachable, or in trouble. */
+const transient = (e: unknown) => !(e instanceof ApiError) || e.status === 0 || e.status >= 500;
+
+/**
+ * `GET /api/rooms/{room}/access` once `enabled`, again when who we are changes; retried
+ * (up to every 5 s) while the server cannot be reached.
+ */
 export function useRoomAccess(room: string, guest: GuestPass | null, who: string, enabled: boolean): [AccessState, (refusal: Refusal) => void] {
-  const [state, setState] = useState<AccessState>({ status: 'loading' });
+  const [state, setState] = useState<AccessState>({ status: 'loading', unreachable: false });
   const guestKey = guest ? `${guest.invite}\u0000${guest.name}` : '';
   const guestRef = useRef(guest);
   guestRef.current = guest;
   useEffect(() => {
     if (!enabled) return;
     let live = true;
-    setState((s) => (s.status === 'ok' ? s : { status: 'loading' }));
-    roomAccess(room, guestRef.current).then(
-      (access) => live && setState({ status: 'ok', access }),
-      (e) => live && setState({ status: 'refused', refusal: refusalFrom(e, guestRef.current, who.startsWith('user:')) }),
-    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+    const ask = () => {
+      roomAccess(room, guestRef.current).then(
+        (access) => live && setState({ status: 'ok', access }),
+        (e) => {
+          if (!live) return;
+          if (transient(e)) {
+            setState((s) => (s.status === 'ok' ? s : { status: 'loading', unreachable: true }));
+            timer = setTimeout(ask, Math.min(5000, 500 * 2 ** attempt++));
+          } else setState({ status: 'refused', refusal: refusalFrom(e, guestRef.current, who.startsWith('user:')) });
+        },
+      );
+    };
+    setState((s) => (s.status === 'ok' ? s : { status: 'loading', unreachable: false }));
+    ask();
     return () => {
       live = false;
+      clearTimeout(timer);
     };
   }, [room, guestKey, who, enabled]);
   const refuse = useCallback((refusal: Refusal) => setState({ status: 'refused', refusal }), []);
