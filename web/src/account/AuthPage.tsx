@@ -1,23 +1,10 @@
 /** Sign in (`/login`) and sign up (`/signup`): one form, clear refusals, then back to `?next=`. */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { authErrorMessage, login, signup, ApiError } from '../lib/api';
+import { authErrorMessage, checkCredentials, login, signup, ApiError } from '../lib/api';
 import { setSignedIn, useAccount } from '../lib/account';
 import { authPath, navigate, nextFromSearch } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { IconMoon, IconSun, Logo } from '../components/icons';
-
-/** The server's rules (crates/server/src/auth: usernames 3-32 of a-z 0-9 _ . -, passwords 8-1024 bytes). */
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
-export const MIN_PASSWORD = 8;
-
-/** What is wrong with the form before asking the server, or null. */
-export function checkCredentials(mode: 'login' | 'signup', username: string, password: string): string | null {
-  if (username.trim() === '') return 'Enter your username.';
-  if (mode === 'signup' && !USERNAME_PATTERN.test(username.trim())) return 'A username is 3 to 32 letters, digits, _ . or -.';
-  if (password === '') return 'Enter your password.';
-  if (mode === 'signup' && new TextEncoder().encode(password).length < MIN_PASSWORD) return `A password has at least ${MIN_PASSWORD} characters.`;
-  return null;
-}
 
 export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
   const [username, setUsername] = useState('');

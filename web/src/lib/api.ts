@@ -107,6 +107,20 @@ export function sentence(s: string): string {
 
 // ---- accounts ----
 
+/** The server's rules (crates/server/src/auth: usernames 3-32 of a-z 0-9 _ . -, passwords 8-1024 bytes). */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
+export const MIN_PASSWORD = 8;
+
+/** What is wrong with the form before asking the server, or null. */
+export function checkCredentials(mode: 'login' | 'signup', username: string, password: string): string | null {
+  if (username.trim() === '') return 'Enter your username.';
+  if (mode === 'signup' && !USERNAME_PATTERN.test(username.trim())) return 'A username is 3 to 32 letters, digits, _ . or -.';
+  if (password === '') return 'Enter your password.';
+  if (mode === 'signup' && new TextEncoder().encode(password).length < MIN_PASSWORD) return `A password has at least ${MIN_PASSWORD} characters.`;
+  return null;
+}
+
+
 export interface Me {
   username: string;
 }
