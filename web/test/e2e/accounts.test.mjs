@@ -195,14 +195,31 @@ describe('accounts and access in the browser', { timeout: 240_000 }, () => {
     await other.context.close();
   });
 
-  test('the owner deletes the room from "My rooms"', async () => {
+  test('an editor guest can type; deleting the room from "My rooms" tells her it was deleted', async () => {
     const { page } = owner;
     const name = new URL(roomUrl).pathname.split('/')[2];
+    const made = await page.evaluate(async (room) => {
+      const res = await fetch(`/api/rooms/${room}/invites`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'editor' }) });
+      return res.json();
+    }, name);
+    const eve = await openClient(env.browser, `${env.server.url}${made.url}`, { name: 'Eve' });
+    const ask = eve.page.getByRole('dialog', { name: /as a guest/ });
+    assert.equal(await ask.getByLabel('Your name').inputValue(), 'Eve', 'the remembered name is offered');
+    await ask.getByRole('button', { name: 'Join room' }).click();
+    await waitForRoom(eve.page);
+    await eve.page.locator('.participant[data-self] [data-badge="guest"]').waitFor();
+    assert.equal(await eve.page.getByTestId('view-only').count(), 0, 'an editor link is not view only');
+    await typeAtEnd(eve.page, '# eve was here');
+    await waitForEditorText(eve.page, /# eve was here$/);
     await page.getByRole('button', { name: `Delete ${name}` }).click();
     const dialog = page.getByRole('dialog', { name: `Delete ${name}?` });
     await dialog.getByRole('button', { name: 'Delete room' }).click();
     await page.getByRole('region', { name: 'My rooms' }).getByText('No rooms yet').waitFor();
+    await eve.page.getByTestId('room-refused').getByText('This room was deleted').waitFor();
+    await screenshot(eve.page, 'room-deleted-1280x720-dark');
+    assertNoConsoleErrors(eve, REFUSED);
     assertNoConsoleErrors(owner, REFUSED);
+    await eve.context.close();
     await owner.context.close();
   });
 });
