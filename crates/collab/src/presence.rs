@@ -247,6 +247,21 @@ mod tests {
     }
 
     #[test]
+    fn present_lists_each_announced_client_with_its_connection() {
+        let mut p = Presence::default();
+        p.apply(1, &update(&[(10, 0, r#"{"n":"a"}"#), (11, 0, "{}")]))
+            .unwrap();
+        p.apply(2, &update(&[(20, 0, "{}")])).unwrap();
+        // A client that left (null state) is not present.
+        p.apply(2, &update(&[(21, 0, "null")])).unwrap();
+        let mut present: Vec<(u64, ConnId)> = p.present().collect();
+        present.sort_unstable();
+        assert_eq!(present, [(10, 1), (11, 1), (20, 2)]);
+        p.remove_connection(1);
+        assert_eq!(p.present().collect::<Vec<_>>(), [(20, 2)]);
+    }
+
+    #[test]
     fn a_connection_cannot_flood_presence() {
         let mut p = Presence::default();
         for id in 0..MAX_CLIENTS_PER_CONNECTION as u64 {
