@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { cleanName, MAX_NAME_LENGTH, savedName, saveName } from '../lib/identity';
 import { forgetRoom, recentRooms, timeAgo, type RecentRoom } from '../lib/recentRooms';
-import { newRoomId, parseRoomInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
+import { newRoomId, parseJoinInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
 import { navigate } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { IconMoon, IconSun, IconX, Logo } from '../components/icons';
@@ -31,12 +31,13 @@ export function Lobby({ notice }: { notice?: string }) {
 
   const onJoin = (e: FormEvent) => {
     e.preventDefault();
-    const room = parseRoomInput(join);
-    if (!room) {
+    const path = parseJoinInput(join);
+    if (!path) {
       setJoinError(`Paste an invite link or a room id (${ROOM_ID_RULE}).`);
       return;
     }
-    go(room);
+    if (clean) saveName(clean);
+    navigate(path);
   };
 
   return (

@@ -66,7 +66,14 @@ export function RoomPage({ room }: { room: string }) {
   const role = liveRole ?? access?.role ?? null;
   const canEdit = role === 'owner' || role === 'editor';
   const params = useMemo(() => (passFor ? { invite: passFor.invite, name: passFor.name } : undefined), [passFor]);
-  const session = useSession(room, access ? identity : null, { params, canEdit });
+  // Our update refused: the owner made us a viewer meanwhile. Read-only at once, and a fresh
+  // copy of the document (ours holds the refused edit, which nobody else has).
+  const [generation, setGeneration] = useState(0);
+  const onDenied = useCallback(() => {
+    setLiveRole('viewer');
+    setGeneration((g) => g + 1);
+  }, []);
+  const session = useSession(room, access ? identity : null, { params, canEdit, onDenied, generation });
   useConnectionRefusal(session, room, passFor, signedIn, refuse);
   const people = usePeople(session, room, passFor, access?.owned ?? false);
   // The server's word on our own role wins over what /access said (an owner may change it live).

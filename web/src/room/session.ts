@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { Awareness } from 'y-protocols/awareness';
+import * as authProtocol from 'y-protocols/auth';
 import { ensureDefaults } from '../lib/docModel';
 import { personId, withAlpha, type Identity } from '../lib/identity';
 
@@ -36,6 +37,9 @@ function presenceUser(identity: Identity): PresenceUser {
   return { name: identity.name, color: identity.color, colorLight: withAlpha(identity.color, 0.25), person: personId() };
 }
 
+/** y-websocket's message type of y-protocols' auth messages. */
+const MESSAGE_AUTH = 2;
+
 export function wsBase(loc: Location = location): string {
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
 }
@@ -45,6 +49,13 @@ export interface SessionOptions {
   params?: Record<string, string>;
   /** Whether we may write: a viewer never fills an empty room (the server would refuse it). */
   canEdit?: boolean;
+  /**
+   * The server refused one of our updates (y-protocols' permission-denied message): our role
+   * changed under us. Our copy of the document then holds edits nobody else has.
+   */
+  onDenied?: (reason: string) => void;
+  /** A new value opens a fresh session (a fresh Y.Doc: the server's document, nothing refused). */
+  generation?: number;
 }
 
 /** Opens the room for as long as the calling component is mounted (and `identity` is set). */
@@ -55,6 +66,9 @@ export function useSession(room: string, identity: Identity | null, options: Ses
   identityRef.current = identity;
   const canEditRef = useRef(options.canEdit ?? true);
   canEditRef.current = options.canEdit ?? true;
+  const onDeniedRef = useRef(options.onDenied);
+  onDeniedRef.current = options.onDenied;
+  const generation = options.generation ?? 0;
   const hasIdentity = identity !== null;
   const paramsKey = JSON.stringify(options.params ?? {});
   useEffect(() => {
@@ -65,6 +79,10 @@ export function useSession(room: string, identity: Identity | null, options: Ses
     // Connect on the next task: a mount that is undone at once (React's StrictMode in
     // development) then never opens a socket only to close it while connecting.
     const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false, params });
+    // The stock handler only logs a refusal: tell the page, which knows what it means.
+    provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => onDeniedRef.current?.(reason));
+    };
     const connectTimer = setTimeout(() => provider.connect(), 0);
     const awareness = provider.awareness;
     awareness.setLocalStateField('user', presenceUser(identity));
@@ -102,7 +120,7 @@ export function useSession(room: string, identity: Identity | null, options: Ses
         doc.destroy();
       });
     };
-  }, [room, hasIdentity, paramsKey]);
+  }, [room, hasIdentity, paramsKey, generation]);
   return session;
 }
 

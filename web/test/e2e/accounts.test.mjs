@@ -4,7 +4,7 @@
 // passwords, a taken username, a private room to a stranger, and a 429 said as a wait.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoConsoleErrors, openClient, screenshot, typeAtEnd, useServerAndBrowser, waitForEditorText, waitForRoom, waitUntil } from './harness.mjs';
+import { assertNoConsoleErrors, editorText, openClient, screenshot, typeAtEnd, useServerAndBrowser, waitForEditorText, waitForRoom, waitUntil } from './harness.mjs';
 
 /** Deliberate refusals in these pages: Chromium logs each refused request as an error. */
 const REFUSED = [/Failed to load resource: the server responded with a status of (401|404|409|429)/];
@@ -128,6 +128,58 @@ describe('accounts and access in the browser', { timeout: 240_000 }, () => {
     await guest.page.getByTestId('room-refused').getByText('This invite link no longer works').waitFor();
     assertNoConsoleErrors(guest, [...REFUSED, /WebSocket connection to .* failed/]);
     await guest.context.close();
+  });
+
+  test('a member: added as editor in the share dialog, demoted to viewer while typing, then removed', async () => {
+    const bob = await openClient(env.browser, `${env.server.url}/signup`, { name: 'Bob' });
+    await bob.page.getByLabel('Username').fill('bob');
+    await bob.page.getByLabel('Password').fill(PASSWORD);
+    await bob.page.getByRole('button', { name: 'Sign up' }).click();
+    await bob.page.getByTestId('account-name').getByText('bob').waitFor();
+    const { page } = owner;
+    const share = async () => {
+      await page.getByRole('button', { name: 'Share' }).click();
+      return page.getByRole('dialog', { name: 'Share this room' });
+    };
+    let dialog = await share();
+    await dialog.getByLabel('Username to add').fill('nobody-here');
+    await dialog.getByRole('button', { name: 'Add' }).click();
+    await dialog.getByRole('alert').getByText('No such user.').waitFor();
+    await dialog.getByLabel('Username to add').fill('bob');
+    await dialog.getByLabel('Role of the new member').selectOption('editor');
+    await dialog.getByRole('button', { name: 'Add' }).click();
+    await dialog.getByLabel('Role of bob').waitFor();
+    assert.equal(await dialog.getByLabel('Role of bob').inputValue(), 'editor');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    // Bob opens the room as a member (no link): an editor, and he types.
+    await bob.page.goto(roomUrl);
+    await waitForRoom(bob.page);
+    await bob.page.locator('.participant[data-self] [data-badge="editor"]').waitFor();
+    await typeAtEnd(bob.page, '\n# bob');
+    const withBob = "print('only olive writes here')\n# fence\n# bob";
+    await waitForEditorText(page, withBob);
+    await page.locator('.participant').filter({ hasText: 'Bob' }).locator('[data-badge="editor"]').waitFor();
+    // Demoted while in the room: his next keys are refused, his page turns view-only and
+    // shows the server's text again.
+    dialog = await share();
+    await dialog.getByLabel('Role of bob').selectOption('viewer');
+    await waitUntil(async () => (await dialog.getByLabel('Role of bob').inputValue()) === 'viewer' && !(await dialog.getByRole('button', { name: 'Done' }).isDisabled()), 'the change saved');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await bob.page.locator('.editor-host .view-lines').click();
+    await bob.page.keyboard.press('Control+End');
+    await bob.page.keyboard.insertText('zzz');
+    await bob.page.getByTestId('view-only').waitFor();
+    await waitForEditorText(bob.page, withBob);
+    await page.locator('.participant').filter({ hasText: 'Bob' }).locator('[data-badge="viewer"]').waitFor({ timeout: 15000 });
+    assert.equal(await editorText(page), withBob, "the owner never had Bob's refused keys");
+    // Removed: told at once.
+    dialog = await share();
+    await dialog.getByRole('button', { name: 'Remove bob' }).click();
+    await dialog.getByText('No members yet').waitFor();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await bob.page.getByTestId('room-refused').getByText('The owner removed you from this room.').waitFor();
+    assertNoConsoleErrors(bob, REFUSED);
+    await bob.context.close();
   });
 
   test('a stranger signed out is told the room is private, with Sign in', async () => {
