@@ -110,11 +110,13 @@ describe('accounts and access in the browser', { timeout: 240_000 }, () => {
 
   test('revoking the link tells the guest at once', async () => {
     const { page } = owner;
-    await page.getByRole('button', { name: 'Share' }).click();
+    // From the keyboard: Alt+L opens the owner's share dialog, Escape closes it.
+    await page.keyboard.press('Alt+L');
     const dialog = page.getByRole('dialog', { name: 'Share this room' });
     await dialog.getByRole('button', { name: /Revoke the viewer link/ }).click();
     await dialog.getByText('No links yet.').waitFor();
-    await dialog.getByRole('button', { name: 'Done' }).click();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
     const refused = guest.page.getByTestId('room-refused');
     await refused.getByText('Your access to this room was revoked').waitFor();
     await refused.getByText('The owner revoked the invite link you came with.').waitFor();
