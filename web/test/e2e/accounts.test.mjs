@@ -265,6 +265,10 @@ describe('accounts and access in the browser', { timeout: 240_000 }, () => {
     assert.equal(await eve.page.getByTestId('view-only').count(), 0, 'an editor link is not view only');
     await typeAtEnd(eve.page, '# eve was here');
     await waitForEditorText(eve.page, /# eve was here$/);
+    // Her runs go out with her link (the runs routes take ?invite= too).
+    await eve.page.locator('.run-panel .run-button').click();
+    await eve.page.locator('.run-panel .run-summary .run-verdict[data-verdict="ok"]').waitFor({ timeout: 60000 });
+    await eve.page.locator('.run-panel .run-stdout .run-text').filter({ hasText: 'only olive writes here' }).waitFor();
     await page.getByRole('button', { name: `Delete ${name}` }).click();
     const dialog = page.getByRole('dialog', { name: `Delete ${name}?` });
     await dialog.getByRole('button', { name: 'Delete room' }).click();
