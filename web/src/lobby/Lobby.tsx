@@ -1,5 +1,5 @@
 /** The lobby: pick a name, create a room or join one by link, reopen a recent one. */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { cleanName, MAX_NAME_LENGTH, savedName, saveName } from '../lib/identity';
 import { forgetRoom, recentRooms, timeAgo, type RecentRoom } from '../lib/recentRooms';
 import { newRoomId, parseJoinInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
@@ -17,6 +17,11 @@ export function Lobby({ notice }: { notice?: string }) {
   const [recent, setRecent] = useState<RecentRoom[]>(() => recentRooms());
   const [theme, toggleTheme] = useTheme();
   const account = useAccount();
+  // Signed in without a display name yet: start from the username.
+  const signedInAs = account.state === 'signed-in' ? account.username : null;
+  useEffect(() => {
+    if (signedInAs !== null) setName((n) => (n.trim() === '' ? signedInAs : n));
+  }, [signedInAs]);
   const clean = cleanName(name);
 
   const go = (room: string) => {

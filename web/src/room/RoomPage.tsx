@@ -55,10 +55,12 @@ export function RoomPage({ room }: { room: string }) {
   const asGuest = invite !== null && account.state === 'signed-out';
   const askGuestName = asGuest && !guestNamed;
   const guest: GuestPass | null = useMemo(() => (invite !== null && identity !== null ? { invite, name: identity.name } : null), [invite, identity]);
-  const [joinGuest, setJoinGuest] = useState<GuestPass | null>(null);
-  // The name a guest joined with stays their connection's name (a rename changes presence only).
-  const passFor = joinGuest ?? guest;
   const ready = identity !== null && account.state !== 'unknown' && !askGuestName;
+  // The name one joined with stays the connection's name (a rename changes presence only, and
+  // does not reconnect): the pass is taken once, when the room opens.
+  const pass = useRef<GuestPass | null>(null);
+  if (ready && guest !== null && pass.current === null) pass.current = guest;
+  const passFor = pass.current;
   const who = signedIn ? `user:${account.username}` : 'out';
   const [accessState, refuse] = useRoomAccess(room, passFor, who, ready);
   const access = accessState.status === 'ok' ? accessState.access : null;
@@ -184,7 +186,6 @@ export function RoomPage({ room }: { room: string }) {
             saveName(name);
             const next = { name, color: identity?.color ?? savedColor() };
             setIdentity(next);
-            if (invite !== null) setJoinGuest({ invite, name });
             setGuestNamed(true);
           }}
           onCancel={() => navigate('/')}
@@ -457,35 +458,53 @@ function RoomRefused({ room, refusal }: { room: string; refusal: Refusal }) {
   }, [refusal.title]);
   const back = location.pathname + location.search;
   return (
-    <div className="page center room-refused" data-room={room}>
-      <div className="card refusal-card" role="alert" data-testid="room-refused">
-        <h1>{refusal.title}</h1>
-        <p>{refusal.detail}</p>
-        <div className="row">
-          {refusal.signIn && (
+    <div className="page room-refused" data-room={room}>
+      <header className="topbar">
+        <a
+          className="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          <Logo />
+          <span>PeerCode</span>
+        </a>
+        <span className="room-id" title={`Room ${room}`}>
+          {room}
+        </span>
+      </header>
+      <main className="refusal-main">
+        <div className="card refusal-card" role="alert" data-testid="room-refused">
+          <h1>{refusal.title}</h1>
+          <p>{refusal.detail}</p>
+          <div className="row">
+            {refusal.signIn && (
+              <a
+                className="btn btn-primary"
+                href={authPath('login', back)}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(authPath('login', back));
+                }}
+              >
+                Sign in
+              </a>
+            )}
             <a
-              className="btn btn-primary"
-              href={authPath('login', back)}
+              className="btn"
+              href="/"
               onClick={(e) => {
                 e.preventDefault();
-                navigate(authPath('login', back));
+                navigate('/');
               }}
             >
-              Sign in
+              Back to the lobby
             </a>
-          )}
-          <a
-            className="btn"
-            href="/"
-            onClick={(e) => {
-              e.preventDefault();
-              navigate('/');
-            }}
-          >
-            Back to the lobby
-          </a>
+          </div>
         </div>
-      </div>
+      </main>
     </div>
   );
 }
