@@ -276,8 +276,27 @@ describe('accounts and access in the browser', { timeout: 240_000 }, () => {
     await eve.page.getByTestId('room-refused').getByText('This room was deleted').waitFor();
     await screenshot(eve.page, 'room-deleted-1280x720-dark');
     assertNoConsoleErrors(eve, REFUSED);
-    assertNoConsoleErrors(owner, REFUSED);
     await eve.context.close();
+  });
+
+  test('a public room: a stranger signed out watches it view-only, badged viewer', async () => {
+    const { page } = owner;
+    await page.getByRole('button', { name: 'New public room' }).click();
+    await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+    await waitForRoom(page);
+    await typeAtEnd(page, 'x = 1');
+    const stranger = await openClient(env.browser, page.url(), { name: 'Stan', viewport: { width: 390, height: 844 } });
+    await waitForRoom(stranger.page);
+    await waitForEditorText(stranger.page, 'x = 1');
+    await stranger.page.getByTestId('view-only').waitFor();
+    await stranger.page.locator('.participant[data-self] [data-badge="viewer"]').waitFor();
+    await page.locator('.participant').filter({ hasText: 'Stan' }).locator('[data-badge="viewer"]').waitFor();
+    // Anyone may copy a public room's address; the owner shares from the dialog.
+    await stranger.page.getByRole('button', { name: 'Copy invite link' }).waitFor();
+    await screenshot(stranger.page, 'public-viewer-390x844-dark');
+    assertNoConsoleErrors(stranger, REFUSED);
+    assertNoConsoleErrors(owner, REFUSED);
+    await stranger.context.close();
     await owner.context.close();
   });
 });
