@@ -29,7 +29,7 @@ const MAX_INVITES_PER_ROOM: usize = 100;
 /// The shortest and longest life an invite link may be given (`expires_in_s`): a minute,
 /// so a link can be sent before it dies, and 30 days. Without one a link lasts until it
 /// is revoked, as links did before they could expire.
-pub const INVITE_EXPIRY_S: std::ops::RangeInclusive<i64> = 60..=30 * 24 * 3600;
+const INVITE_EXPIRY_S: std::ops::RangeInclusive<i64> = 60..=30 * 24 * 3600;
 
 #[derive(Deserialize)]
 struct NewRoom {
