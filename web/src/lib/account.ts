@@ -16,10 +16,11 @@ let current: AccountState = load(HINT_KEY) ? { state: 'unknown' } : { state: 'si
 let loading: Promise<void> | null = null;
 const listeners = new Set<() => void>();
 
-function set(next: AccountState): void {
+/** `remember`: what the server said for sure (not a guess while it cannot be reached). */
+function set(next: AccountState, remember = true): void {
   current = next;
-  if (next.state === 'signed-in') save(HINT_KEY, next.username);
-  else if (next.state === 'signed-out') save(HINT_KEY, '');
+  if (remember && next.state === 'signed-in') save(HINT_KEY, next.username);
+  else if (remember && next.state === 'signed-out') save(HINT_KEY, '');
   listeners.forEach((l) => l());
 }
 
@@ -31,13 +32,19 @@ export function refreshAccount(): Promise<void> {
       (e) => {
         // Unreachable: keep what we knew; the pages say the server is down on their own.
         if (e instanceof ApiError && e.status === 401) set({ state: 'signed-out' });
-        else if (current.state === 'unknown') set({ state: 'signed-out' });
+        // Signed out for this page, but the next one asks again.
+        else if (current.state === 'unknown') set({ state: 'signed-out' }, false);
       },
     )
     .finally(() => {
       loading = null;
     });
   return loading;
+}
+
+/** The state now (`unknown`: this browser signed in before and the server has not said yet). */
+export function currentAccount(): AccountState {
+  return current;
 }
 
 export function setSignedIn(username: string): void {
