@@ -1927,3 +1927,89 @@ async fn people_names_each_present_client_with_its_server_given_role() {
         .await;
     assert_eq!(reply.body, json!({ "people": [] }));
 }
+
+#[tokio::test]
+async fn a_link_expiring_under_an_open_connection_ends_its_grant_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (owner, mut room) = private_room(&server).await;
+    let vera = server.signup("vera", PASSWORD).await;
+    set_role(&server, &owner, &room.name, "vera", "viewer").await;
+    let (_, lasting) = invite(&server, &owner, &room.name, "editor").await;
+    // A link that expires in a few seconds (written as the server would; the API's shortest
+    // is a minute): long enough to join with, short enough to wait for.
+    let token = "shortlivedshortlivedshortlivedshortlived12";
+    let expires_ms = now_ms() + 3000;
+    {
+        use peercode_store::Store;
+        let store =
+            peercode_store::SqliteStore::open(dir.path(), peercode_store::Durability::Process)
+                .expect("open the store beside the server");
+        store
+            .create_invite(&peercode_store::Invite {
+                id: "short".into(),
+                room: room.name.clone(),
+                role: peercode_store::Role::Editor,
+                token_hash: sha256_hex(token),
+                created_by: "olive".into(),
+                created_ms: now_ms(),
+                expires_ms: Some(expires_ms),
+            })
+            .unwrap();
+    }
+    let short = Cred::query(&format!("invite={token}&name=Gwen"));
+    let mut g = Client::join_as(&server.ws_url(&room.name, &short), 9, None)
+        .await
+        .expect("the guest joins while the link lasts");
+    // Vera, a viewer member, opens the room with the same link: an editor while it lasts.
+    let vera_url = server.ws_url(&room.name, &Cred::query(&format!("invite={token}")));
+    let mut v = Client::join_as(&vera_url, 10, vera.cookie.as_deref())
+        .await
+        .expect("vera joins");
+    let mut o = Client::join_as(
+        &server.ws_url(
+            &room.name,
+            &Cred::query(&format!("invite={lasting}&name=Otto")),
+        ),
+        11,
+        None,
+    )
+    .await
+    .expect("a guest on a lasting link");
+    assert!(
+        now_ms() < expires_ms,
+        "the joins took too long to test this"
+    );
+    // The guest by the short link is closed when it expires, no sooner.
+    assert!(
+        g.pump_until(|c| c.closed.is_some(), WAIT).await,
+        "closed when the link expired"
+    );
+    assert!(now_ms() >= expires_ms, "not before it expired");
+    let (code, reason) = g.closed.clone().expect("closed");
+    assert_eq!(code, 4003, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
+    // Vera stays, back to her membership's role: her edits are refused now.
+    v.append_file("main.py", "# vera after\n").await;
+    assert!(
+        v.pump_until(|c| c.denied >= 1, WAIT).await,
+        "a viewer again"
+    );
+    assert!(v.closed.is_none());
+    // The lasting link's guest is untouched and still writes.
+    o.append_file("main.py", "# otto\n").await;
+    assert!(
+        room.observer
+            .pump_until(
+                |c| c
+                    .file_text("main.py")
+                    .unwrap_or_default()
+                    .contains("# otto"),
+                WAIT
+            )
+            .await
+    );
+    assert!(o.closed.is_none());
+    let seen = room.observer.file_text("main.py").unwrap_or_default();
+    assert!(!seen.contains("vera after"), "{seen}");
+}

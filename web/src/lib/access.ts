@@ -98,7 +98,11 @@ export function closedFor(code: number, reason: string): Refusal | null {
   if (code === CLOSE_ACCESS_REVOKED)
     return {
       title: 'Your access to this room was revoked',
-      detail: /invite link/.test(reason) ? 'The owner revoked the invite link you came with.' : 'The owner removed you from this room.',
+      detail: /expired/.test(reason)
+        ? 'The invite link you came with has expired. Ask the room’s owner for a new one.'
+        : /invite link/.test(reason)
+          ? 'The owner revoked the invite link you came with.'
+          : 'The owner removed you from this room.',
       signIn: false,
     };
   if (code === CLOSE_ROOM_DELETED) return { title: 'This room was deleted', detail: 'Its owner deleted it, with its history.', signIn: false };

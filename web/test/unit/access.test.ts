@@ -72,6 +72,7 @@ describe('refusals', () => {
   test('closed for good: 4003 and 4004; other codes reconnect', () => {
     expect(closedFor(4003, 'access revoked: the invite link was revoked')?.detail).toBe('The owner revoked the invite link you came with.');
     expect(closedFor(4003, 'access revoked: you are no longer a member')?.detail).toBe('The owner removed you from this room.');
+    expect(closedFor(4003, 'access revoked: the invite link expired')?.detail).toMatch(/^The invite link you came with has expired/);
     expect(closedFor(4004, 'room deleted by its owner')?.title).toBe('This room was deleted');
     expect(closedFor(1008, 'the room has 50 guests already')?.title).toBe('This room is full');
     expect(closedFor(1008, 'too many messages')).toBeNull();

@@ -240,8 +240,8 @@ fn lookup(
             .invite(&secret::hash(&invite))
             .map_err(db)?
             .ok_or_else(bad)?;
-        // Checked when a request or a connection starts: a connection already open when
-        // its link expires stays until it closes (a revocation closes it at once).
+        // Checked when a request or a connection starts; a connection open when its link
+        // expires loses the link's grant then (the room's task: `expire_links`).
         if invite.expired(now_ms) {
             return Err(ApiError::Unauthorized(
                 "this invite link has expired".into(),

@@ -53,6 +53,8 @@ pub struct Participant {
     pub user: Option<String>,
     /// The id of the invite link the connection came with.
     pub invite: Option<String>,
+    /// When that link expires (Unix ms; `None`: never): the room ends its grant then.
+    pub link_expires_ms: Option<i64>,
     /// Whether this is a guest (a link, no account): counted against the guest limit.
     pub guest: bool,
     /// The author recorded for its updates: `user:NAME` or `guest:INVITE:NAME`; `None`
