@@ -1939,7 +1939,7 @@ async fn a_link_expiring_under_an_open_connection_ends_its_grant_then() {
     // A link that expires in a few seconds (written as the server would; the API's shortest
     // is a minute): long enough to join with, short enough to wait for.
     let token = "shortlivedshortlivedshortlivedshortlived12";
-    let expires_ms = now_ms() + 3000;
+    let expires_ms = now_ms() + 5000;
     {
         use peercode_store::Store;
         let store =
