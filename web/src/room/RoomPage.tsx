@@ -76,7 +76,7 @@ export function RoomPage({ room }: { room: string }) {
     setGeneration((g) => g + 1);
   }, []);
   const session = useSession(room, access ? identity : null, { params, canEdit, onDenied, generation });
-  useConnectionRefusal(session, room, passFor, signedIn, refuse);
+  useConnectionRefusal(session, room, passFor, signedIn, refuse, access?.owned ?? false);
   const people = usePeople(session, room, passFor, access?.owned ?? false);
   // The server's word on our own role wins over what /access said (an owner may change it live).
   const selfRole = session ? people.get(session.awareness.clientID)?.role : undefined;

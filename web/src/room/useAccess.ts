@@ -62,9 +62,12 @@ export function useRoomAccess(room: string, guest: GuestPass | null, who: string
 
 /**
  * Watches the connection for the server closing it for good, or refusing it before the
- * upgrade; calls `refuse` with the sentence and stops reconnecting.
+ * upgrade; calls `refuse` with the sentence and stops reconnecting. `owned`: only an owned
+ * room's access can change under a connection, so only there does a failed connection ask
+ * over HTTP why (elsewhere it would only add a failed request per retry while the server is
+ * down).
  */
-export function useConnectionRefusal(session: Session | null, room: string, guest: GuestPass | null, signedIn: boolean, refuse: (r: Refusal) => void): void {
+export function useConnectionRefusal(session: Session | null, room: string, guest: GuestPass | null, signedIn: boolean, refuse: (r: Refusal) => void, owned: boolean): void {
   const guestRef = useRef(guest);
   guestRef.current = guest;
   const signedInRef = useRef(signedIn);
@@ -85,7 +88,7 @@ export function useConnectionRefusal(session: Session | null, room: string, gues
     };
     // A refused upgrade looks like any failed connection: ask over HTTP why (at most every 2 s).
     const onError = () => {
-      if (checking || Date.now() - lastCheck < 2000) return;
+      if (!owned || checking || Date.now() - lastCheck < 2000) return;
       checking = true;
       lastCheck = Date.now();
       roomAccess(room, guestRef.current).then(
@@ -105,7 +108,7 @@ export function useConnectionRefusal(session: Session | null, room: string, gues
       provider.off('connection-close', onClose);
       provider.off('connection-error', onError);
     };
-  }, [session, room, refuse]);
+  }, [session, room, refuse, owned]);
 }
 
 /** How often the badges are refreshed while nothing in presence changes (a role change does not show there). */
