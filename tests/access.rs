@@ -1691,3 +1691,335 @@ async fn updates_are_recorded_by_account_and_guest_and_named_so_in_the_timeline(
         "runs are started by who the caller is"
     );
 }
+
+fn sha256_hex(secret: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn invite_links_may_expire_and_an_expired_one_is_refused_like_a_revoked_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let owner = server.signup("olive", PASSWORD).await;
+    let name = create_room(&server, &owner, "private").await;
+    let path = format!("/api/rooms/{name}/invites");
+    let make = |body: serde_json::Value| {
+        let (server, owner, path) = (&server, &owner, &path);
+        async move { server.call("POST", path, owner, Some(body)).await }
+    };
+    // Bounds: a minute to 30 days, whole seconds; null or absent: no expiry.
+    let before = now_ms();
+    let hour = make(json!({ "role": "viewer", "expires_in_s": 3600 })).await;
+    assert_eq!(hour.status, 201, "{:?}", hour.body);
+    let at = hour.body["expires_ms"].as_i64().expect("expires_ms");
+    assert!(
+        (before + 3_600_000..=now_ms() + 3_600_000).contains(&at),
+        "{at}"
+    );
+    let minute = make(json!({ "role": "editor", "expires_in_s": 60 })).await;
+    assert_eq!(minute.status, 201, "{:?}", minute.body);
+    let month = make(json!({ "role": "viewer", "expires_in_s": 30 * 24 * 3600 })).await;
+    assert_eq!(month.status, 201, "{:?}", month.body);
+    let never = make(json!({ "role": "viewer", "expires_in_s": null })).await;
+    assert_eq!(never.status, 201);
+    assert_eq!(never.body["expires_ms"], serde_json::Value::Null);
+    for bad in [
+        json!({ "role": "viewer", "expires_in_s": 59 }),
+        json!({ "role": "viewer", "expires_in_s": 30 * 24 * 3600 + 1 }),
+        json!({ "role": "viewer", "expires_in_s": -1 }),
+        json!({ "role": "viewer", "expires_in_s": i64::MAX }),
+        json!({ "role": "viewer", "expires_in_s": 1e300 }),
+        json!({ "role": "viewer", "expires_in_s": 90.5 }),
+        json!({ "role": "viewer", "expires_in_s": "3600" }),
+        json!({ "role": "viewer", "expires_in": 3600 }),
+    ] {
+        let reply = make(bad.clone()).await;
+        assert_eq!(reply.status, 400, "{bad}: {:?}", reply.body);
+    }
+    // A link whose time is up, written as the server would (the store, beside the server).
+    let token = "expiredlinkexpiredlinkexpiredlinkexpiredli";
+    {
+        use peercode_store::Store;
+        let store =
+            peercode_store::SqliteStore::open(dir.path(), peercode_store::Durability::Process)
+                .expect("open the store beside the server");
+        store
+            .create_invite(&peercode_store::Invite {
+                id: "gone-by".into(),
+                room: name.clone(),
+                role: peercode_store::Role::Editor,
+                token_hash: sha256_hex(token),
+                created_by: "olive".into(),
+                created_ms: now_ms() - 120_000,
+                expires_ms: Some(now_ms() - 1),
+            })
+            .unwrap();
+    }
+    let expired = Cred::query(&format!("invite={token}&name=Gwen"));
+    for route in ["access", "state", "timeline", "runs"] {
+        let reply = server
+            .call("GET", &format!("/api/rooms/{name}/{route}"), &expired, None)
+            .await;
+        assert_eq!(reply.status, 401, "{route}: {:?}", reply.body);
+        assert_eq!(reply.body["error"], "this invite link has expired");
+    }
+    let ws = Client::connect_as(&server.ws_url(&name, &expired), 5, None).await;
+    assert_eq!(ws.err(), Some(401));
+    // A link still in its time works, over HTTP and the WebSocket.
+    let live = Cred::query(&format!(
+        "invite={}&name=Gwen",
+        minute.body["token"].as_str().unwrap()
+    ));
+    let access = server
+        .call("GET", &format!("/api/rooms/{name}/access"), &live, None)
+        .await;
+    assert_eq!(access.body["role"], "editor", "{:?}", access.body);
+    let mut g = Client::join_as(&server.ws_url(&name, &live), 6, None)
+        .await
+        .expect("a live link joins");
+    assert!(g.pump_until(|c| c.synced, WAIT).await);
+    // The owner sees each link's expiry and whether it is over.
+    let listed = server.call("GET", &path, &owner, None).await;
+    let invites = listed.body["invites"].as_array().expect("invites").clone();
+    let by_id = |id: &str| {
+        invites
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} listed: {invites:?}"))
+    };
+    assert_eq!(by_id("gone-by")["expired"], true);
+    assert_eq!(
+        by_id(hour.body["id"].as_str().unwrap())["expires_ms"],
+        json!(at)
+    );
+    assert_eq!(by_id(hour.body["id"].as_str().unwrap())["expired"], false);
+    assert_eq!(
+        by_id(never.body["id"].as_str().unwrap())["expires_ms"],
+        serde_json::Value::Null
+    );
+    assert!(!listed.body.to_string().contains(token));
+}
+
+#[tokio::test]
+async fn a_room_full_of_links_forgets_its_expired_ones_for_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let owner = server.signup("olive", PASSWORD).await;
+    let name = create_room(&server, &owner, "private").await;
+    {
+        use peercode_store::Store;
+        let store =
+            peercode_store::SqliteStore::open(dir.path(), peercode_store::Durability::Process)
+                .expect("open the store beside the server");
+        for i in 0..100 {
+            store
+                .create_invite(&peercode_store::Invite {
+                    id: format!("old-{i}"),
+                    room: name.clone(),
+                    role: peercode_store::Role::Viewer,
+                    token_hash: sha256_hex(&format!("token-{i}")),
+                    created_by: "olive".into(),
+                    created_ms: 1,
+                    // Half of them over, half live.
+                    expires_ms: Some(if i % 2 == 0 { 2 } else { now_ms() + 3_600_000 }),
+                })
+                .unwrap();
+        }
+    }
+    let path = format!("/api/rooms/{name}/invites");
+    let made = server
+        .call("POST", &path, &owner, Some(json!({ "role": "viewer" })))
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let listed = server.call("GET", &path, &owner, None).await;
+    let invites = listed.body["invites"].as_array().expect("invites");
+    assert_eq!(invites.len(), 51, "the 50 live ones and the new one");
+    assert!(invites.iter().all(|i| i["expired"] == false));
+}
+
+#[tokio::test]
+async fn people_names_each_present_client_with_its_server_given_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (owner, mut room) = private_room(&server).await;
+    let people_path = format!("/api/rooms/{}/people", room.name);
+    // Nobody has announced presence yet.
+    let empty = server.call("GET", &people_path, &owner, None).await;
+    assert_eq!(empty.body, json!({ "people": [] }));
+    let (_, link) = invite(&server, &owner, &room.name, "viewer").await;
+    let guest = Cred::query(&format!("invite={link}&name=Gwen"));
+    let mut g = Client::join_as(&server.ws_url(&room.name, &guest), 7, None)
+        .await
+        .expect("guest joins");
+    // A guest claiming to be the owner in presence is still a viewer guest to the server.
+    g.set_awareness(r#"{"user":{"name":"Gwen","role":"owner"}}"#)
+        .await;
+    room.observer
+        .set_awareness(r#"{"user":{"name":"Olive"}}"#)
+        .await;
+    assert!(
+        room.observer
+            .pump_until(|o| o.sees(7) && o.sees(1), WAIT)
+            .await
+    );
+    let expected = json!({ "people": [
+        { "client": 1, "role": "owner", "kind": "user" },
+        { "client": 7, "role": "viewer", "kind": "guest" },
+    ] });
+    assert_eq!(
+        server.call("GET", &people_path, &owner, None).await.body,
+        expected
+    );
+    // Anyone who may read the room may ask (the guest too); strangers learn nothing.
+    assert_eq!(
+        server.call("GET", &people_path, &guest, None).await.body,
+        expected
+    );
+    let stan = server.signup("stan", PASSWORD).await;
+    assert_eq!(
+        server.call("GET", &people_path, &stan, None).await.status,
+        404
+    );
+    assert_eq!(
+        server
+            .call("GET", &people_path, &Cred::default(), None)
+            .await
+            .status,
+        404
+    );
+    // A role change shows at once; a guest who leaves is gone.
+    let vera = server.signup("vera", PASSWORD).await;
+    set_role(&server, &owner, &room.name, "vera", "viewer").await;
+    let mut v = Client::join_as(
+        &server.ws_url(&room.name, &Cred::default()),
+        8,
+        vera.cookie.as_deref(),
+    )
+    .await
+    .expect("vera joins");
+    v.set_awareness(r#"{"user":{"name":"Vera"}}"#).await;
+    assert!(room.observer.pump_until(|o| o.sees(8), WAIT).await);
+    set_role(&server, &owner, &room.name, "vera", "editor").await;
+    g.abort();
+    let done = async {
+        loop {
+            let now = server.call("GET", &people_path, &owner, None).await.body;
+            if now
+                == json!({ "people": [
+                    { "client": 1, "role": "owner", "kind": "user" },
+                    { "client": 8, "role": "editor", "kind": "user" },
+                ] })
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, done)
+        .await
+        .expect("vera an editor, the guest gone");
+    // A room that is not loaded has nobody, and is not loaded for the question.
+    let other = create_room(&server, &owner, "public").await;
+    let reply = server
+        .call("GET", &format!("/api/rooms/{other}/people"), &owner, None)
+        .await;
+    assert_eq!(reply.body, json!({ "people": [] }));
+}
+
+#[tokio::test]
+async fn a_link_expiring_under_an_open_connection_ends_its_grant_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (owner, mut room) = private_room(&server).await;
+    let vera = server.signup("vera", PASSWORD).await;
+    set_role(&server, &owner, &room.name, "vera", "viewer").await;
+    let (_, lasting) = invite(&server, &owner, &room.name, "editor").await;
+    // A link that expires in a few seconds (written as the server would; the API's shortest
+    // is a minute): long enough to join with, short enough to wait for.
+    let token = "shortlivedshortlivedshortlivedshortlived12";
+    let expires_ms = now_ms() + 5000;
+    {
+        use peercode_store::Store;
+        let store =
+            peercode_store::SqliteStore::open(dir.path(), peercode_store::Durability::Process)
+                .expect("open the store beside the server");
+        store
+            .create_invite(&peercode_store::Invite {
+                id: "short".into(),
+                room: room.name.clone(),
+                role: peercode_store::Role::Editor,
+                token_hash: sha256_hex(token),
+                created_by: "olive".into(),
+                created_ms: now_ms(),
+                expires_ms: Some(expires_ms),
+            })
+            .unwrap();
+    }
+    let short = Cred::query(&format!("invite={token}&name=Gwen"));
+    let mut g = Client::join_as(&server.ws_url(&room.name, &short), 9, None)
+        .await
+        .expect("the guest joins while the link lasts");
+    // Vera, a viewer member, opens the room with the same link: an editor while it lasts.
+    let vera_url = server.ws_url(&room.name, &Cred::query(&format!("invite={token}")));
+    let mut v = Client::join_as(&vera_url, 10, vera.cookie.as_deref())
+        .await
+        .expect("vera joins");
+    let mut o = Client::join_as(
+        &server.ws_url(
+            &room.name,
+            &Cred::query(&format!("invite={lasting}&name=Otto")),
+        ),
+        11,
+        None,
+    )
+    .await
+    .expect("a guest on a lasting link");
+    assert!(
+        now_ms() < expires_ms,
+        "the joins took too long to test this"
+    );
+    // The guest by the short link is closed when it expires, no sooner.
+    assert!(
+        g.pump_until(|c| c.closed.is_some(), WAIT).await,
+        "closed when the link expired"
+    );
+    assert!(now_ms() >= expires_ms, "not before it expired");
+    let (code, reason) = g.closed.clone().expect("closed");
+    assert_eq!(code, 4003, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
+    // Vera stays, back to her membership's role: her edits are refused now.
+    v.append_file("main.py", "# vera after\n").await;
+    assert!(
+        v.pump_until(|c| c.denied >= 1, WAIT).await,
+        "a viewer again"
+    );
+    assert!(v.closed.is_none());
+    // The lasting link's guest is untouched and still writes.
+    o.append_file("main.py", "# otto\n").await;
+    assert!(
+        room.observer
+            .pump_until(
+                |c| c
+                    .file_text("main.py")
+                    .unwrap_or_default()
+                    .contains("# otto"),
+                WAIT
+            )
+            .await
+    );
+    assert!(o.closed.is_none());
+    let seen = room.observer.file_text("main.py").unwrap_or_default();
+    assert!(!seen.contains("vera after"), "{seen}");
+}

@@ -171,6 +171,17 @@ async fn clients_on_two_instances_share_one_room_and_presence() {
         on_a.pump_until(|c| c.sees(2), WAIT).await,
         "a sees b's presence"
     );
+    // Who is present (for role badges) is the owner's to say, asked through either.
+    for server in [&a, &b] {
+        let (status, people) = server.get_json("/api/rooms/pair/people").await;
+        assert_eq!(status, 200, "{people}");
+        assert!(
+            people["people"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|c| c["client"] == 2)),
+            "{people}"
+        );
+    }
     on_b.abort();
     assert!(
         on_a.pump_until(|c| !c.sees(2), WAIT).await,

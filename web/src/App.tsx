@@ -1,5 +1,6 @@
 import { lazy, Suspense } from 'react';
 import { Lobby } from './lobby/Lobby';
+import { AuthPage } from './account/AuthPage';
 import { ChunkLoadError, ErrorBoundary } from './components/ErrorBoundary';
 import { isValidRoomId } from './lib/roomId';
 import { routeOf, usePathname } from './lib/router';
@@ -38,6 +39,12 @@ export function App() {
         <Suspense fallback={<div className="page center loading">Opening the recording…</div>}>
           <PlayerPage key={route.room} room={route.room} />
         </Suspense>
+      </ErrorBoundary>
+    );
+  if (route.page === 'login' || route.page === 'signup')
+    return (
+      <ErrorBoundary key={route.page}>
+        <AuthPage key={route.page} mode={route.page} />
       </ErrorBoundary>
     );
   return (

@@ -188,6 +188,16 @@ impl Presence {
             .map(|(&id, _)| id)
     }
 
+    /// Every present client (with a state) and the connection that announced it.
+    pub fn present(&self) -> impl Iterator<Item = (u64, ConnId)> + '_ {
+        self.clients
+            .iter()
+            .filter_map(|(&id, c)| match (&c.state, c.owner) {
+                (Some(_), Some(conn)) => Some((id, conn)),
+                _ => None,
+            })
+    }
+
     /// Number of clients with a present state.
     pub fn len(&self) -> usize {
         self.clients.values().filter(|c| c.state.is_some()).count()
@@ -234,6 +244,21 @@ mod tests {
         let snapshot = p.snapshot().unwrap();
         assert_eq!(decode_awareness(&snapshot).unwrap().len(), 1);
         assert_eq!(p.client_of(1), Some(10));
+    }
+
+    #[test]
+    fn present_lists_each_announced_client_with_its_connection() {
+        let mut p = Presence::default();
+        p.apply(1, &update(&[(10, 0, r#"{"n":"a"}"#), (11, 0, "{}")]))
+            .unwrap();
+        p.apply(2, &update(&[(20, 0, "{}")])).unwrap();
+        // A client that left (null state) is not present.
+        p.apply(2, &update(&[(21, 0, "null")])).unwrap();
+        let mut present: Vec<(u64, ConnId)> = p.present().collect();
+        present.sort_unstable();
+        assert_eq!(present, [(10, 1), (11, 1), (20, 2)]);
+        p.remove_connection(1);
+        assert_eq!(p.present().collect::<Vec<_>>(), [(20, 2)]);
     }
 
     #[test]

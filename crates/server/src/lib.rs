@@ -311,6 +311,7 @@ pub fn router(app: Arc<AppShared>) -> Router {
         )
         .route("/api/rooms/{room}", delete(manage::delete))
         .route("/api/rooms/{room}/access", get(manage::room_access))
+        .route("/api/rooms/{room}/people", get(manage::people))
         .route(
             "/api/rooms/{room}/invites",
             post(manage::create_invite)

@@ -19,12 +19,17 @@ use serde_json::{Value, json};
 use crate::accounts::{db, json_body};
 use crate::auth::access::RoomAccess;
 use crate::auth::{self, Caller, CallerKind, secret};
-use crate::rooms::{AccessMsg, RoomMsg};
+use crate::rooms::{AccessMsg, PresentClient, RoomMsg};
 use crate::runs::check_room;
 use crate::{ApiError, AppShared};
 
 /// Invite links one room holds at most.
 const MAX_INVITES_PER_ROOM: usize = 100;
+
+/// The shortest and longest life an invite link may be given (`expires_in_s`): a minute,
+/// so a link can be sent before it dies, and 30 days. Without one a link lasts until it
+/// is revoked, as links did before they could expire.
+const INVITE_EXPIRY_S: std::ops::RangeInclusive<i64> = 60..=30 * 24 * 3600;
 
 #[derive(Deserialize)]
 struct NewRoom {
@@ -185,8 +190,42 @@ struct RoleBody {
     role: String,
 }
 
-/// `POST /api/rooms/{room}/invites {"role"}` (owner) → `201 {"id", "token", "url", "role",
-/// "created_ms"}`; the token is shown this once.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewInvite {
+    role: String,
+    /// Seconds from now until the link stops working; absent or null: never.
+    #[serde(default)]
+    expires_in_s: Option<i64>,
+}
+
+/// When a link made now (`now_ms`) with `expires_in_s` stops working.
+fn invite_expiry(now_ms: i64, expires_in_s: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match expires_in_s {
+        None => Ok(None),
+        Some(s) if INVITE_EXPIRY_S.contains(&s) => Ok(Some(now_ms + s * 1000)),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "`expires_in_s` is from {} to {} seconds (30 days), or null for a link that does not expire",
+            INVITE_EXPIRY_S.start(),
+            INVITE_EXPIRY_S.end()
+        ))),
+    }
+}
+
+fn invite_json(invite: &Invite, now_ms: i64) -> Value {
+    json!({
+        "id": invite.id,
+        "role": invite.role.as_str(),
+        "created_by": invite.created_by,
+        "created_ms": invite.created_ms,
+        "expires_ms": invite.expires_ms,
+        "expired": invite.expired(now_ms),
+    })
+}
+
+/// `POST /api/rooms/{room}/invites {"role", "expires_in_s"?}` (owner) → `201 {"id",
+/// "token", "url", "role", "created_ms", "expires_ms"}`; the token is shown this once. A
+/// room at its limit of links first forgets its expired ones.
 pub async fn create_invite(
     State(app): State<Arc<AppShared>>,
     caller: Caller,
@@ -195,8 +234,10 @@ pub async fn create_invite(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let access = access(&app, &room, &caller, Role::Owner).await?;
     owned(&access)?;
-    let request: RoleBody = json_body(body)?;
+    let request: NewInvite = json_body(body)?;
     let role = grantable(&request.role)?;
+    let now = crate::rooms::now_ms();
+    let expires_ms = invite_expiry(now, request.expires_in_s)?;
     let token = secret::invite_token().map_err(ApiError::Internal)?;
     let invite = Invite {
         id: secret::public_id().map_err(ApiError::Internal)?,
@@ -204,12 +245,22 @@ pub async fn create_invite(
         role,
         token_hash: secret::hash(&token),
         created_by: caller.require_user()?.to_owned(),
-        created_ms: crate::rooms::now_ms(),
+        created_ms: now,
+        expires_ms,
     };
     let stored = invite.clone();
     let created = db(&app, move |store| {
-        if store.invites(&stored.room)?.len() >= MAX_INVITES_PER_ROOM {
-            return Ok(false);
+        let existing = store.invites(&stored.room)?;
+        if existing.len() >= MAX_INVITES_PER_ROOM {
+            let mut left = existing.len();
+            for old in existing.iter().filter(|i| i.expired(now)) {
+                if store.delete_invite(&old.room, &old.id)? {
+                    left -= 1;
+                }
+            }
+            if left >= MAX_INVITES_PER_ROOM {
+                return Ok(false);
+            }
         }
         store.create_invite(&stored).map(|()| true)
     })
@@ -227,12 +278,14 @@ pub async fn create_invite(
             "url": format!("/r/{room}?invite={token}"),
             "role": role.as_str(),
             "created_ms": invite.created_ms,
+            "expires_ms": invite.expires_ms,
         })),
     ))
 }
 
 /// `GET /api/rooms/{room}/invites` (owner) → `{"invites": [{"id", "role", "created_by",
-/// "created_ms"}]}` (never the tokens).
+/// "created_ms", "expires_ms", "expired"}]}` (never the tokens; expired links stay listed
+/// until revoked, or forgotten when the room needs room for a new one).
 pub async fn list_invites(
     State(app): State<Arc<AppShared>>,
     caller: Caller,
@@ -240,17 +293,8 @@ pub async fn list_invites(
 ) -> Result<Json<Value>, ApiError> {
     access(&app, &room, &caller, Role::Owner).await?;
     let invites = db(&app, move |store| store.invites(&room)).await?;
-    let invites: Vec<Value> = invites
-        .into_iter()
-        .map(|i| {
-            json!({
-                "id": i.id,
-                "role": i.role.as_str(),
-                "created_by": i.created_by,
-                "created_ms": i.created_ms,
-            })
-        })
-        .collect();
+    let now = crate::rooms::now_ms();
+    let invites: Vec<Value> = invites.iter().map(|i| invite_json(i, now)).collect();
     Ok(Json(json!({ "invites": invites })))
 }
 
@@ -390,4 +434,24 @@ pub async fn room_access(
         "visibility": access.owned.as_ref().map(|r| r.visibility.as_str()),
         "you": { "kind": caller.kind().as_str(), "name": name },
     })))
+}
+
+/// `GET /api/rooms/{room}/people` (anyone who may read the room) → `{"people": [{"client",
+/// "role", "kind"}]}`: each Yjs client present in the loaded room with the role and kind
+/// (`user`, `guest`, `anonymous`) the server gave its connection, so badges do not rest on
+/// what a client says about itself. No names: those are in presence already, and an
+/// account's username is not shown to a public room's viewers. A room that is not loaded
+/// has nobody present (and is not loaded for the question).
+pub async fn people(
+    State(app): State<Arc<AppShared>>,
+    caller: Caller,
+    Path(room): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    access(&app, &room, &caller, Role::Viewer).await?;
+    let people: Vec<PresentClient> = app
+        .rooms
+        .ask_loaded(&room, |reply| RoomMsg::People { reply })
+        .await
+        .unwrap_or_default();
+    Ok(Json(json!({ "people": people })))
 }

@@ -86,6 +86,7 @@ async fn admit(
 /// the display name it gives), or nobody.
 fn participant(caller: &Caller) -> Result<Participant, ApiError> {
     let invite = caller.invite.as_ref().map(|i| i.id.clone());
+    let link_expires_ms = caller.invite.as_ref().and_then(|i| i.expires_ms);
     Ok(match caller.kind() {
         CallerKind::User => {
             let user = caller.user.clone().unwrap_or_default();
@@ -93,6 +94,7 @@ fn participant(caller: &Caller) -> Result<Participant, ApiError> {
                 author: Some(format!("user:{user}").into()),
                 user: Some(user),
                 invite,
+                link_expires_ms,
                 guest: false,
             }
         }
@@ -106,6 +108,7 @@ fn participant(caller: &Caller) -> Result<Participant, ApiError> {
                 author: Some(format!("guest:{id}:{name}").into()),
                 user: None,
                 invite,
+                link_expires_ms,
                 guest: true,
             }
         }

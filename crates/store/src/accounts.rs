@@ -117,4 +117,14 @@ pub struct Invite {
     /// The account that made it.
     pub created_by: String,
     pub created_ms: i64,
+    /// When the link stops working (Unix ms); `None`: never. The store keeps an expired
+    /// link (its owner still sees and revokes it); the server refuses it.
+    pub expires_ms: Option<i64>,
+}
+
+impl Invite {
+    /// Whether the link has stopped working at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_ms.is_some_and(|at| at <= now_ms)
+    }
 }

@@ -123,8 +123,10 @@ const MIGRATIONS: &[&str] = &[
         END IF;
     END $$;
 "#,
-    // 4: taken by another branch (invite expiry), merged separately.
-    "SELECT 1",
+    // 4: invite links may expire (NULL: never).
+    r#"
+    ALTER TABLE invites ADD COLUMN IF NOT EXISTS expires_ms bigint;
+"#,
     // 5: claims and the fence for instances sharing rooms.
     r#"
     -- Fencing for servers that share rooms: the latest claim's epoch of each room. A row
@@ -1051,8 +1053,8 @@ impl Store for PgStore {
     fn create_invite(&self, i: &Invite) -> Result<(), StoreError> {
         self.with_reader(|conn| {
             let inserted = conn.execute(
-                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &i.id,
                     &i.room,
@@ -1060,6 +1062,7 @@ impl Store for PgStore {
                     &i.token_hash,
                     &i.created_by,
                     &i.created_ms,
+                    &i.expires_ms,
                 ],
             );
             unique(inserted, || format!("invite {}", i.id))
@@ -1069,7 +1072,7 @@ impl Store for PgStore {
     fn invite(&self, token_hash: &str) -> Result<Option<Invite>, StoreError> {
         self.with_reader(|conn| {
             let row = conn.query_opt(
-                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
                  WHERE token_hash = $1",
                 &[&token_hash],
             )?;
@@ -1080,7 +1083,7 @@ impl Store for PgStore {
     fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError> {
         self.with_reader(|conn| {
             let rows = conn.query(
-                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
                  WHERE room = $1 ORDER BY created_ms, n",
                 &[&room],
             )?;
@@ -1548,6 +1551,7 @@ fn invite_of(row: &Row) -> Result<Invite, StoreError> {
         token_hash: row.try_get(3)?,
         created_by: row.try_get(4)?,
         created_ms: row.try_get(5)?,
+        expires_ms: row.try_get(6)?,
     })
 }
 

@@ -97,8 +97,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX invites_by_room ON invites (room, created_ms);
 "#,
-    // 4 and 5: taken by other branches (invite expiry; PostgreSQL's 5), merged separately.
-    "",
+    // 4: invite links may expire (NULL: never).
+    r#"
+    ALTER TABLE invites ADD COLUMN expires_ms INTEGER;
+"#,
+    // 5: nothing here (PostgreSQL's claims for instances sharing rooms).
     "",
     // 6: old keyframes in blob storage. A moved snapshot keeps its row, with empty `data`
     // and the blob's key; the index finds the snapshots still held here. `blob_key` is in
@@ -707,8 +710,8 @@ impl Store for SqliteStore {
         let conn = self.meta.lock();
         let inserted = conn
             .prepare_cached(
-                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO invites (id, room, role, token_hash, created_by, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 i.id,
@@ -716,7 +719,8 @@ impl Store for SqliteStore {
                 i.role.as_str(),
                 i.token_hash,
                 i.created_by,
-                i.created_ms
+                i.created_ms,
+                i.expires_ms
             ]);
         unique(inserted, || format!("invite {}", i.id))
     }
@@ -725,7 +729,7 @@ impl Store for SqliteStore {
         let conn = self.meta.lock();
         let row = conn
             .prepare_cached(
-                "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+                "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
                  WHERE token_hash = ?1",
             )?
             .query_row([token_hash], invite_row)
@@ -736,7 +740,7 @@ impl Store for SqliteStore {
     fn invites(&self, room: &str) -> Result<Vec<Invite>, StoreError> {
         let conn = self.meta.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, room, role, token_hash, created_by, created_ms FROM invites
+            "SELECT id, room, role, token_hash, created_by, created_ms, expires_ms FROM invites
              WHERE room = ?1 ORDER BY created_ms, rowid",
         )?;
         let rows = stmt.query_map([room], invite_row)?;
@@ -847,11 +851,11 @@ fn owned_room_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<OwnedRow> {
 }
 
 /// An `invites` row before its role is parsed.
-struct InviteRow(String, String, String, String, String, i64);
+struct InviteRow(String, String, String, String, String, i64, Option<i64>);
 
 impl InviteRow {
     fn parse(self) -> Result<Invite, StoreError> {
-        let InviteRow(id, room, role, token_hash, created_by, created_ms) = self;
+        let InviteRow(id, room, role, token_hash, created_by, created_ms, expires_ms) = self;
         Ok(Invite {
             role: parse_role(&role)?,
             id,
@@ -859,6 +863,7 @@ impl InviteRow {
             token_hash,
             created_by,
             created_ms,
+            expires_ms,
         })
     }
 }
@@ -871,6 +876,7 @@ fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 

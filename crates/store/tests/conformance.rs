@@ -93,6 +93,7 @@ on_every_backend!(
     api_tokens_are_per_user_and_found_by_hash,
     owned_rooms_and_memberships,
     invites_are_per_room_and_found_by_hash,
+    invites_keep_their_expiry,
     deleting_a_room_removes_its_history_and_access,
     access_survives_a_reopen,
     a_claimed_room_is_written_and_deleted_as_before,
@@ -491,6 +492,7 @@ fn invite(id: &str, room: &str, role: Role) -> Invite {
         token_hash: format!("hash-{id}"),
         created_by: "ada".into(),
         created_ms: 7,
+        expires_ms: None,
     }
 }
 
@@ -672,6 +674,49 @@ fn invites_are_per_room_and_found_by_hash(backend: &impl Backend) {
     assert!(store.delete_invite("r", "i1").unwrap());
     assert_eq!(store.invite("hash-i1").unwrap(), None);
     assert_eq!(store.invites("r").unwrap().len(), 1);
+}
+
+fn invites_keep_their_expiry(backend: &impl Backend) {
+    let store = backend.open();
+    let soon = Invite {
+        expires_ms: Some(1_700_000_060_000),
+        ..invite("soon", "r", Role::Viewer)
+    };
+    let past = Invite {
+        expires_ms: Some(-5),
+        ..invite("past", "r", Role::Editor)
+    };
+    store.create_invite(&soon).unwrap();
+    store.create_invite(&past).unwrap();
+    store
+        .create_invite(&invite("never", "r", Role::Viewer))
+        .unwrap();
+    // Found and listed with it; an expired link is still the store's (the server refuses it).
+    assert_eq!(store.invite("hash-soon").unwrap(), Some(soon.clone()));
+    assert_eq!(store.invite("hash-past").unwrap(), Some(past.clone()));
+    assert_eq!(
+        store.invite("hash-never").unwrap().unwrap().expires_ms,
+        None
+    );
+    let listed: Vec<(String, Option<i64>)> = store
+        .invites("r")
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.id, i.expires_ms))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("soon".to_owned(), Some(1_700_000_060_000)),
+            ("past".to_owned(), Some(-5)),
+            ("never".to_owned(), None),
+        ]
+    );
+    store.close().unwrap();
+    let store = backend.open();
+    assert_eq!(store.invite("hash-soon").unwrap(), Some(soon));
+    assert!(past.expired(0) && !past.expired(-6));
+    assert!(!invite("x", "r", Role::Viewer).expired(i64::MAX));
 }
 
 fn deleting_a_room_removes_its_history_and_access(backend: &impl Backend) {

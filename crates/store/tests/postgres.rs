@@ -759,6 +759,18 @@ fn a_database_from_before_lz4_gets_it_on_open() {
         .unwrap()
         .get(0);
     assert_eq!(method, if has_lz4 { "l" } else { "" });
+    // Migration 4 ran again too: invites keep an expiry.
+    let invite = peercode_store::Invite {
+        id: "i".into(),
+        room: "r".into(),
+        role: peercode_store::Role::Viewer,
+        token_hash: "hash-i".into(),
+        created_by: "ada".into(),
+        created_ms: 1,
+        expires_ms: Some(2),
+    };
+    store.create_invite(&invite).unwrap();
+    assert_eq!(store.invite("hash-i").unwrap(), Some(invite));
 }
 
 /// Two processes' stores on one database, as two server instances: the room's second

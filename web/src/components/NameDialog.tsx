@@ -9,9 +9,11 @@ interface Props {
   submitLabel: string;
   onSubmit: (name: string) => void;
   onCancel?: () => void;
+  /** Replaces the sentence under the field. */
+  hint?: string;
 }
 
-export function NameDialog({ title, initial, submitLabel, onSubmit, onCancel }: Props) {
+export function NameDialog({ title, initial, submitLabel, onSubmit, onCancel, hint }: Props) {
   const [name, setName] = useState(initial);
   const clean = cleanName(name);
   const submit = (e: FormEvent) => {
@@ -32,7 +34,7 @@ export function NameDialog({ title, initial, submitLabel, onSubmit, onCancel }: 
             onChange={(e) => setName(e.target.value)}
           />
         </label>
-        <p className="hint">Shown to others next to your cursor. Remembered on this device.</p>
+        <p className="hint">{hint ?? 'Shown to others next to your cursor. Remembered on this device.'}</p>
         <div className="row end">
           {onCancel && (
             <button type="button" className="btn" onClick={onCancel}>

@@ -14,7 +14,7 @@ export const APP_SHORTCUTS: readonly Shortcut[] = [
   { action: 'newFile', keys: 'Alt+N', what: 'New file', code: 'KeyN' },
   { action: 'nextFile', keys: 'Alt+]', what: 'Next file', code: 'BracketRight' },
   { action: 'prevFile', keys: 'Alt+[', what: 'Previous file', code: 'BracketLeft' },
-  { action: 'copyInvite', keys: 'Alt+L', what: 'Copy invite link', code: 'KeyL' },
+  { action: 'copyInvite', keys: 'Alt+L', what: 'Copy invite link (the owner: share)', code: 'KeyL' },
   { action: 'toggleTheme', keys: 'Alt+T', what: 'Switch dark / light theme', code: 'KeyT' },
   { action: 'showShortcuts', keys: 'Alt+/', what: 'Show these shortcuts', code: 'Slash' },
 ];

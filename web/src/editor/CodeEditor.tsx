@@ -27,6 +27,8 @@ interface Props {
   theme: Theme;
   markers: Marker[];
   onReady?: (api: EditorApi | null) => void;
+  /** A viewer's editor: shows and follows, never edits (Monaco refuses typing and pastes). */
+  readOnly?: boolean;
 }
 
 let modelSerial = 0;
@@ -34,7 +36,7 @@ let modelSerial = 0;
 /** Markers are drawn this many lines above and below the visible ones. */
 const MARKER_MARGIN_LINES = 150;
 
-export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady }: Props) {
+export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, markers, onReady, readOnly = false }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editorRef = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const cursorsRef = useRef<RemoteCursors | null>(null);
@@ -44,6 +46,8 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
   const undoRef = useRef<Y.UndoManager | null>(null);
   const languageRef = useRef(monacoLanguage);
   languageRef.current = monacoLanguage;
+  const readOnlyRef = useRef(readOnly);
+  readOnlyRef.current = readOnly;
 
   // The editor itself, once.
   useEffect(() => {
@@ -51,9 +55,12 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     const editor = createEditor(host.current);
     editorRef.current = editor;
     const { KeyMod, KeyCode } = monaco;
-    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, () => undoRef.current?.undo());
-    editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, () => undoRef.current?.redo());
-    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, () => undoRef.current?.redo());
+    // Undo writes the Y.Text directly, past Monaco's read-only: never for a viewer.
+    const undo = () => !readOnlyRef.current && undoRef.current?.undo();
+    const redo = () => !readOnlyRef.current && undoRef.current?.redo();
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyZ, undo);
+    editor.addCommand(KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ, redo);
+    editor.addCommand(KeyMod.CtrlCmd | KeyCode.KeyY, redo);
     cursorsRef.current = new RemoteCursors(editor, awareness, doc);
     decorationsRef.current = editor.createDecorationsCollection();
     onReady?.({
@@ -135,6 +142,13 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     monaco.editor.setTheme(theme === 'light' ? 'peercode-light' : 'peercode-dark');
   }, [theme]);
 
+  useEffect(() => {
+    editorRef.current?.updateOptions({
+      readOnly,
+      readOnlyMessage: { value: 'You can view this room, not edit it: your role here is **viewer**.' },
+    });
+  }, [readOnly, doc, awareness]);
+
   // The markers near what is on screen only (a big file's report has thousands), refreshed
   // when scrolling leaves that window. A report may be older than the text: what lies past
   // the end is dropped, and Monaco keeps the rest in place as the text changes.
@@ -163,7 +177,7 @@ export function CodeEditor({ doc, awareness, path, text, monacoLanguage, theme, 
     return () => scrolled.dispose();
   }, [markers, text]);
 
-  return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} />;
+  return <div className="editor-host" ref={host} data-language={monacoLanguage} data-file={path ?? ''} data-readonly={readOnly ? 'true' : undefined} />;
 }
 
 function toDecorations(m: Marker, model: monaco.editor.ITextModel): monaco.editor.IModelDeltaDecoration[] {

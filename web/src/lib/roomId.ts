@@ -47,7 +47,7 @@ export function parseRoomInput(input: string): string | null {
   } catch {
     // not a URL: maybe a path
   }
-  const m = /^\/?r\/([^/?#]+)\/?$/.exec(path);
+  const m = /^\/?r\/([^/?#]+)\/?(?:[?#].*)?$/.exec(path);
   if (m && m[1] !== undefined) {
     const id = decodeURIComponent(m[1]);
     return isValidRoomId(id) ? id : null;
@@ -61,4 +61,21 @@ export function roomPath(id: string): string {
 
 export function inviteLink(origin: string, id: string): string {
   return origin + roomPath(id);
+}
+
+/**
+ * "Join a room" input with its invite link kept: `/r/{room}` plus `?invite=` when the pasted
+ * link had one (a guest's link must keep its token), or null when there is no room in it.
+ */
+export function parseJoinInput(input: string): string | null {
+  const room = parseRoomInput(input);
+  if (room === null) return null;
+  let search = '';
+  try {
+    search = new URL(input.trim(), 'http://x').search;
+  } catch {
+    search = '';
+  }
+  const invite = new URLSearchParams(search).get('invite');
+  return invite !== null && /^[A-Za-z0-9_-]{16,128}$/.test(invite) ? `${roomPath(room)}?invite=${invite}` : roomPath(room);
 }

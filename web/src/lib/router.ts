@@ -1,4 +1,7 @@
-/** Three routes, `/` (lobby), `/r/{room}` (room) and `/r/{room}/replay` (player), on the History API. */
+/**
+ * The routes, on the History API: `/` (lobby), `/login` and `/signup` (with `?next=` the path
+ * to go back to), `/r/{room}` (room) and `/r/{room}/replay` (player).
+ */
 import { useSyncExternalStore } from 'react';
 
 const listeners = new Set<() => void>();
@@ -20,9 +23,16 @@ export function usePathname(): string {
   );
 }
 
-export type Route = { page: 'lobby'; notice?: string } | { page: 'room'; room: string } | { page: 'replay'; room: string };
+export type Route =
+  | { page: 'lobby'; notice?: string }
+  | { page: 'login' }
+  | { page: 'signup' }
+  | { page: 'room'; room: string }
+  | { page: 'replay'; room: string };
 
 export function routeOf(pathname: string, isValidRoom: (id: string) => boolean): Route {
+  if (/^\/login\/?$/.test(pathname)) return { page: 'login' };
+  if (/^\/signup\/?$/.test(pathname)) return { page: 'signup' };
   const m = /^\/r\/([^/]+)(\/replay)?\/?$/.exec(pathname);
   if (m && m[1] !== undefined) {
     let id = m[1];
@@ -39,4 +49,16 @@ export function routeOf(pathname: string, isValidRoom: (id: string) => boolean):
 
 export function replayPath(room: string): string {
   return `/r/${encodeURIComponent(room)}/replay`;
+}
+
+/** `/login?next=…` (or `/signup`), to come back to `next` (a path of ours) once signed in. */
+export function authPath(page: 'login' | 'signup', next?: string): string {
+  return next && next !== '/' ? `/${page}?${new URLSearchParams({ next }).toString()}` : `/${page}`;
+}
+
+/** Where to go after signing in: `?next=` when it is a path of this app, else the lobby. */
+export function nextFromSearch(search: string): string {
+  const next = new URLSearchParams(search).get('next');
+  // A path on this origin only: never `//host` or `/\host` (another site), nor a scheme.
+  return next !== null && /^\/(?![/\\])/.test(next) ? next : '/';
 }

@@ -293,14 +293,14 @@ async function post<T>(url: string, body: unknown, action: 'start' | 'stop', rea
 const roomPath = (room: string) => `/api/rooms/${encodeURIComponent(room)}/runs`;
 
 /** `POST /api/rooms/{room}/runs`: the new run's id. */
-export function startRun(room: string, opts: { stdin?: string; name?: string }, fetchImpl: FetchLike = fetch): Promise<RunResult<string>> {
+export function startRun(room: string, opts: { stdin?: string; name?: string }, fetchImpl: FetchLike = fetch, query = ''): Promise<RunResult<string>> {
   const body: { stdin?: string; name?: string } = {};
   if (opts.stdin) body.stdin = opts.stdin;
   if (opts.name) body.name = opts.name;
-  return post(roomPath(room), body, 'start', (json) => (json && typeof json === 'object' && 'id' in json && typeof json.id === 'string' ? json.id : null), fetchImpl);
+  return post(roomPath(room) + query, body, 'start', (json) => (json && typeof json === 'object' && 'id' in json && typeof json.id === 'string' ? json.id : null), fetchImpl);
 }
 
 /** `POST /api/rooms/{room}/runs/{id}/stop`. */
-export function stopRun(room: string, id: string, fetchImpl: FetchLike = fetch): Promise<RunResult<true>> {
-  return post(`${roomPath(room)}/${encodeURIComponent(id)}/stop`, undefined, 'stop', () => true, fetchImpl);
+export function stopRun(room: string, id: string, fetchImpl: FetchLike = fetch, query = ''): Promise<RunResult<true>> {
+  return post(`${roomPath(room)}/${encodeURIComponent(id)}/stop${query}`, undefined, 'stop', () => true, fetchImpl);
 }

@@ -1,11 +1,14 @@
 /** The lobby: pick a name, create a room or join one by link, reopen a recent one. */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { cleanName, MAX_NAME_LENGTH, savedName, saveName } from '../lib/identity';
 import { forgetRoom, recentRooms, timeAgo, type RecentRoom } from '../lib/recentRooms';
-import { newRoomId, parseRoomInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
+import { newRoomId, parseJoinInput, ROOM_ID_RULE, roomPath } from '../lib/roomId';
 import { navigate } from '../lib/router';
 import { useTheme } from '../lib/theme';
 import { IconMoon, IconSun, IconX, Logo } from '../components/icons';
+import { AccountBar } from '../account/AccountBar';
+import { MyRooms } from './MyRooms';
+import { useAccount } from '../lib/account';
 
 export function Lobby({ notice }: { notice?: string }) {
   const [name, setName] = useState(() => savedName() ?? '');
@@ -13,6 +16,12 @@ export function Lobby({ notice }: { notice?: string }) {
   const [joinError, setJoinError] = useState<string | null>(null);
   const [recent, setRecent] = useState<RecentRoom[]>(() => recentRooms());
   const [theme, toggleTheme] = useTheme();
+  const account = useAccount();
+  // Signed in without a display name yet: start from the username.
+  const signedInAs = account.state === 'signed-in' ? account.username : null;
+  useEffect(() => {
+    if (signedInAs !== null) setName((n) => (n.trim() === '' ? signedInAs : n));
+  }, [signedInAs]);
   const clean = cleanName(name);
 
   const go = (room: string) => {
@@ -27,12 +36,13 @@ export function Lobby({ notice }: { notice?: string }) {
 
   const onJoin = (e: FormEvent) => {
     e.preventDefault();
-    const room = parseRoomInput(join);
-    if (!room) {
+    const path = parseJoinInput(join);
+    if (!path) {
       setJoinError(`Paste an invite link or a room id (${ROOM_ID_RULE}).`);
       return;
     }
-    go(room);
+    if (clean) saveName(clean);
+    navigate(path);
   };
 
   return (
@@ -43,6 +53,7 @@ export function Lobby({ notice }: { notice?: string }) {
           <span>PeerCode</span>
         </span>
         <div className="spacer" />
+        <AccountBar />
         <button type="button" className="icon-btn" onClick={toggleTheme} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}>
           {theme === 'dark' ? <IconSun /> : <IconMoon />}
         </button>
@@ -103,6 +114,7 @@ export function Lobby({ notice }: { notice?: string }) {
           )}
           {!clean && <p className="hint">Pick a name first: it is shown to the others.</p>}
         </div>
+        {account.state === 'signed-in' && <MyRooms key={account.username} onOpen={go} />}
         {recent.length > 0 && (
           <section className="card recent" aria-labelledby="recent-title">
             <h2 id="recent-title">Recent rooms</h2>

@@ -25,12 +25,16 @@ interface Props {
   onEntryChange: (path: string) => void;
   /** Shows only: no Run, Stop, stdin or entry picker, and no Ctrl+Enter. */
   readOnly?: boolean;
+  /** With readOnly: a disabled Run button that says why (a viewer in a live room). */
+  runDisabledReason?: string;
+  /** Query parameters for the runs routes (a guest's invite link). */
+  query?: string;
 }
 
 /** How long "Starting…" waits for the run to appear in the document before giving up on it. */
 const START_WAIT_MS = 8000;
 
-export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange, readOnly = false }: Props) {
+export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange, readOnly = false, runDisabledReason, query = '' }: Props) {
   const { map, list } = useRuns(doc);
   const going = currentRun(list);
   const [busy, setBusy] = useState<'start' | 'stop' | null>(null);
@@ -76,7 +80,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange,
     if (!canRun) return;
     setBusy('start');
     setError(null);
-    const result = await startRun(room, { stdin: stdinOpen ? stdin : '', name });
+    const result = await startRun(room, { stdin: stdinOpen ? stdin : '', name }, fetch, query);
     setBusy(null);
     if (result.ok) setAwaiting(result.value);
     else setError(result.message);
@@ -86,7 +90,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange,
     if (!going || busy !== null) return;
     setBusy('stop');
     setError(null);
-    const result = await stopRun(room, going.id);
+    const result = await stopRun(room, going.id, fetch, query);
     setBusy(null);
     if (result.ok) setStopping(going.id);
     // It ended by itself meanwhile: nothing to say.
@@ -113,7 +117,16 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange,
   const state = going ? 'running' : busy === 'start' || awaiting !== null ? 'starting' : 'idle';
 
   let button;
-  if (readOnly) {
+  if (readOnly && runDisabledReason) {
+    button = (
+      // A disabled button gets no hover events: the tooltip sits on its wrapper.
+      <span className="run-disabled" title={runDisabledReason} tabIndex={0} aria-label={`Run: ${runDisabledReason}`}>
+        <button type="button" className="btn btn-primary btn-small run-button" disabled aria-disabled="true">
+          ▶ Run
+        </button>
+      </span>
+    );
+  } else if (readOnly) {
     button = null;
   } else if (going) {
     const isStopping = stopping === going.id || busy === 'stop';
@@ -163,7 +176,7 @@ export function RunPanel({ room, doc, synced, name, files, entry, onEntryChange,
         )}
         {readOnly ? (
           <span className="run-entry" title="The file that runs">
-            {list.length === 0 && <span className="run-note">No runs yet at this moment · </span>}
+            {list.length === 0 && !runDisabledReason && <span className="run-note">No runs yet at this moment · </span>}
             <span>Runs</span>
             <code>{entry ?? '—'}</code>
           </span>

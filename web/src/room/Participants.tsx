@@ -1,4 +1,5 @@
 import { initials, textOn } from '../lib/identity';
+import type { Badge } from '../lib/access';
 import type { Participant } from './session';
 
 interface Props {
@@ -6,9 +7,11 @@ interface Props {
   /** The connection is down: others are shown as last seen. */
   reconnecting: boolean;
   onRenameSelf: () => void;
+  /** The role badge the server's word gives a participant (none in rooms nobody owns). */
+  badge?: (p: Participant) => { badge: Badge | null; title: string };
 }
 
-export function Participants({ participants, reconnecting, onRenameSelf }: Props) {
+export function Participants({ participants, reconnecting, onRenameSelf, badge }: Props) {
   return (
     <section className="panel participants-panel" aria-labelledby="participants-title" data-state={reconnecting ? 'reconnecting' : 'live'}>
       <header className="panel-header">
@@ -16,7 +19,9 @@ export function Participants({ participants, reconnecting, onRenameSelf }: Props
         <span className="panel-meta">{reconnecting ? 'reconnecting…' : `${participants.length} here`}</span>
       </header>
       <ul className="participants" aria-label="Participants">
-        {participants.map((p) => (
+        {participants.map((p) => {
+          const b = badge?.(p);
+          return (
           <li
             key={p.clientId}
             className={`participant${p.stale ? ' stale' : ''}`}
@@ -29,6 +34,11 @@ export function Participants({ participants, reconnecting, onRenameSelf }: Props
               {initials(p.name)}
             </span>
             <span className="participant-name">{p.name}</span>
+            {b?.badge && (
+              <span className={`role-badge role-${b.badge}`} title={b.title} data-badge={b.badge}>
+                {b.badge}
+              </span>
+            )}
             {p.tabs > 1 && (
               <span className="participant-tabs" title={`${p.name} has this room open in ${p.tabs} tabs`}>
                 ×{p.tabs}
@@ -42,7 +52,8 @@ export function Participants({ participants, reconnecting, onRenameSelf }: Props
               p.file && <span className="participant-file">{p.file}</span>
             )}
           </li>
-        ))}
+          );
+        })}
       </ul>
     </section>
   );

@@ -1,6 +1,12 @@
 /** A room: header (status, invite, people), file tabs, the editor, and the side panels. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSession, useSynced, useConnectionStatus, useParticipants, useYMap, publishIdentity } from './session';
+import { useConnectionRefusal, usePeople, useRoomAccess } from './useAccess';
+import { ShareDialog } from './ShareDialog';
+import { useAccount } from '../lib/account';
+import { guestQuery, type GuestPass } from '../lib/api';
+import { badgeOf, badgeTitle, inviteFromSearch, type Refusal } from '../lib/access';
+import { authPath } from '../lib/router';
 import { FileTabs } from './FileTabs';
 import { Participants } from './Participants';
 import { StatusBadge } from './StatusBadge';
@@ -12,7 +18,7 @@ import { NameDialog } from '../components/NameDialog';
 import { Modal } from '../components/Modal';
 import { ShortcutsDialog } from '../components/ShortcutsDialog';
 import { shortcutFor } from '../components/shortcuts';
-import { IconKeyboard, IconLink, IconMoon, IconReplay, IconSun, Logo } from '../components/icons';
+import { IconEye, IconKeyboard, IconLink, IconMoon, IconReplay, IconSun, Logo } from '../components/icons';
 import { savedColor, savedName, saveName, textOn, type Identity } from '../lib/identity';
 import { rememberRoom } from '../lib/recentRooms';
 import { inviteLink } from '../lib/roomId';
@@ -41,7 +47,44 @@ export function RoomPage({ room }: { room: string }) {
     return name ? { name, color: savedColor() } : null;
   });
   const [renamingSelf, setRenamingSelf] = useState(false);
-  const session = useSession(room, identity);
+  // A guest's invite link (`?invite=`): they confirm the name they join with, once.
+  const invite = useMemo(() => inviteFromSearch(location.search), []);
+  const account = useAccount();
+  const signedIn = account.state === 'signed-in';
+  const [guestNamed, setGuestNamed] = useState(false);
+  const asGuest = invite !== null && account.state === 'signed-out';
+  const askGuestName = asGuest && !guestNamed;
+  const guest: GuestPass | null = useMemo(() => (invite !== null && identity !== null ? { invite, name: identity.name } : null), [invite, identity]);
+  const ready = identity !== null && account.state !== 'unknown' && !askGuestName;
+  // The name one joined with stays the connection's name (a rename changes presence only, and
+  // does not reconnect): the pass is taken once, when the room opens.
+  const pass = useRef<GuestPass | null>(null);
+  if (ready && guest !== null && pass.current === null) pass.current = guest;
+  const passFor = pass.current;
+  const who = signedIn ? `user:${account.username}` : 'out';
+  const [accessState, refuse] = useRoomAccess(room, passFor, who, ready);
+  const access = accessState.status === 'ok' ? accessState.access : null;
+  const [liveRole, setLiveRole] = useState<string | null>(null);
+  const role = liveRole ?? access?.role ?? null;
+  const canEdit = role === 'owner' || role === 'editor';
+  const params = useMemo(() => (passFor ? { invite: passFor.invite, name: passFor.name } : undefined), [passFor]);
+  // Our update refused: the owner made us a viewer meanwhile. Read-only at once, and a fresh
+  // copy of the document (ours holds the refused edit, which nobody else has).
+  const [generation, setGeneration] = useState(0);
+  const onDenied = useCallback(() => {
+    setLiveRole('viewer');
+    setGeneration((g) => g + 1);
+  }, []);
+  const session = useSession(room, access ? identity : null, { params, canEdit, onDenied, generation });
+  useConnectionRefusal(session, room, passFor, signedIn, refuse, access?.owned ?? false);
+  const people = usePeople(session, room, passFor, access?.owned ?? false);
+  // The server's word on our own role wins over what /access said (an owner may change it live).
+  const selfRole = session ? people.get(session.awareness.clientID)?.role : undefined;
+  useEffect(() => {
+    if (selfRole) setLiveRole(selfRole);
+  }, [selfRole]);
+  const [sharing, setSharing] = useState(false);
+  const isOwner = role === 'owner' && (access?.owned ?? false);
   const synced = useSynced(session);
   const status = useConnectionStatus(session);
   const participants = useParticipants(session);
@@ -91,10 +134,19 @@ export function RoomPage({ room }: { room: string }) {
   const reveal = useCallback((line: number) => editorApi.current?.revealLine(line), []);
 
   const copyInvite = useCallback(async () => {
+    if (isOwner) {
+      setSharing(true);
+      return;
+    }
+    // A private room's address lets nobody in: its links come from the owner's share dialog.
+    if (access?.owned && access.visibility === 'private') {
+      showToast('Only the owner can invite people to this private room');
+      return;
+    }
     const link = inviteLink(location.origin, room);
     const ok = await copyText(link);
     showToast(ok ? 'Invite link copied' : `Copy this link: ${link}`);
-  }, [room, showToast]);
+  }, [room, showToast, isOwner, access]);
 
   const step = useCallback(
     (delta: number) => {
@@ -122,6 +174,26 @@ export function RoomPage({ room }: { room: string }) {
     return () => window.removeEventListener('keydown', onKey, true);
   }, [step, copyInvite, toggleTheme]);
 
+  if (askGuestName) {
+    return (
+      <div className="page center">
+        <NameDialog
+          title={`Join room ${room} as a guest`}
+          initial={identity?.name ?? ''}
+          submitLabel="Join room"
+          hint="You were invited by link: no account needed. Others see this name."
+          onSubmit={(name) => {
+            saveName(name);
+            const next = { name, color: identity?.color ?? savedColor() };
+            setIdentity(next);
+            setGuestNamed(true);
+          }}
+          onCancel={() => navigate('/')}
+        />
+      </div>
+    );
+  }
+
   if (identity === null) {
     return (
       <div className="page center">
@@ -138,6 +210,8 @@ export function RoomPage({ room }: { room: string }) {
       </div>
     );
   }
+
+  if (accessState.status === 'refused') return <RoomRefused room={room} refusal={accessState.refusal} />;
 
   const guard = (f: () => void): string | null => {
     try {
@@ -186,10 +260,17 @@ export function RoomPage({ room }: { room: string }) {
           <IconReplay />
           <span className="label">Replay</span>
         </a>
-        <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)" aria-label="Copy invite link">
-          <IconLink />
-          <span className="label">Copy invite link</span>
-        </button>
+        {isOwner ? (
+          <button type="button" className="btn invite share-button" onClick={() => setSharing(true)} title="Invite links and members (Alt+L)" aria-label="Share">
+            <IconLink />
+            <span className="label">Share</span>
+          </button>
+        ) : access?.owned && access.visibility === 'private' ? null : (
+          <button type="button" className="btn invite" onClick={() => void copyInvite()} title="Copy invite link (Alt+L)" aria-label="Copy invite link">
+            <IconLink />
+            <span className="label">Copy invite link</span>
+          </button>
+        )}
         <button type="button" className="icon-btn" onClick={toggleTheme} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Theme (Alt+T)">
           {theme === 'dark' ? <IconSun /> : <IconMoon />}
         </button>
@@ -199,6 +280,13 @@ export function RoomPage({ room }: { room: string }) {
       </header>
 
       {(status === 'reconnecting' || status === 'offline') && <ConnectionBanner status={status} />}
+      {role === 'viewer' && (
+        <div className="view-only-banner" role="status" data-testid="view-only">
+          <IconEye />
+          <strong>View only.</strong>
+          <span>You can watch and follow along; editing and running are for the room’s editors.</span>
+        </div>
+      )}
       <main className="workspace">
         <div className="editor-column">
           <div className="editor-toolbar">
@@ -225,13 +313,14 @@ export function RoomPage({ room }: { room: string }) {
                 })
               }
               onDelete={(p) => setConfirmDelete(p)}
+              readOnly={!canEdit}
             />
             <label className="language-picker">
               <span className="visually-hidden">Language</span>
               <select
                 aria-label="Language"
                 value={language.id}
-                disabled={!session || !synced}
+                disabled={!session || !synced || !canEdit}
                 title="The room's language: what runs, and the entry file's language"
                 onChange={(e) => {
                   if (!session) return;
@@ -261,11 +350,12 @@ export function RoomPage({ room }: { room: string }) {
                 theme={theme}
                 markers={markers}
                 onReady={(api) => (editorApi.current = api)}
+                readOnly={!canEdit}
               />
             )}
-            {!synced && (
+            {(!synced || !access) && (
               <div className="editor-overlay" role="status">
-                {status === 'offline' ? 'Cannot reach the server. Retrying…' : 'Opening the room…'}
+                {status === 'offline' || (accessState.status === 'loading' && accessState.unreachable) ? 'Cannot reach the server. Retrying…' : 'Opening the room…'}
               </div>
             )}
           </div>
@@ -277,10 +367,21 @@ export function RoomPage({ room }: { room: string }) {
             files={paths}
             entry={entry}
             onEntryChange={(p) => session && setEntry(session.doc, p)}
+            readOnly={!canEdit}
+            runDisabledReason={canEdit ? undefined : 'Viewers cannot run code: ask the owner for edit access'}
+            query={guestQuery(passFor)}
           />
         </div>
         <aside className="sidebar">
-          <Participants participants={participants} reconnecting={status === 'reconnecting' || status === 'offline'} onRenameSelf={() => setRenamingSelf(true)} />
+          <Participants
+            participants={participants}
+            reconnecting={status === 'reconnecting' || status === 'offline'}
+            onRenameSelf={() => setRenamingSelf(true)}
+            badge={(p) => {
+              const present = people.get(p.clientId);
+              return { badge: badgeOf(present, access?.owned ?? false), title: badgeTitle(present) };
+            }}
+          />
           <ComplexityPanel
             state={analysis}
             file={current}
@@ -296,6 +397,7 @@ export function RoomPage({ room }: { room: string }) {
         </div>
       )}
       {showShortcuts && <ShortcutsDialog onClose={() => setShowShortcuts(false)} />}
+      {sharing && isOwner && <ShareDialog room={room} visibility={access?.visibility ?? null} onClose={() => setSharing(false)} copy={copyText} />}
       {renamingSelf && (
         <NameDialog
           title="Change your name"
@@ -345,6 +447,64 @@ export function RoomPage({ room }: { room: string }) {
           </div>
         </Modal>
       )}
+    </div>
+  );
+}
+
+/** Instead of the room: why it cannot be opened (or is closed now), and where to go. */
+function RoomRefused({ room, refusal }: { room: string; refusal: Refusal }) {
+  useEffect(() => {
+    document.title = `${refusal.title} · PeerCode`;
+  }, [refusal.title]);
+  const back = location.pathname + location.search;
+  return (
+    <div className="page room-refused" data-room={room}>
+      <header className="topbar">
+        <a
+          className="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          <Logo />
+          <span>PeerCode</span>
+        </a>
+        <span className="room-id" title={`Room ${room}`}>
+          {room}
+        </span>
+      </header>
+      <main className="refusal-main">
+        <div className="card refusal-card" role="alert" data-testid="room-refused">
+          <h1>{refusal.title}</h1>
+          <p>{refusal.detail}</p>
+          <div className="row">
+            {refusal.signIn && (
+              <a
+                className="btn btn-primary"
+                href={authPath('login', back)}
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate(authPath('login', back));
+                }}
+              >
+                Sign in
+              </a>
+            )}
+            <a
+              className="btn"
+              href="/"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate('/');
+              }}
+            >
+              Back to the lobby
+            </a>
+          </div>
+        </div>
+      </main>
     </div>
   );
 }

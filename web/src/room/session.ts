@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import type { Awareness } from 'y-protocols/awareness';
+import * as authProtocol from 'y-protocols/auth';
 import { ensureDefaults } from '../lib/docModel';
 import { personId, withAlpha, type Identity } from '../lib/identity';
 
@@ -36,30 +37,58 @@ function presenceUser(identity: Identity): PresenceUser {
   return { name: identity.name, color: identity.color, colorLight: withAlpha(identity.color, 0.25), person: personId() };
 }
 
+/** y-websocket's message type of y-protocols' auth messages. */
+const MESSAGE_AUTH = 2;
+
 export function wsBase(loc: Location = location): string {
   return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
 }
 
-/** Opens the room for as long as the calling component is mounted. */
-export function useSession(room: string, identity: Identity | null): Session | null {
+export interface SessionOptions {
+  /** Query parameters of the WebSocket URL (a guest's `invite` and `name`). */
+  params?: Record<string, string>;
+  /** Whether we may write: a viewer never fills an empty room (the server would refuse it). */
+  canEdit?: boolean;
+  /**
+   * The server refused one of our updates (y-protocols' permission-denied message): our role
+   * changed under us. Our copy of the document then holds edits nobody else has.
+   */
+  onDenied?: (reason: string) => void;
+  /** A new value opens a fresh session (a fresh Y.Doc: the server's document, nothing refused). */
+  generation?: number;
+}
+
+/** Opens the room for as long as the calling component is mounted (and `identity` is set). */
+export function useSession(room: string, identity: Identity | null, options: SessionOptions = {}): Session | null {
   const [session, setSession] = useState<Session | null>(null);
   // Renaming yourself updates presence (publishIdentity); it does not reconnect.
   const identityRef = useRef(identity);
   identityRef.current = identity;
+  const canEditRef = useRef(options.canEdit ?? true);
+  canEditRef.current = options.canEdit ?? true;
+  const onDeniedRef = useRef(options.onDenied);
+  onDeniedRef.current = options.onDenied;
+  const generation = options.generation ?? 0;
   const hasIdentity = identity !== null;
+  const paramsKey = JSON.stringify(options.params ?? {});
   useEffect(() => {
     const identity = identityRef.current;
     if (identity === null) return;
+    const params = JSON.parse(paramsKey) as Record<string, string>;
     const doc = new Y.Doc();
     // Connect on the next task: a mount that is undone at once (React's StrictMode in
     // development) then never opens a socket only to close it while connecting.
-    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false });
+    const provider = new WebsocketProvider(wsBase(), room, doc, { maxBackoffTime: 2500, connect: false, params });
+    // The stock handler only logs a refusal: tell the page, which knows what it means.
+    provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, doc, (_doc, reason) => onDeniedRef.current?.(reason));
+    };
     const connectTimer = setTimeout(() => provider.connect(), 0);
     const awareness = provider.awareness;
     awareness.setLocalStateField('user', presenceUser(identity));
     // Fill an empty room once we know what the server has (never before: we would race it).
     const onSync = (synced: boolean) => {
-      if (synced) ensureDefaults(doc);
+      if (synced && canEditRef.current) ensureDefaults(doc);
     };
     provider.on('sync', onSync);
     // After a reconnect, re-announce ourselves with a newer awareness clock: the others
@@ -91,7 +120,7 @@ export function useSession(room: string, identity: Identity | null): Session | n
         doc.destroy();
       });
     };
-  }, [room, hasIdentity]);
+  }, [room, hasIdentity, paramsKey, generation]);
   return session;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { inviteLink, isValidRoomId, newRoomId, parseRoomInput, roomPath } from '../../src/lib/roomId';
+import { inviteLink, isValidRoomId, newRoomId, parseJoinInput, parseRoomInput, roomPath } from '../../src/lib/roomId';
 
 describe('room ids', () => {
   test('new ids are short, valid and different', () => {
@@ -44,5 +44,18 @@ describe('room ids', () => {
   test('links', () => {
     expect(roomPath('abc')).toBe('/r/abc');
     expect(inviteLink('http://127.0.0.1:4000', 'abc')).toBe('http://127.0.0.1:4000/r/abc');
+  });
+});
+
+describe('joining by a pasted invite link', () => {
+  const token = 'h1dBAH3x_-abcdefghijklmnopqrstuvwxyz0123456';
+  test('keeps the link\'s invite token (a guest needs it), nothing else', () => {
+    expect(parseJoinInput(`http://127.0.0.1:4000/r/k7p-m2xq-9rd?invite=${token}`)).toBe(`/r/k7p-m2xq-9rd?invite=${token}`);
+    expect(parseJoinInput(`/r/abc?invite=${token}`)).toBe(`/r/abc?invite=${token}`);
+    expect(parseJoinInput(`https://x.example/r/abc/?invite=${token}#top`)).toBe(`/r/abc?invite=${token}`);
+    expect(parseJoinInput('https://x.example/r/abc?other=1')).toBe('/r/abc');
+    expect(parseJoinInput('https://x.example/r/abc?invite=bad token')).toBe('/r/abc');
+    expect(parseJoinInput(' k7p-m2xq-9rd ')).toBe('/r/k7p-m2xq-9rd');
+    expect(parseJoinInput('not a room!')).toBeNull();
   });
 });

@@ -236,12 +236,18 @@ fn lookup(
         if !secret::plausible(&invite) {
             return Err(bad());
         }
-        found.invite = Some(
-            store
-                .invite(&secret::hash(&invite))
-                .map_err(db)?
-                .ok_or_else(bad)?,
-        );
+        let invite = store
+            .invite(&secret::hash(&invite))
+            .map_err(db)?
+            .ok_or_else(bad)?;
+        // Checked when a request or a connection starts; a connection open when its link
+        // expires loses the link's grant then (the room's task: `expire_links`).
+        if invite.expired(now_ms) {
+            return Err(ApiError::Unauthorized(
+                "this invite link has expired".into(),
+            ));
+        }
+        found.invite = Some(invite);
     }
     Ok(found)
 }

@@ -81,6 +81,8 @@ fn room_bound<'a>(method: &Method, path: &'a str) -> Option<(&'a str, bool)> {
         (&Method::DELETE, []) => Some((room, false)),
         (&Method::DELETE, ["invites", _]) => Some((room, false)),
         (&Method::PUT | &Method::DELETE, ["members", _]) => Some((room, false)),
+        // Who is present is the loaded room's to say.
+        (&Method::GET, ["people"]) => Some((room, false)),
         _ => None,
     }
 }
@@ -238,6 +240,10 @@ mod tests {
         );
         assert_eq!(
             room_bound(&Method::PUT, "/api/rooms/demo/members/ada"),
+            Some(("demo", false))
+        );
+        assert_eq!(
+            room_bound(&get, "/api/rooms/demo/people"),
             Some(("demo", false))
         );
         // Reads of the store and replay are served anywhere.

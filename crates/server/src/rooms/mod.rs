@@ -53,6 +53,8 @@ pub struct Participant {
     pub user: Option<String>,
     /// The id of the invite link the connection came with.
     pub invite: Option<String>,
+    /// When that link expires (Unix ms; `None`: never): the room ends its grant then.
+    pub link_expires_ms: Option<i64>,
     /// Whether this is a guest (a link, no account): counted against the guest limit.
     pub guest: bool,
     /// The author recorded for its updates: `user:NAME` or `guest:INVITE:NAME`; `None`
@@ -148,6 +150,22 @@ pub(crate) enum RoomMsg {
     },
     /// The owner changed who may do what (see [`AccessMsg`]).
     Access(AccessMsg),
+    /// Who is present: each announced Yjs client with the role the server gave its
+    /// connection (the participant list's badges; presence itself is what clients say).
+    People {
+        reply: oneshot::Sender<Vec<PresentClient>>,
+    },
+}
+
+/// A present Yjs client as the server knows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresentClient {
+    /// The Yjs client id it announced in presence.
+    pub client: u64,
+    /// Its connection's role now (`None`: none left, about to be closed).
+    pub role: Option<&'static str>,
+    /// `user` (signed in), `guest` (an invite link, no account) or `anonymous`.
+    pub kind: &'static str,
 }
 
 /// Access changes that apply at once to a loaded room's open connections.
@@ -464,6 +482,19 @@ impl Rooms {
             }
         }
         Err(JoinError::LoadFailed("the room did not answer".into()))
+    }
+
+    /// Ask a loaded room and wait for its answer; `None` when it is not loaded (nothing is
+    /// loaded for the question) or unloads meanwhile.
+    pub(crate) async fn ask_loaded<T>(
+        &self,
+        name: &str,
+        message: impl FnOnce(oneshot::Sender<T>) -> RoomMsg,
+    ) -> Option<T> {
+        let handle = self.ctx.registry.live.lock().get(name).cloned()?;
+        let (reply, answer) = oneshot::channel();
+        handle.tx.send(message(reply)).await.ok()?;
+        answer.await.ok()
     }
 
     /// Send the room a message without a reply (a run's progress). Dropped when the room
