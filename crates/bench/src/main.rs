@@ -1,7 +1,9 @@
 //! `peercode-bench`: the collaboration server's benchmarks, run side by side against PeerCode,
 //! the floor (a no-document relay on the same stack, `floor.rs`, served by this binary's
 //! `floor-server` subcommand) and the y-websocket reference server in one go (see
-//! `bench/run.sh` and BENCHMARKS.md).
+//! `bench/run.sh` and BENCHMARKS.md). With `--servers`, PeerCode on PostgreSQL (one
+//! instance) and two PeerCode instances sharing rooms through Redis join the table (issue
+//! 14; `server.rs` starts and tears down what they need).
 //!
 //! Every scenario starts each server afresh, so one scenario's leftovers never weigh on the
 //! next, and the servers alternate so background noise falls on both alike.
@@ -53,6 +55,21 @@ struct Config {
     /// Leave the floor relay out (it runs beside PeerCode by default).
     #[arg(long, env = "PEERCODE_BENCH_NO_FLOOR")]
     no_floor: bool,
+    /// Servers to run, in this order, comma-separated: `peercode` (one instance, SQLite),
+    /// `peercode-pg` (one instance, `--database-url`), `peercode-cluster` (two instances
+    /// sharing rooms: `--database-url` and `--redis-url`, with a redis-server the bench
+    /// starts), `floor`, `reference`. Default: peercode, floor and reference, as their
+    /// binaries are given (and --no-floor).
+    #[arg(long, env = "PEERCODE_BENCH_SERVERS", value_delimiter = ',')]
+    servers: Option<Vec<String>>,
+    /// PostgreSQL for `peercode-pg` and `peercode-cluster`: each start gets a fresh schema
+    /// in this database (dropped at the end), and the run's backends count as the server's CPU.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_DATABASE_URL",
+        default_value = "postgres://root@127.0.0.1:5432/test"
+    )]
+    database_url: String,
     /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs and replay
     /// (PeerCode only).
     #[arg(
@@ -136,6 +153,59 @@ fn main() -> Result<()> {
         .block_on(run(config))
 }
 
+/// The servers of the run, from `--servers` or the default.
+fn select_servers(config: &Config) -> Result<Vec<Kind>> {
+    let peercode = || {
+        config
+            .peercode_bin
+            .clone()
+            .context("--servers names a PeerCode server: pass --peercode-bin")
+    };
+    let this = || std::env::current_exe().context("while finding this binary");
+    let Some(names) = &config.servers else {
+        let mut servers = Vec::new();
+        if let Some(bin) = &config.peercode_bin {
+            servers.push(Kind::PeerCode { bin: bin.clone() });
+            if !config.no_floor {
+                servers.push(Kind::Floor { bin: this()? });
+            }
+        }
+        if let Some(script) = &config.reference_server {
+            servers.push(Kind::Reference {
+                script: script.clone(),
+            });
+        }
+        return Ok(servers);
+    };
+    let database = config.database_url.clone();
+    names
+        .iter()
+        .map(|name| {
+            Ok(match name.as_str() {
+                "peercode" => Kind::PeerCode { bin: peercode()? },
+                "peercode-pg" => Kind::PeerCodePg {
+                    bin: peercode()?,
+                    database: database.clone(),
+                },
+                "peercode-cluster" => Kind::PeerCodeCluster {
+                    bin: peercode()?,
+                    database: database.clone(),
+                },
+                "floor" => Kind::Floor { bin: this()? },
+                "reference" => Kind::Reference {
+                    script: config
+                        .reference_server
+                        .clone()
+                        .context("--servers names reference: pass --reference-server")?,
+                },
+                other => anyhow::bail!(
+                    "unknown server {other:?}: peercode, peercode-pg, peercode-cluster, floor, reference"
+                ),
+            })
+        })
+        .collect()
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -143,19 +213,7 @@ fn loadavg() -> String {
 }
 
 async fn run(config: Config) -> Result<()> {
-    let mut servers = Vec::new();
-    if let Some(bin) = &config.peercode_bin {
-        servers.push(Kind::PeerCode { bin: bin.clone() });
-        if !config.no_floor {
-            let bin = std::env::current_exe().context("while finding this binary")?;
-            servers.push(Kind::Floor { bin });
-        }
-    }
-    if let Some(script) = &config.reference_server {
-        servers.push(Kind::Reference {
-            script: script.clone(),
-        });
-    }
+    let servers = select_servers(&config)?;
     anyhow::ensure!(
         !servers.is_empty(),
         "nothing to benchmark: pass --peercode-bin and/or --reference-server"
@@ -166,6 +224,9 @@ async fn run(config: Config) -> Result<()> {
         server::set_autogroup_nice("/proc/self", nice)?;
     }
     let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
+    let has_postgres = servers
+        .iter()
+        .any(|k| matches!(k, Kind::PeerCodePg { .. } | Kind::PeerCodeCluster { .. }));
     let mut report = Report::new(servers.iter().map(Kind::label).collect());
     let mut json = serde_json::Map::new();
     eprintln!("load average at start: {}", loadavg());
@@ -261,6 +322,13 @@ async fn run(config: Config) -> Result<()> {
                 "server CPU (% of one core)",
                 if rate <= 5.0 { "≤ 1.3× floor" } else { "" },
                 cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
+            );
+            cpu_rows(
+                &mut report,
+                has_postgres,
+                &cells,
+                |r| (r.postgres_cpu_percent, r.redis_cpu_percent),
+                |r| (r.cpu_us_per_keystroke, r.cpu_us_per_delivery),
             );
             report.row(
                 "server RSS at end / peak (MiB)",
@@ -359,6 +427,13 @@ async fn run(config: Config) -> Result<()> {
                 "server CPU (% of one core)",
                 "",
                 cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
+            );
+            cpu_rows(
+                &mut report,
+                has_postgres,
+                &cells,
+                |r| (r.postgres_cpu_percent, r.redis_cpu_percent),
+                |r| (r.cpu_us_per_keystroke, r.cpu_us_per_delivery),
             );
             report.row(
                 "server RSS at end / peak (MiB)",
@@ -623,17 +698,13 @@ async fn with_server<T>(
     tag: &str,
     f: impl for<'a> FnOnce(&'a Server) -> BoxFuture<'a, Result<T>>,
 ) -> Result<T> {
-    let slug = match kind {
-        Kind::PeerCode { .. } => "peercode",
-        Kind::Reference { .. } => "reference",
-        Kind::Floor { .. } => "floor",
-    };
     let server = Server::start(
         kind,
         &config.out_dir,
-        &format!("{slug}-{tag}"),
+        &format!("{}-{tag}", kind.slug()),
         config.autogroup_nice,
-    )?;
+    )
+    .await?;
     let r = f(&server).await;
     if let Err(e) = &r {
         eprintln!("  {}: {e:#}", kind.label());
@@ -656,6 +727,38 @@ impl std::fmt::Display for NotApplicable {
 }
 
 impl std::error::Error for NotApplicable {}
+
+/// The CPU rows after "server CPU": with a PostgreSQL server in the run, how much of it
+/// PostgreSQL and Redis took; always, the server's CPU time per keystroke and per delivered
+/// update.
+fn cpu_rows<T>(
+    report: &mut Report,
+    has_postgres: bool,
+    cells: &[Result<T>],
+    parts: impl Fn(&T) -> (f64, f64),
+    per_update: impl Fn(&T) -> (f64, f64),
+) {
+    if has_postgres {
+        report.row(
+            "of which PostgreSQL / Redis (% of one core)",
+            "",
+            cells_of(cells, |r| {
+                let (pg, redis) = parts(r);
+                Cell::text(format!("{pg:.0} / {redis:.0}"))
+            }),
+        );
+    }
+    report.row(
+        "server CPU per keystroke (µs)",
+        "",
+        cells_of(cells, |r| Cell::num(per_update(r).0, 1)),
+    );
+    report.row(
+        "server CPU per delivered update (µs)",
+        "",
+        cells_of(cells, |r| Cell::num(per_update(r).1, 2)),
+    );
+}
 
 fn cells_of<T>(results: &[Result<T>], f: impl Fn(&T) -> Cell) -> Vec<Cell> {
     results
