@@ -30,6 +30,8 @@ pub struct LoadSpec {
     pub clients: usize,
     /// Keystrokes per second per client.
     pub rate: f64,
+    /// How clients spread over a server of several instances.
+    pub spread: crate::server::Spread,
     #[serde(skip)]
     pub duration: Duration,
     /// How long receivers keep listening after the last keystroke was sent.
@@ -106,7 +108,7 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
     let conns: Vec<Result<(usize, usize, Ws)>> = stream::iter(slots)
         .map(|(r, c)| {
             // The clients of a room alternate over the server's instances.
-            let base = server.ws_base_for(c).to_owned();
+            let base = server.ws_base_of(spec.spread, r, c).to_owned();
             async move {
                 let mut ws = client::connect_retrying(&base, &format!("load-{r}")).await?;
                 client::handshake(&mut ws, Duration::from_secs(30)).await?;

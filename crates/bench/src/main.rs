@@ -70,6 +70,17 @@ struct Config {
         default_value = "postgres://root@127.0.0.1:5432/test"
     )]
     database_url: String,
+    /// How `load` and `typing` spread the clients over the instances of
+    /// `peercode-cluster`: `clients` (the clients of every room alternate over the
+    /// instances, so half of them are forwarded to the room's owner) or `rooms` (all of a
+    /// room's clients on one instance, which owns it: nothing forwarded).
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_SPREAD",
+        value_enum,
+        default_value = "clients"
+    )]
+    spread: server::Spread,
     /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs and replay
     /// (PeerCode only).
     #[arg(
@@ -224,6 +235,15 @@ async fn run(config: Config) -> Result<()> {
         server::set_autogroup_nice("/proc/self", nice)?;
     }
     let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
+    let spread_note = if config.spread == server::Spread::Rooms
+        && servers
+            .iter()
+            .any(|k| matches!(k, Kind::PeerCodeCluster { .. }))
+    {
+        " (cluster: each room's clients on one instance)".to_owned()
+    } else {
+        String::new()
+    };
     let has_postgres = servers
         .iter()
         .any(|k| matches!(k, Kind::PeerCodePg { .. } | Kind::PeerCodeCluster { .. }));
@@ -237,13 +257,16 @@ async fn run(config: Config) -> Result<()> {
                 rooms: config.rooms,
                 clients: config.clients,
                 rate,
+                spread: config.spread,
                 duration: Duration::from_secs_f64(config.load_secs),
                 grace: Duration::from_secs_f64(config.grace_secs),
             };
             let title = format!(
                 "typing together: {} rooms × {} typists × {rate}/s + an observer each, {} s",
                 spec.rooms, spec.clients, config.load_secs
-            );
+            )
+            .to_owned()
+                + &spread_note;
             let mut cells = Vec::new();
             for kind in &servers {
                 eprintln!("{title}: {}", kind.label());
@@ -360,13 +383,16 @@ async fn run(config: Config) -> Result<()> {
                 rooms: config.rooms,
                 clients: config.clients,
                 rate,
+                spread: config.spread,
                 duration: Duration::from_secs_f64(config.load_secs),
                 grace: Duration::from_secs_f64(config.grace_secs),
             };
             let title = format!(
                 "load {} rooms × {} clients × {rate}/s, {} s",
                 spec.rooms, spec.clients, config.load_secs
-            );
+            )
+            .to_owned()
+                + &spread_note;
             let target_ms = if rate <= 5.0 {
                 "< 10"
             } else if rate <= 10.0 {

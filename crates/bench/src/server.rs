@@ -62,6 +62,19 @@ impl Kind {
     }
 }
 
+/// How the keystroke scenarios (`load`, `typing`) spread clients over a server's
+/// instances.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum Spread {
+    /// The clients of every room alternate over the instances (by client index): half of
+    /// each room's connections reach its owner through the other instance.
+    #[default]
+    Clients,
+    /// Every client of room `r` uses instance `r mod n`, which then owns the room: no
+    /// connection is forwarded (what a balancer hashing on the room would do).
+    Rooms,
+}
+
 /// One process of a running server.
 struct Proc {
     child: Child,
@@ -256,6 +269,15 @@ impl Server {
     /// alternate over the instances.
     pub fn ws_base_for(&self, i: usize) -> &str {
         &self.ws_bases[i % self.ws_bases.len()]
+    }
+
+    /// The base for client `client` of room `room` in the keystroke scenarios, as `spread`
+    /// says.
+    pub fn ws_base_of(&self, spread: Spread, room: usize, client: usize) -> &str {
+        match spread {
+            Spread::Clients => self.ws_base_for(client),
+            Spread::Rooms => self.ws_base_for(room),
+        }
     }
 
     fn wait_healthy(&mut self, instance: usize, port: u16) -> Result<()> {
