@@ -66,6 +66,9 @@ pub struct LoadResult {
     /// CPU taken by everything else on the machine meanwhile (other engineers' builds...).
     pub others_cpu_percent: f64,
     pub client_errors: u64,
+    /// Mean time from the server accepting an update to its commit, over the updates
+    /// committed during the typing (PeerCode's `/metrics`), in ms.
+    pub persist_mean_ms: Option<f64>,
 }
 
 /// Send times of one room's keystrokes: `sent[client][clock]` = microseconds since the run's
@@ -141,8 +144,13 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
 
     tokio::time::sleep_until(t0.into()).await;
     let before = CpuSample::take(server).await?;
+    let persist_before = server.persist_latency().await;
     tokio::time::sleep_until(end_send.into()).await;
     let cpu = before.until(&CpuSample::take(server).await?, spec.duration);
+    let persist = match (persist_before, server.persist_latency().await) {
+        (Some((s0, n0)), Some((s1, n1))) if n1 > n0 => Some(1000.0 * (s1 - s0) / (n1 - n0) as f64),
+        _ => None,
+    };
 
     let mut total = ClientStats::default();
     let mut samples = Vec::new();
@@ -178,6 +186,7 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
         generator_cpu_percent: cpu.generator_percent,
         others_cpu_percent: cpu.others_percent,
         client_errors: total.errors,
+        persist_mean_ms: persist,
     })
 }
 

@@ -450,6 +450,14 @@ async fn run(config: Config) -> Result<()> {
                 cells_of(&cells, |r| Cell::num(r.latency.max_ms, 1)),
             );
             report.row(
+                "server: update accepted → committed, mean (ms)",
+                "",
+                cells_of(&cells, |r| match r.persist_mean_ms {
+                    Some(ms) => Cell::num(ms, 2),
+                    None => Cell::text(String::new()),
+                }),
+            );
+            report.row(
                 "server CPU (% of one core)",
                 "",
                 cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),

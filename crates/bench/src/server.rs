@@ -296,6 +296,28 @@ impl Server {
         }
     }
 
+    /// PeerCode's `peercode_persist_latency_seconds` summed over the instances: (seconds
+    /// from accepting an update to its commit, summed; updates committed). `None` for a
+    /// server without it (the floor, the reference server).
+    pub async fn persist_latency(&self) -> Option<(f64, u64)> {
+        let mut total = (0.0, 0);
+        for base in &self.ws_bases {
+            let addr = base
+                .trim_start_matches("ws://")
+                .trim_end_matches("/ws")
+                .to_owned();
+            let text = http_get(&addr, "/metrics").await.ok()?;
+            let value = |key: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            };
+            total.0 += value("peercode_persist_latency_seconds_sum ")?;
+            total.1 += value("peercode_persist_latency_seconds_count ")? as u64;
+        }
+        Some(total)
+    }
+
     /// Memory of the server instances, summed (not Redis's nor PostgreSQL's); CPU of the
     /// instances only (see [`CpuSample`] for everything).
     pub fn usage(&self) -> Result<Usage> {
@@ -408,6 +430,24 @@ fn peercode_cmd(bin: &Path, port: u16, data_dir: &Path, extra: &[String]) -> Com
         .env("PEERCODE_WS_CONNECTIONS_PER_IP_PER_SECOND", "0")
         .env("PEERCODE_WS_MESSAGES_PER_SECOND", "0");
     c
+}
+
+/// The body of `GET path` at `addr` (`host:port`), HTTP/1.1 without keep-alive.
+async fn http_get(addr: &str, path: &str) -> Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await??;
+    let text = String::from_utf8_lossy(&out);
+    anyhow::ensure!(text.starts_with("HTTP/1.1 200"), "GET {path}: not 200");
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned())
 }
 
 /// Waits until the redis-server on `port` answers PING (and has loaded its AOF).
