@@ -821,3 +821,38 @@ fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
 fn default_traces_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn servers(args: &[&str]) -> Result<Vec<&'static str>> {
+        let config = Config::try_parse_from(
+            ["peercode-bench", "--peercode-bin", "/bin/peercode"]
+                .iter()
+                .chain(args),
+        )?;
+        Ok(select_servers(&config)?.iter().map(Kind::label).collect())
+    }
+
+    #[test]
+    fn the_default_servers_are_peercode_and_the_floor() {
+        assert_eq!(servers(&[]).unwrap(), [report::PEERCODE, report::FLOOR]);
+        assert_eq!(servers(&["--no-floor"]).unwrap(), [report::PEERCODE]);
+    }
+
+    #[test]
+    fn servers_names_the_postgresql_kinds_in_order() {
+        assert_eq!(
+            servers(&["--servers", "peercode-cluster,peercode,peercode-pg"]).unwrap(),
+            [
+                report::PEERCODE_CLUSTER,
+                report::PEERCODE,
+                report::PEERCODE_PG
+            ]
+        );
+        assert!(servers(&["--servers", "peercode,nginx"]).is_err());
+        // The reference server needs its script.
+        assert!(servers(&["--servers", "reference"]).is_err());
+    }
+}
