@@ -6,6 +6,10 @@
 #
 #   bench/run.sh                         # everything, default sizes (a few minutes)
 #   bench/run.sh --load-secs 5 --scenarios load,trace   # any peercode-bench flag passes through
+#   bench/run.sh --scenarios load --servers peercode,peercode-pg,peercode-cluster,floor,reference
+#       # issue 14: one instance on SQLite, one on PostgreSQL, two sharing rooms through Redis
+#       # (PostgreSQL at postgres://root@127.0.0.1:5432/test, --database-url to change it;
+#       # the bench starts its own redis-server)
 #
 # PEERCODE_BIN: the peercode binary to measure (default: build target/release/peercode).
 # Results: the table on stdout and in bench/out/table.md, raw figures in bench/out/results.json,

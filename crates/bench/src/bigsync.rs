@@ -75,7 +75,8 @@ pub async fn run(server: &Server, size: usize, reps: usize) -> Result<SyncResult
     let mut step2_bytes = 0;
     for _ in 0..reps {
         let start = Instant::now();
-        let mut ws = client::connect(&server.ws_base, room).await?;
+        // On a server of several instances, from the one the writer is not on.
+        let mut ws = client::connect(server.ws_base_for(1), room).await?;
         let state = client::handshake(&mut ws, Duration::from_secs(30))
             .await
             .context("while syncing the large document")?;

@@ -29,6 +29,23 @@ pub async fn connect(ws_base: &str, room: &str) -> Result<Ws> {
     Ok(ws)
 }
 
+/// [`connect`], retried for a few seconds: an instance that shares rooms answers 503 while
+/// the room it is asked for is moving between instances, and a client retries then.
+pub async fn connect_retrying(ws_base: &str, room: &str) -> Result<Ws> {
+    let mut attempt = 0;
+    loop {
+        match connect(ws_base, room).await {
+            Ok(ws) => return Ok(ws),
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                eprintln!("  retrying {ws_base}/{room}: {e:#}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 pub fn binary(frame: Vec<u8>) -> Message {
     Message::Binary(Bytes::from(frame))
 }

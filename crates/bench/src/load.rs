@@ -30,6 +30,8 @@ pub struct LoadSpec {
     pub clients: usize,
     /// Keystrokes per second per client.
     pub rate: f64,
+    /// How clients spread over a server of several instances.
+    pub spread: crate::server::Spread,
     #[serde(skip)]
     pub duration: Duration,
     /// How long receivers keep listening after the last keystroke was sent.
@@ -50,13 +52,23 @@ pub struct LoadResult {
     pub undelivered_percent: f64,
     pub duplicates: u64,
     pub latency: Latency,
+    /// Every process the server needs (see `CpuUse::server_percent`).
     pub server_cpu_percent: f64,
+    /// Of which the PostgreSQL backends serving it, and the bench's redis-server.
+    pub postgres_cpu_percent: f64,
+    pub redis_cpu_percent: f64,
+    /// Server CPU time over the typing per keystroke sent, and per update delivered, in µs.
+    pub cpu_us_per_keystroke: f64,
+    pub cpu_us_per_delivery: f64,
     pub server_rss_kib: u64,
     pub server_hwm_kib: u64,
     pub generator_cpu_percent: f64,
     /// CPU taken by everything else on the machine meanwhile (other engineers' builds...).
     pub others_cpu_percent: f64,
     pub client_errors: u64,
+    /// Mean time from the server accepting an update to its commit, over the updates
+    /// committed during the typing (PeerCode's `/metrics`), in ms.
+    pub persist_mean_ms: Option<f64>,
 }
 
 /// Send times of one room's keystrokes: `sent[client][clock]` = microseconds since the run's
@@ -93,15 +105,15 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
         .collect();
 
     let connect_start = Instant::now();
-    let base = server.ws_base.clone();
     let slots: Vec<(usize, usize)> = (0..spec.rooms)
         .flat_map(|r| (0..spec.clients).map(move |c| (r, c)))
         .collect();
     let conns: Vec<Result<(usize, usize, Ws)>> = stream::iter(slots)
         .map(|(r, c)| {
-            let base = base.clone();
+            // The clients of a room alternate over the server's instances.
+            let base = server.ws_base_of(spec.spread, r, c).to_owned();
             async move {
-                let mut ws = client::connect(&base, &format!("load-{r}")).await?;
+                let mut ws = client::connect_retrying(&base, &format!("load-{r}")).await?;
                 client::handshake(&mut ws, Duration::from_secs(30)).await?;
                 Ok((r, c, ws))
             }
@@ -131,9 +143,14 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
     }
 
     tokio::time::sleep_until(t0.into()).await;
-    let before = CpuSample::take(server)?;
+    let before = CpuSample::take(server).await?;
+    let persist_before = server.persist_latency().await;
     tokio::time::sleep_until(end_send.into()).await;
-    let cpu = before.until(&CpuSample::take(server)?, spec.duration);
+    let cpu = before.until(&CpuSample::take(server).await?, spec.duration);
+    let persist = match (persist_before, server.persist_latency().await) {
+        (Some((s0, n0)), Some((s1, n1))) if n1 > n0 => Some(1000.0 * (s1 - s0) / (n1 - n0) as f64),
+        _ => None,
+    };
 
     let mut total = ClientStats::default();
     let mut samples = Vec::new();
@@ -160,11 +177,16 @@ pub async fn run(server: &Server, spec: LoadSpec) -> Result<LoadResult> {
         duplicates: total.duplicates,
         latency: Latency::from_micros(&mut samples),
         server_cpu_percent: cpu.server_percent,
+        postgres_cpu_percent: cpu.postgres_percent,
+        redis_cpu_percent: cpu.redis_percent,
+        cpu_us_per_keystroke: 1e6 * cpu.server_cpu_secs / total.sent.max(1) as f64,
+        cpu_us_per_delivery: 1e6 * cpu.server_cpu_secs / total.delivered.max(1) as f64,
         server_rss_kib: cpu.server_rss_kib,
         server_hwm_kib: cpu.server_hwm_kib,
         generator_cpu_percent: cpu.generator_percent,
         others_cpu_percent: cpu.others_percent,
         client_errors: total.errors,
+        persist_mean_ms: persist,
     })
 }
 

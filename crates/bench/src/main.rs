@@ -1,7 +1,9 @@
 //! `peercode-bench`: the collaboration server's benchmarks, run side by side against PeerCode,
 //! the floor (a no-document relay on the same stack, `floor.rs`, served by this binary's
 //! `floor-server` subcommand) and the y-websocket reference server in one go (see
-//! `bench/run.sh` and BENCHMARKS.md).
+//! `bench/run.sh` and BENCHMARKS.md). With `--servers`, PeerCode on PostgreSQL (one
+//! instance) and two PeerCode instances sharing rooms through Redis join the table (issue
+//! 14; `server.rs` starts and tears down what they need).
 //!
 //! Every scenario starts each server afresh, so one scenario's leftovers never weigh on the
 //! next, and the servers alternate so background noise falls on both alike.
@@ -54,6 +56,32 @@ struct Config {
     /// Leave the floor relay out (it runs beside PeerCode by default).
     #[arg(long, env = "PEERCODE_BENCH_NO_FLOOR")]
     no_floor: bool,
+    /// Servers to run, in this order, comma-separated: `peercode` (one instance, SQLite),
+    /// `peercode-pg` (one instance, `--database-url`), `peercode-cluster` (two instances
+    /// sharing rooms: `--database-url` and `--redis-url`, with a redis-server the bench
+    /// starts), `floor`, `reference`. Default: peercode, floor and reference, as their
+    /// binaries are given (and --no-floor).
+    #[arg(long, env = "PEERCODE_BENCH_SERVERS", value_delimiter = ',')]
+    servers: Option<Vec<String>>,
+    /// PostgreSQL for `peercode-pg` and `peercode-cluster`: each start gets a fresh schema
+    /// in this database (dropped at the end), and the run's backends count as the server's CPU.
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_DATABASE_URL",
+        default_value = "postgres://root@127.0.0.1:5432/test"
+    )]
+    database_url: String,
+    /// How `load` and `typing` spread the clients over the instances of
+    /// `peercode-cluster`: `clients` (the clients of every room alternate over the
+    /// instances, so half of them are forwarded to the room's owner) or `rooms` (all of a
+    /// room's clients on one instance, which owns it: nothing forwarded).
+    #[arg(
+        long,
+        env = "PEERCODE_BENCH_SPREAD",
+        value_enum,
+        default_value = "clients"
+    )]
+    spread: server::Spread,
     /// Scenarios to run, comma-separated: typing, load, idle, trace, sync, runs, queue and
     /// replay (PeerCode only; queue needs `redis-server` and root).
     #[arg(
@@ -137,6 +165,59 @@ fn main() -> Result<()> {
         .block_on(run(config))
 }
 
+/// The servers of the run, from `--servers` or the default.
+fn select_servers(config: &Config) -> Result<Vec<Kind>> {
+    let peercode = || {
+        config
+            .peercode_bin
+            .clone()
+            .context("--servers names a PeerCode server: pass --peercode-bin")
+    };
+    let this = || std::env::current_exe().context("while finding this binary");
+    let Some(names) = &config.servers else {
+        let mut servers = Vec::new();
+        if let Some(bin) = &config.peercode_bin {
+            servers.push(Kind::PeerCode { bin: bin.clone() });
+            if !config.no_floor {
+                servers.push(Kind::Floor { bin: this()? });
+            }
+        }
+        if let Some(script) = &config.reference_server {
+            servers.push(Kind::Reference {
+                script: script.clone(),
+            });
+        }
+        return Ok(servers);
+    };
+    let database = config.database_url.clone();
+    names
+        .iter()
+        .map(|name| {
+            Ok(match name.as_str() {
+                "peercode" => Kind::PeerCode { bin: peercode()? },
+                "peercode-pg" => Kind::PeerCodePg {
+                    bin: peercode()?,
+                    database: database.clone(),
+                },
+                "peercode-cluster" => Kind::PeerCodeCluster {
+                    bin: peercode()?,
+                    database: database.clone(),
+                },
+                "floor" => Kind::Floor { bin: this()? },
+                "reference" => Kind::Reference {
+                    script: config
+                        .reference_server
+                        .clone()
+                        .context("--servers names reference: pass --reference-server")?,
+                },
+                other => anyhow::bail!(
+                    "unknown server {other:?}: peercode, peercode-pg, peercode-cluster, floor, reference"
+                ),
+            })
+        })
+        .collect()
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -144,19 +225,7 @@ fn loadavg() -> String {
 }
 
 async fn run(config: Config) -> Result<()> {
-    let mut servers = Vec::new();
-    if let Some(bin) = &config.peercode_bin {
-        servers.push(Kind::PeerCode { bin: bin.clone() });
-        if !config.no_floor {
-            let bin = std::env::current_exe().context("while finding this binary")?;
-            servers.push(Kind::Floor { bin });
-        }
-    }
-    if let Some(script) = &config.reference_server {
-        servers.push(Kind::Reference {
-            script: script.clone(),
-        });
-    }
+    let servers = select_servers(&config)?;
     anyhow::ensure!(
         !servers.is_empty(),
         "nothing to benchmark: pass --peercode-bin and/or --reference-server"
@@ -167,6 +236,18 @@ async fn run(config: Config) -> Result<()> {
         server::set_autogroup_nice("/proc/self", nice)?;
     }
     let wants = |s: &str| config.scenarios.iter().any(|x| x == s);
+    let spread_note = if config.spread == server::Spread::Rooms
+        && servers
+            .iter()
+            .any(|k| matches!(k, Kind::PeerCodeCluster { .. }))
+    {
+        " (cluster: each room's clients on one instance)".to_owned()
+    } else {
+        String::new()
+    };
+    let has_postgres = servers
+        .iter()
+        .any(|k| matches!(k, Kind::PeerCodePg { .. } | Kind::PeerCodeCluster { .. }));
     let mut report = Report::new(servers.iter().map(Kind::label).collect());
     let mut json = serde_json::Map::new();
     eprintln!("load average at start: {}", loadavg());
@@ -177,13 +258,16 @@ async fn run(config: Config) -> Result<()> {
                 rooms: config.rooms,
                 clients: config.clients,
                 rate,
+                spread: config.spread,
                 duration: Duration::from_secs_f64(config.load_secs),
                 grace: Duration::from_secs_f64(config.grace_secs),
             };
             let title = format!(
                 "typing together: {} rooms × {} typists × {rate}/s + an observer each, {} s",
                 spec.rooms, spec.clients, config.load_secs
-            );
+            )
+            .to_owned()
+                + &spread_note;
             let mut cells = Vec::new();
             for kind in &servers {
                 eprintln!("{title}: {}", kind.label());
@@ -263,6 +347,13 @@ async fn run(config: Config) -> Result<()> {
                 if rate <= 5.0 { "≤ 1.3× floor" } else { "" },
                 cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
             );
+            cpu_rows(
+                &mut report,
+                has_postgres,
+                &cells,
+                |r| (r.postgres_cpu_percent, r.redis_cpu_percent),
+                |r| (r.cpu_us_per_keystroke, r.cpu_us_per_delivery),
+            );
             report.row(
                 "server RSS at end / peak (MiB)",
                 "",
@@ -293,13 +384,16 @@ async fn run(config: Config) -> Result<()> {
                 rooms: config.rooms,
                 clients: config.clients,
                 rate,
+                spread: config.spread,
                 duration: Duration::from_secs_f64(config.load_secs),
                 grace: Duration::from_secs_f64(config.grace_secs),
             };
             let title = format!(
                 "load {} rooms × {} clients × {rate}/s, {} s",
                 spec.rooms, spec.clients, config.load_secs
-            );
+            )
+            .to_owned()
+                + &spread_note;
             let target_ms = if rate <= 5.0 {
                 "< 10"
             } else if rate <= 10.0 {
@@ -357,9 +451,24 @@ async fn run(config: Config) -> Result<()> {
                 cells_of(&cells, |r| Cell::num(r.latency.max_ms, 1)),
             );
             report.row(
+                "server: update accepted → committed, mean (ms)",
+                "",
+                cells_of(&cells, |r| match r.persist_mean_ms {
+                    Some(ms) => Cell::num(ms, 2),
+                    None => Cell::text(String::new()),
+                }),
+            );
+            report.row(
                 "server CPU (% of one core)",
                 "",
                 cells_of(&cells, |r| Cell::num(r.server_cpu_percent, 0)),
+            );
+            cpu_rows(
+                &mut report,
+                has_postgres,
+                &cells,
+                |r| (r.postgres_cpu_percent, r.redis_cpu_percent),
+                |r| (r.cpu_us_per_keystroke, r.cpu_us_per_delivery),
             );
             report.row(
                 "server RSS at end / peak (MiB)",
@@ -666,17 +775,13 @@ async fn with_server<T>(
     tag: &str,
     f: impl for<'a> FnOnce(&'a Server) -> BoxFuture<'a, Result<T>>,
 ) -> Result<T> {
-    let slug = match kind {
-        Kind::PeerCode { .. } => "peercode",
-        Kind::Reference { .. } => "reference",
-        Kind::Floor { .. } => "floor",
-    };
     let server = Server::start(
         kind,
         &config.out_dir,
-        &format!("{slug}-{tag}"),
+        &format!("{}-{tag}", kind.slug()),
         config.autogroup_nice,
-    )?;
+    )
+    .await?;
     let r = f(&server).await;
     if let Err(e) = &r {
         eprintln!("  {}: {e:#}", kind.label());
@@ -699,6 +804,38 @@ impl std::fmt::Display for NotApplicable {
 }
 
 impl std::error::Error for NotApplicable {}
+
+/// The CPU rows after "server CPU": with a PostgreSQL server in the run, how much of it
+/// PostgreSQL and Redis took; always, the server's CPU time per keystroke and per delivered
+/// update.
+fn cpu_rows<T>(
+    report: &mut Report,
+    has_postgres: bool,
+    cells: &[Result<T>],
+    parts: impl Fn(&T) -> (f64, f64),
+    per_update: impl Fn(&T) -> (f64, f64),
+) {
+    if has_postgres {
+        report.row(
+            "of which PostgreSQL / Redis (% of one core)",
+            "",
+            cells_of(cells, |r| {
+                let (pg, redis) = parts(r);
+                Cell::text(format!("{pg:.0} / {redis:.0}"))
+            }),
+        );
+    }
+    report.row(
+        "server CPU per keystroke (µs)",
+        "",
+        cells_of(cells, |r| Cell::num(per_update(r).0, 1)),
+    );
+    report.row(
+        "server CPU per delivered update (µs)",
+        "",
+        cells_of(cells, |r| Cell::num(per_update(r).1, 2)),
+    );
+}
 
 fn cells_of<T>(results: &[Result<T>], f: impl Fn(&T) -> Cell) -> Vec<Cell> {
     results
@@ -726,4 +863,39 @@ fn trace_paths(config: &Config) -> Result<Vec<PathBuf>> {
 /// `../shared/traces` relative to the repo root this crate was built from.
 fn default_traces_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn servers(args: &[&str]) -> Result<Vec<&'static str>> {
+        let config = Config::try_parse_from(
+            ["peercode-bench", "--peercode-bin", "/bin/peercode"]
+                .iter()
+                .chain(args),
+        )?;
+        Ok(select_servers(&config)?.iter().map(Kind::label).collect())
+    }
+
+    #[test]
+    fn the_default_servers_are_peercode_and_the_floor() {
+        assert_eq!(servers(&[]).unwrap(), [report::PEERCODE, report::FLOOR]);
+        assert_eq!(servers(&["--no-floor"]).unwrap(), [report::PEERCODE]);
+    }
+
+    #[test]
+    fn servers_names_the_postgresql_kinds_in_order() {
+        assert_eq!(
+            servers(&["--servers", "peercode-cluster,peercode,peercode-pg"]).unwrap(),
+            [
+                report::PEERCODE_CLUSTER,
+                report::PEERCODE,
+                report::PEERCODE_PG
+            ]
+        );
+        assert!(servers(&["--servers", "peercode,nginx"]).is_err());
+        // The reference server needs its script.
+        assert!(servers(&["--servers", "reference"]).is_err());
+    }
 }

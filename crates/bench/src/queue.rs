@@ -97,7 +97,7 @@ pub async fn run(
     let kind = Kind::PeerCode {
         bin: bin.to_owned(),
     };
-    let local = Server::start(&kind, log_dir, "peercode-queue-local", autogroup_nice)?;
+    let local = Server::start(&kind, log_dir, "peercode-queue-local", autogroup_nice).await?;
     let queued = Server::start_with_env(
         &kind,
         log_dir,
@@ -107,7 +107,8 @@ pub async fn run(
             ("PEERCODE_RUNNER", "queue".into()),
             ("PEERCODE_REDIS_URL", url),
         ],
-    )?;
+    )
+    .await?;
     let mut sides = Vec::new();
     for server in [&local, &queued] {
         let http = server

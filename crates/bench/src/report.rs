@@ -1,6 +1,8 @@
 //! The side-by-side results table, printed as Markdown for BENCHMARKS.md. When both PeerCode
-//! and the floor are in the table, a last column gives PeerCode's figure over the floor's
-//! for every numeric row (issue 15's targets are such ratios).
+//! and the floor are in the table, a column gives PeerCode's figure over the floor's for
+//! every numeric row (issue 15's targets are such ratios); when the two-instance cluster is
+//! in it, columns give its figure over one instance's, on PostgreSQL and on SQLite (issue
+//! 14's target is such a ratio).
 
 pub struct Cell {
     text: String,
@@ -27,27 +29,41 @@ impl Cell {
 
 pub struct Report {
     servers: Vec<&'static str>,
-    /// Columns of PeerCode and of the floor, when both are present.
-    ratio: Option<(usize, usize)>,
+    /// Ratio columns: (numerator's column, denominator's column, heading), for each pair
+    /// present.
+    ratios: Vec<(usize, usize, &'static str)>,
     lines: Vec<String>,
 }
 
+/// One instance on SQLite (the default `peercode serve`).
 pub const PEERCODE: &str = "PeerCode";
+pub const PEERCODE_PG: &str = "PeerCode, PostgreSQL";
+pub const PEERCODE_CLUSTER: &str = "PeerCode ×2, PostgreSQL + Redis";
 pub const FLOOR: &str = "floor (relay)";
+
+/// The ratio columns, when both of their servers are in the table.
+const RATIOS: [(&str, &str, &str); 3] = [
+    (PEERCODE, FLOOR, "PeerCode / floor"),
+    (PEERCODE_CLUSTER, PEERCODE_PG, "×2 / one, PostgreSQL"),
+    (PEERCODE_CLUSTER, PEERCODE, "×2 / one on SQLite"),
+];
 
 impl Report {
     pub fn new(servers: Vec<&'static str>) -> Report {
         let at = |name: &str| servers.iter().position(|s| *s == name);
-        let ratio = at(PEERCODE).zip(at(FLOOR));
+        let ratios = RATIOS
+            .iter()
+            .filter_map(|&(num, den, head)| Some((at(num)?, at(den)?, head)))
+            .collect();
         Report {
             servers,
-            ratio,
+            ratios,
             lines: Vec::new(),
         }
     }
 
     fn columns(&self) -> usize {
-        self.servers.len() + 1 + usize::from(self.ratio.is_some())
+        self.servers.len() + 1 + self.ratios.len()
     }
 
     pub fn section(&mut self, title: &str) {
@@ -57,28 +73,26 @@ impl Report {
     }
 
     pub fn row(&mut self, metric: &str, target: &str, cells: Vec<Cell>) {
-        let ratio = self.ratio.map(|(p, f)| {
-            let value = |i: usize| cells.get(i).and_then(|c| c.value);
-            match (value(p), value(f)) {
+        let value = |i: usize| cells.get(i).and_then(|c| c.value);
+        let ratios: Vec<String> = self
+            .ratios
+            .iter()
+            .map(|&(p, f, _)| match (value(p), value(f)) {
                 (Some(p), Some(f)) if f > 0.0 => format!("{:.2}×", p / f),
                 _ => String::new(),
-            }
-        });
+            })
+            .collect();
         let mut cells: Vec<String> = cells
             .into_iter()
             .map(|c| c.text.replace('|', "/"))
             .collect();
-        cells.extend(ratio);
+        cells.extend(ratios);
         self.lines
             .push(format!("| {metric} | {target} | {} |", cells.join(" | ")));
     }
 
     pub fn markdown(&self) -> String {
-        let ratio_head = if self.ratio.is_some() {
-            " | PeerCode / floor"
-        } else {
-            ""
-        };
+        let ratio_head: String = self.ratios.iter().map(|r| format!(" | {}", r.2)).collect();
         let mut out = format!("| | target | {}{ratio_head} |\n", self.servers.join(" | "));
         out.push_str(&format!("|---|---|{}\n", "---|".repeat(self.columns() - 1)));
         for l in &self.lines {
@@ -120,6 +134,24 @@ mod tests {
             "| p99 | ≤ 1.5× floor | 30.0 | 20.0 | 99.0 | 1.50× |"
         );
         assert_eq!(lines[4], "| count |  | 1 | 2 | 3 |  |");
+    }
+
+    #[test]
+    fn the_cluster_is_divided_by_one_instance() {
+        let mut r = Report::new(vec![PEERCODE, PEERCODE_PG, PEERCODE_CLUSTER]);
+        r.row(
+            "p99",
+            "",
+            vec![Cell::num(2.0, 0), Cell::num(4.0, 0), Cell::num(6.0, 0)],
+        );
+        let md = r.markdown();
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| | target | PeerCode | PeerCode, PostgreSQL | PeerCode ×2, PostgreSQL + Redis \
+             | ×2 / one, PostgreSQL | ×2 / one on SQLite |"
+        );
+        assert_eq!(lines[2], "| p99 |  | 2 | 4 | 6 | 1.50× | 3.00× |");
     }
 
     #[test]

@@ -125,7 +125,8 @@ pub async fn replay(server: &Server, trace: &Trace, timeout: Duration) -> Result
     let room = format!("trace-{}", trace.name);
     let mut writer = client::connect(&server.ws_base, &room).await?;
     client::handshake(&mut writer, Duration::from_secs(30)).await?;
-    let mut observer = client::connect(&server.ws_base, &room).await?;
+    // On a server of several instances, the observer is on another than the writer's.
+    let mut observer = client::connect(server.ws_base_for(1), &room).await?;
     client::handshake(&mut observer, Duration::from_secs(30)).await?;
 
     let (mut sink, mut echoes) = writer.split();

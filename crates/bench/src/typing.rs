@@ -39,6 +39,8 @@ pub struct TypingSpec {
     pub clients: usize,
     /// Keystrokes per second per client.
     pub rate: f64,
+    /// How clients spread over a server of several instances.
+    pub spread: crate::server::Spread,
     #[serde(skip)]
     pub duration: Duration,
     /// How long receivers keep listening after the last keystroke was sent.
@@ -67,7 +69,14 @@ pub struct TypingResult {
     pub rooms: usize,
     /// Characters in each room's text at the end (the first room's).
     pub final_text_chars: usize,
+    /// Every process the server needs (see `CpuUse::server_percent`).
     pub server_cpu_percent: f64,
+    /// Of which the PostgreSQL backends serving it, and the bench's redis-server.
+    pub postgres_cpu_percent: f64,
+    pub redis_cpu_percent: f64,
+    /// Server CPU time over the typing per keystroke sent, and per update delivered, in µs.
+    pub cpu_us_per_keystroke: f64,
+    pub cpu_us_per_delivery: f64,
     pub server_rss_kib: u64,
     pub server_hwm_kib: u64,
     pub generator_cpu_percent: f64,
@@ -209,15 +218,16 @@ pub async fn run(server: &Server, spec: TypingSpec) -> Result<TypingResult> {
 
     // Each room: its typists 0..clients, then its observer (index `clients`).
     let connect_start = Instant::now();
-    let base = server.ws_base.clone();
     let slots: Vec<(usize, usize)> = (0..spec.rooms)
         .flat_map(|r| (0..=spec.clients).map(move |c| (r, c)))
         .collect();
     let conns: Vec<Result<(usize, usize, Ws, Typist)>> = stream::iter(slots)
         .map(|(r, c)| {
-            let base = base.clone();
+            // The clients of a room alternate over the server's instances (the observer,
+            // index `clients`, too).
+            let base = server.ws_base_of(spec.spread, r, c).to_owned();
             async move {
-                let mut ws = client::connect(&base, &format!("typing-{r}")).await?;
+                let mut ws = client::connect_retrying(&base, &format!("typing-{r}")).await?;
                 let state = client::handshake(&mut ws, Duration::from_secs(30)).await?;
                 let mut typist = Typist::new(client_id(spec.clients, r, c));
                 typist.apply(&state, &[])?;
@@ -261,9 +271,9 @@ pub async fn run(server: &Server, spec: TypingSpec) -> Result<TypingResult> {
     }
 
     tokio::time::sleep_until(t0.into()).await;
-    let before = CpuSample::take(server)?;
+    let before = CpuSample::take(server).await?;
     tokio::time::sleep_until(end_send.into()).await;
-    let cpu = before.until(&CpuSample::take(server)?, spec.duration);
+    let cpu = before.until(&CpuSample::take(server).await?, spec.duration);
 
     let mut typists = Seen::default();
     let mut observers = Seen::default();
@@ -310,6 +320,11 @@ pub async fn run(server: &Server, spec: TypingSpec) -> Result<TypingResult> {
             .and_then(|t| t.first())
             .map_or(0, |t| t.chars().count()),
         server_cpu_percent: cpu.server_percent,
+        postgres_cpu_percent: cpu.postgres_percent,
+        redis_cpu_percent: cpu.redis_percent,
+        cpu_us_per_keystroke: 1e6 * cpu.server_cpu_secs / typists.sent.max(1) as f64,
+        cpu_us_per_delivery: 1e6 * cpu.server_cpu_secs
+            / (typists.delivered + observers.delivered).max(1) as f64,
         server_rss_kib: cpu.server_rss_kib,
         server_hwm_kib: cpu.server_hwm_kib,
         generator_cpu_percent: cpu.generator_percent,
