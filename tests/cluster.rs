@@ -164,6 +164,7 @@ async fn clients_on_two_instances_share_one_room_and_presence() {
     assert_eq!(a.metric("peercode_rooms_owned").await, 1.0);
     assert_eq!(b.metric("peercode_rooms_owned").await, 0.0);
     assert!(b.metric("peercode_forwarded_connections").await >= 1.0);
+    common::promtool_accepts(&b.get("/metrics").await.1);
 
     // Presence crosses instances, and goes when its owner drops.
     on_b.set_awareness(r#"{"user":{"name":"Bea"}}"#).await;

@@ -383,8 +383,6 @@ async fn health_and_metrics_answer() {
 /// `prometheus`, installed by scripts/setup).
 #[tokio::test]
 async fn metrics_are_valid_prometheus_text() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     let mut a = Client::join(&server.url("prom"), 1).await;
@@ -393,26 +391,7 @@ async fn metrics_are_valid_prometheus_text() {
     assert!(a.pump_until(|c| c.updates_received == 1, WAIT).await);
     let (status, body) = server.get("/metrics").await;
     assert_eq!(status, 200);
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus; scripts/setup installs it)");
-    promtool
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("write metrics to promtool");
-    let out = promtool.wait_with_output().expect("promtool ran");
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_accepts(&body);
 }
 
 #[tokio::test]

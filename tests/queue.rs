@@ -160,7 +160,7 @@ async fn a_run_from_a_room_is_executed_by_a_worker_and_reaches_everyone() {
     );
     assert_eq!(server.metric("peercode_queue_waiting").await, 0.0);
     assert_eq!(server.metric("peercode_queue_running").await, 0.0);
-    promtool_accepts(&server.get("/metrics").await.1);
+    common::promtool_accepts(&server.get("/metrics").await.1);
     // Without Redis the health check says so, metrics still answer and a run is refused.
     redis.kill();
     let (status, health) = server.get("/healthz").await;
@@ -202,31 +202,6 @@ async fn a_run_survives_redis_restarting_from_its_aof_mid_run() {
     let (next, _) = start_run(&server, "restart-redis").await;
     assert!(a.pump_until(|c| done(c, &next), WAIT).await);
     assert_eq!(a.run_field(&next, "verdict"), "ok");
-}
-
-/// `/metrics` checked by Prometheus's own parser and linter (`promtool`).
-fn promtool_accepts(body: &str) {
-    use std::io::Write;
-    let mut promtool = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus; scripts/setup installs it)");
-    promtool
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(body.as_bytes())
-        .expect("write metrics to promtool");
-    let out = promtool.wait_with_output().expect("promtool ran");
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[tokio::test]

@@ -444,42 +444,44 @@ impl Cluster {
     }
 
     pub(crate) fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = writeln!(
-            out,
-            "# HELP peercode_redis_calls_total Round trips to Redis (leases, heartbeats).\n\
-             # TYPE peercode_redis_calls_total counter\n\
-             peercode_redis_calls_total {}",
-            self.redis_calls.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP peercode_redis_seconds_total Time spent in round trips to Redis.\n\
-             # TYPE peercode_redis_seconds_total counter\n\
-             peercode_redis_seconds_total {}",
-            self.redis_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(
-            out,
-            "# HELP peercode_rooms_owned Rooms whose lease this instance holds.\n\
-             # TYPE peercode_rooms_owned gauge\n\
-             peercode_rooms_owned {}",
-            self.held.lock().len()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP peercode_forwarded_total Requests and connections forwarded to the owner instance.\n\
-             # TYPE peercode_forwarded_total counter\n\
-             peercode_forwarded_total {}",
-            self.forwarded.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP peercode_forwarded_connections WebSocket connections forwarded to another instance now.\n\
-             # TYPE peercode_forwarded_connections gauge\n\
-             peercode_forwarded_connections {}",
-            self.forwarded_open.load(Ordering::Relaxed)
-        );
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let metrics: [(&str, &str, &str, f64); 5] = [
+            (
+                "peercode_redis_calls_total",
+                "counter",
+                "Round trips to Redis (leases, heartbeats).",
+                load(&self.redis_calls) as f64,
+            ),
+            (
+                "peercode_redis_seconds_total",
+                "counter",
+                "Time spent in round trips to Redis.",
+                load(&self.redis_micros) as f64 / 1e6,
+            ),
+            (
+                "peercode_rooms_owned",
+                "gauge",
+                "Rooms whose lease this instance holds.",
+                self.held.lock().len() as f64,
+            ),
+            (
+                "peercode_forwarded_total",
+                "counter",
+                "Requests and connections forwarded to the owner instance.",
+                load(&self.forwarded) as f64,
+            ),
+            (
+                "peercode_forwarded_connections",
+                "gauge",
+                "WebSocket connections forwarded to another instance now.",
+                load(&self.forwarded_open) as f64,
+            ),
+        ];
+        for (name, kind, help, value) in metrics {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        }
     }
 }
 
