@@ -131,6 +131,7 @@ impl Cluster {
         let mut redis = ConnectionManager::new_with_config(client, config)
             .await
             .context("while connecting to Redis")?;
+        warn_on_eviction(&mut redis).await;
         let id = crate::auth::secret::public_id()?;
         let fresh = crate::auth::secret::session_id()?;
         let _: Option<String> = redis::cmd("SET")
@@ -482,6 +483,29 @@ impl Cluster {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
             ));
         }
+    }
+}
+
+/// Leases and registrations must not be evicted: any policy but `noeviction` (the
+/// `volatile-*` ones pick among keys with a TTL, as leases are) could drop a live owner's
+/// lease and let a second instance load its room (the store's fence keeps that
+/// safe, but the first owner's clients are then cut off). Said once at start-up; a Redis
+/// that refuses `CONFIG` (managed services) is taken as configured by its operator.
+async fn warn_on_eviction(redis: &mut ConnectionManager) {
+    let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(redis)
+        .await;
+    if let Ok(reply) = policy
+        && let Some(policy) = reply.get(1)
+        && policy != "noeviction"
+    {
+        tracing::warn!(
+            %policy,
+            "Redis may evict keys under memory pressure, room leases included: \
+             use maxmemory-policy noeviction for PeerCode"
+        );
     }
 }
 
