@@ -578,3 +578,37 @@ async fn a_queued_run_through_one_instance_is_run_by_a_worker_and_seen_on_the_ot
     assert_eq!(on_b.run_field(&id, "verdict"), "ok");
     let _ = on_a.pump_once(Duration::from_millis(10)).await;
 }
+
+/// A request that is refused never holds a room's lease: a room is claimed only when it
+/// loads, after the request's checks, so forged credentials for made-up rooms cost no
+/// lease (and do not keep another instance from serving those rooms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_hold_no_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start();
+    let schema = Schema::new("refused");
+    let a = instance(&dir.path().join("a"), &schema, &redis);
+    let b = instance(&dir.path().join("b"), &schema, &redis);
+    for i in 0..10 {
+        let url = format!(
+            "ws://{}/ws/made-up-{i}?token=pct_forgedforgedforgedforgedforgedforgedforged",
+            a.addr
+        );
+        assert_eq!(Client::connect_as(&url, 1, None).await.err(), Some(401));
+        let reply = a
+            .call(
+                "GET",
+                &format!("/api/rooms/made-up-{i}/runs"),
+                &common::Cred::bearer("pct_forgedforgedforgedforgedforgedforgedforged"),
+                None,
+            )
+            .await;
+        let status = reply.status;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(a.metric("peercode_rooms_owned").await, 0.0);
+    // The other instance serves such a room at once.
+    let _c = Client::join(&b.url("made-up-3"), 2).await;
+    assert_eq!(b.metric("peercode_rooms_owned").await, 1.0);
+    assert_eq!(a.metric("peercode_rooms_owned").await, 0.0);
+}

@@ -233,6 +233,7 @@ fn room_error(error: JoinError) -> ApiError {
     match error {
         JoinError::ShuttingDown => ApiError::Unavailable("the server is shutting down".into()),
         JoinError::Deleted => ApiError::NotFound("no such room".into()),
+        JoinError::Moved => ApiError::Unavailable("the room moved to another server; retry".into()),
         other => ApiError::Internal(anyhow::anyhow!("room unavailable: {other}")),
     }
 }

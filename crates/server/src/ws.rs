@@ -36,6 +36,7 @@ const GOING_AWAY: u16 = 1001;
 const POLICY: u16 = 1008;
 const ACCESS_REVOKED: u16 = 4003;
 const ROOM_DELETED: u16 = 4004;
+const SERVICE_RESTART: u16 = 1012;
 
 const READ_BUFFER: usize = 8 * 1024;
 const WRITE_BUFFER: usize = 16 * 1024;
@@ -182,6 +183,11 @@ async fn connection(app: Arc<AppShared>, room_name: String, socket: WebSocket, j
         }
         Err(JoinError::ShuttingDown) => closer.close(GOING_AWAY, "server shutting down"),
         Err(JoinError::Deleted) => closer.close(ROOM_DELETED, "room deleted"),
+        // Another instance took the room between routing and loading: reconnecting reaches it.
+        Err(JoinError::Moved) => closer.close(
+            SERVICE_RESTART,
+            "the room is served by another server; reconnect",
+        ),
         Err(error @ JoinError::TooManyGuests(_)) => closer.close(POLICY, error.to_string()),
         Err(error) => {
             tracing::error!(room = %room_name, %error, "join failed");

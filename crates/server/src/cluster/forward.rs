@@ -1,6 +1,6 @@
-//! Room-bound requests reach the room's owner: a middleware in front of every route finds
-//! the owner of the room a request is about (`Cluster::route`) and, when that is another
-//! instance, forwards the request there over a connection of its own — for a WebSocket,
+//! Room-bound requests reach the room's owner: a middleware in front of every route looks
+//! up the owner of the room a request is about (`Cluster::route`, which never takes a lease
+//! here: a room loading takes it) and, when that is another instance, forwards the request there over a connection of its own — for a WebSocket,
 //! the upgraded connection is then spliced byte for byte, so the owner speaks to the
 //! client directly (its pings, close codes and backpressure included) and this instance
 //! only copies bytes.
@@ -44,7 +44,7 @@ pub(crate) async fn route_layer(
         return next.run(request).await;
     };
     let forwarded = take_forwarded(&mut request, cluster.secret());
-    let Some((room, claim)) = room_bound(request.method(), request.uri().path()) else {
+    let Some(room) = room_bound(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     if !valid_room_name(room) {
@@ -52,7 +52,8 @@ pub(crate) async fn route_layer(
         return next.run(request).await;
     }
     let room = room.to_owned();
-    match cluster.route(&room, claim).await {
+    // Only looks: a room nobody serves is served here, and its load takes the lease.
+    match cluster.route(&room, false).await {
         Ok(Route::Local) => next.run(request).await,
         Ok(Route::Remote(_)) if forwarded => {
             ApiError::Unavailable("the room is moving between servers; retry".into())
@@ -66,23 +67,21 @@ pub(crate) async fn route_layer(
     }
 }
 
-/// The room a request is about, and whether serving it here means taking the room's lease
-/// (it loads the room) or only matters if the room is loaded somewhere (access changes,
-/// which the store holds anyway).
-fn room_bound<'a>(method: &Method, path: &'a str) -> Option<(&'a str, bool)> {
+/// The room a request is about, when only the instance serving that room can answer it:
+/// the WebSocket, the runs routes, access changes that reach open connections, and who is
+/// present. Reads of the store (replay, members, invites) are answered anywhere.
+fn room_bound<'a>(method: &Method, path: &'a str) -> Option<&'a str> {
     if let Some(room) = path.strip_prefix("/ws/") {
-        return (!room.contains('/')).then_some((room, true));
+        return (!room.contains('/')).then_some(room);
     }
     let rest = path.strip_prefix("/api/rooms/")?;
     let (room, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     match (method, segments.as_slice()) {
-        (_, ["runs", ..]) => Some((room, true)),
-        (&Method::DELETE, []) => Some((room, false)),
-        (&Method::DELETE, ["invites", _]) => Some((room, false)),
-        (&Method::PUT | &Method::DELETE, ["members", _]) => Some((room, false)),
-        // Who is present is the loaded room's to say.
-        (&Method::GET, ["people"]) => Some((room, false)),
+        (_, ["runs", ..])
+        | (&Method::DELETE, [] | ["invites", _])
+        | (&Method::PUT | &Method::DELETE, ["members", _])
+        | (&Method::GET, ["people"]) => Some(room),
         _ => None,
     }
 }
@@ -220,32 +219,23 @@ mod tests {
     #[test]
     fn which_requests_are_about_a_room() {
         let get = Method::GET;
-        assert_eq!(room_bound(&get, "/ws/demo"), Some(("demo", true)));
+        assert_eq!(room_bound(&get, "/ws/demo"), Some("demo"));
         assert_eq!(room_bound(&get, "/ws/a/b"), None);
-        assert_eq!(
-            room_bound(&get, "/api/rooms/demo/runs"),
-            Some(("demo", true))
-        );
+        assert_eq!(room_bound(&get, "/api/rooms/demo/runs"), Some("demo"));
         assert_eq!(
             room_bound(&Method::POST, "/api/rooms/demo/runs/x-1/stop"),
-            Some(("demo", true))
+            Some("demo")
         );
-        assert_eq!(
-            room_bound(&Method::DELETE, "/api/rooms/demo"),
-            Some(("demo", false))
-        );
+        assert_eq!(room_bound(&Method::DELETE, "/api/rooms/demo"), Some("demo"));
         assert_eq!(
             room_bound(&Method::DELETE, "/api/rooms/demo/invites/abc"),
-            Some(("demo", false))
+            Some("demo")
         );
         assert_eq!(
             room_bound(&Method::PUT, "/api/rooms/demo/members/ada"),
-            Some(("demo", false))
+            Some("demo")
         );
-        assert_eq!(
-            room_bound(&get, "/api/rooms/demo/people"),
-            Some(("demo", false))
-        );
+        assert_eq!(room_bound(&get, "/api/rooms/demo/people"), Some("demo"));
         // Reads of the store and replay are served anywhere.
         for path in [
             "/api/rooms/demo/timeline",

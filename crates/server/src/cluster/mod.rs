@@ -173,9 +173,10 @@ impl Cluster {
         &self.secret
     }
 
-    /// Where requests for `room` go, taking the room's lease when nobody holds it (or its
-    /// holder is gone). `claim: false` only looks: a room nobody serves is `Local` then,
-    /// without a lease (for changes that only matter to a loaded room).
+    /// Where requests for `room` go. `claim: false` only looks (the routing of a request):
+    /// a room nobody serves is `Local`, without a lease. `claim: true` (a room about to load
+    /// here) takes the lease when nobody holds it or its holder is gone, and is `Local` only
+    /// with the lease.
     pub(crate) async fn route(&self, room: &str, claim: bool) -> Result<Route, RouteError> {
         if !self.attached.load(Ordering::Acquire) {
             return Err(RouteError::Detached);
@@ -244,11 +245,6 @@ impl Cluster {
             }
         }
         Err(RouteError::Moving)
-    }
-
-    /// Whether this instance holds `room`'s lease (a room must not load without it).
-    pub(crate) fn holds(&self, room: &str) -> bool {
-        self.attached.load(Ordering::Acquire) && self.held.lock().contains_key(room)
     }
 
     fn hold(&self, room: &str) {

@@ -256,6 +256,9 @@ pub enum JoinError {
     TooManyGuests(usize),
     #[error("the room has been deleted")]
     Deleted,
+    /// Rooms are shared between instances and another one serves this room now.
+    #[error("another server serves this room now")]
+    Moved,
 }
 
 /// A connection's way to its room.
