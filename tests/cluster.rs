@@ -114,10 +114,6 @@ async fn join_retrying(server_addr: &str, room: &str, client_id: u64) -> Client 
     }
 }
 
-fn text_of(client: &Client) -> String {
-    client.text()
-}
-
 /// Every (client, clock) `seen` holds is in `holder` too.
 fn covers(holder: &StateVector, seen: &StateVector) -> bool {
     seen.iter()
@@ -129,7 +125,7 @@ async fn pump_both(a: &mut Client, b: &mut Client, want: &str) -> bool {
     while tokio::time::Instant::now() < deadline {
         a.drain(Duration::from_millis(20)).await;
         b.drain(Duration::from_millis(20)).await;
-        if text_of(a).contains(want) && text_of(b).contains(want) && text_of(a) == text_of(b) {
+        if a.text().contains(want) && b.text().contains(want) && a.text() == b.text() {
             return true;
         }
     }
@@ -150,10 +146,10 @@ async fn clients_on_two_instances_share_one_room_and_presence() {
     on_b.type_text("hello from b").await;
     assert!(
         pump_both(&mut on_a, &mut on_b, "hello from b").await
-            && text_of(&on_a).contains("hello from a"),
+            && on_a.text().contains("hello from a"),
         "both see both edits: {:?} / {:?}",
-        text_of(&on_a),
-        text_of(&on_b)
+        on_a.text(),
+        on_b.text()
     );
     // Each instance reports both its backends.
     assert_eq!(
@@ -437,7 +433,7 @@ async fn behind_a_balancer_clients_reconnect_to_the_survivor_with_everything() {
     first.type_text("one ").await;
     second.type_text("two").await;
     assert!(pump_both(&mut first, &mut second, "two").await);
-    assert!(text_of(&first).contains("one"));
+    assert!(first.text().contains("one"));
     assert!(
         a.metric("peercode_forwarded_total").await + b.metric("peercode_forwarded_total").await
             >= 1.0,
@@ -452,7 +448,7 @@ async fn behind_a_balancer_clients_reconnect_to_the_survivor_with_everything() {
     again.type_text(" three").await;
     let mut other = join_retrying(&lb.addr(), "lb", 4).await;
     assert!(pump_both(&mut again, &mut other, "three").await);
-    assert!(text_of(&other).contains("one") && text_of(&other).contains("two"));
+    assert!(other.text().contains("one") && other.text().contains("two"));
 }
 
 /// A client update the owner refused is not in the store: the viewer rule and the

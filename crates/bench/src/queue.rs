@@ -6,13 +6,13 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::runs::{Watcher, post_run};
-use crate::server::{Kind, Server, free_port};
+use crate::server::{Kind, Server, free_port, redis_command, wait_redis};
 
 #[derive(Debug, Serialize)]
 pub struct QueueTimes {
@@ -40,30 +40,12 @@ impl Drop for Process {
 /// usual production setting), answering PING.
 fn start_redis(dir: &Path) -> Result<(Process, String)> {
     let port = free_port()?;
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .arg("--dir")
-        .arg(dir)
-        .args([
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            "",
-        ])
-        .args(["--maxmemory-policy", "noeviction"])
+    let child = redis_command(port, dir, "everysec")
         .stdout(Stdio::null())
         .spawn()
         .context("while starting redis-server")?;
     let process = Process(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("redis-server did not listen on {port}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_redis(port)?;
     Ok((process, format!("redis://127.0.0.1:{port}")))
 }
 

@@ -204,14 +204,7 @@ impl Server {
                     let redis_port = free_port()?;
                     let redis_dir = dir.join("redis");
                     std::fs::create_dir_all(&redis_dir)?;
-                    let mut c = own_session("redis-server".as_ref());
-                    c.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-                        .arg("--dir")
-                        .arg(&redis_dir)
-                        .args(["--appendonly", "yes", "--appendfsync", "always"])
-                        .args(["--save", ""])
-                        .args(["--maxmemory-policy", "noeviction"])
-                        .args(["--daemonize", "no"]);
+                    let c = redis_command(redis_port, &redis_dir, "always");
                     server.spawn(c, log("-redis")?, Part::Redis, "redis-server")?;
                     wait_redis(redis_port)?;
                     extra.push("--redis-url".into());
@@ -464,8 +457,22 @@ async fn http_get(addr: &str, path: &str) -> Result<String> {
         .to_owned())
 }
 
+/// `redis-server` on `port` (loopback) in a session of its own, with its AOF in `dir`
+/// flushed as `appendfsync` says, no snapshots and no eviction.
+pub fn redis_command(port: u16, dir: &Path, appendfsync: &str) -> Command {
+    let mut c = own_session("redis-server".as_ref());
+    c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--appendonly", "yes", "--appendfsync", appendfsync])
+        .args(["--save", ""])
+        .args(["--maxmemory-policy", "noeviction"])
+        .args(["--daemonize", "no"]);
+    c
+}
+
 /// Waits until the redis-server on `port` answers PING (and has loaded its AOF).
-fn wait_redis(port: u16) -> Result<()> {
+pub fn wait_redis(port: u16) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {

@@ -214,6 +214,9 @@ impl Cluster {
                 return Ok(Route::Local);
             };
             let Some((id, addr)) = holder.split_once(' ') else {
+                if !claim {
+                    return Ok(Route::Local); // the load here takes it over
+                }
                 tracing::warn!(room, "a malformed room lease in Redis; taking it over");
                 if self.steal(&key, &holder).await? {
                     self.hold(room);
@@ -272,16 +275,35 @@ impl Cluster {
     }
 
     async fn heartbeat(&self) -> Result<(), redis::RedisError> {
+        let mut pipe = redis::pipe();
+        self.push_heartbeat(&mut pipe);
+        self.run(pipe).await
+    }
+
+    /// This instance's registration, renewed for another TTL.
+    fn push_heartbeat(&self, pipe: &mut redis::Pipeline) {
+        pipe.cmd("SET")
+            .arg(instance_key(&self.id))
+            .arg(&self.addr)
+            .arg("PX")
+            .arg(self.instance_ttl.as_millis() as u64)
+            .ignore();
+    }
+
+    /// Give `room`'s lease back if it is still ours.
+    fn push_release(&self, pipe: &mut redis::Pipeline, room: &str) {
+        pipe.cmd("EVAL")
+            .arg(RELEASE)
+            .arg(1)
+            .arg(room_key(room))
+            .arg(&self.lease_value)
+            .ignore();
+    }
+
+    /// One pipeline whose replies are all ignored.
+    async fn run(&self, pipe: redis::Pipeline) -> Result<(), redis::RedisError> {
         let mut redis = self.redis.clone();
-        self.timed(
-            redis::cmd("SET")
-                .arg(instance_key(&self.id))
-                .arg(&self.addr)
-                .arg("PX")
-                .arg(self.instance_ttl.as_millis() as u64)
-                .query_async::<()>(&mut redis),
-        )
-        .await
+        self.timed(pipe.query_async::<()>(&mut redis)).await
     }
 
     /// Keep this instance registered and its leases renewed until `shutdown`; give back the
@@ -337,12 +359,7 @@ impl Cluster {
             }
         }
         let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(instance_key(&self.id))
-            .arg(&self.addr)
-            .arg("PX")
-            .arg(self.instance_ttl.as_millis() as u64)
-            .ignore();
+        self.push_heartbeat(&mut pipe);
         for room in &keep {
             pipe.cmd("EVAL")
                 .arg(RENEW)
@@ -352,12 +369,7 @@ impl Cluster {
                 .arg(self.lease.as_millis() as u64);
         }
         for room in &give_back {
-            pipe.cmd("EVAL")
-                .arg(RELEASE)
-                .arg(1)
-                .arg(room_key(room))
-                .arg(&self.lease_value)
-                .ignore();
+            self.push_release(&mut pipe, room);
         }
         let mut redis = self.redis.clone();
         let renewed: Vec<i64> = self.timed(pipe.query_async(&mut redis)).await?;
@@ -388,16 +400,10 @@ impl Cluster {
         let rooms: Vec<Arc<str>> = self.held.lock().drain().map(|(room, _)| room).collect();
         let mut pipe = redis::pipe();
         for room in &rooms {
-            pipe.cmd("EVAL")
-                .arg(RELEASE)
-                .arg(1)
-                .arg(room_key(room))
-                .arg(&self.lease_value)
-                .ignore();
+            self.push_release(&mut pipe, room);
         }
         pipe.cmd("DEL").arg(instance_key(&self.id)).ignore();
-        let mut redis = self.redis.clone();
-        if let Err(error) = self.timed(pipe.query_async::<()>(&mut redis)).await {
+        if let Err(error) = self.run(pipe).await {
             tracing::warn!(%error, "could not give back leases; they expire on their own");
         }
     }
@@ -407,25 +413,18 @@ impl Cluster {
         if self.held.lock().remove(room).is_none() {
             return;
         }
-        let mut redis = self.redis.clone();
-        let result: Result<i64, _> = self
-            .timed(
-                redis::Script::new(RELEASE)
-                    .key(room_key(room))
-                    .arg(&self.lease_value)
-                    .invoke_async(&mut redis),
-            )
-            .await;
-        if let Err(error) = result {
+        let mut pipe = redis::pipe();
+        self.push_release(&mut pipe, room);
+        if let Err(error) = self.run(pipe).await {
             tracing::debug!(%error, room, "could not release a lease; it expires on its own");
         }
     }
 
     /// A Redis round trip for `/healthz`.
     pub(crate) async fn check(&self) -> Result<(), redis::RedisError> {
-        let mut redis = self.redis.clone();
-        self.timed(redis::cmd("PING").query_async::<()>(&mut redis))
-            .await
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING").ignore();
+        self.run(pipe).await
     }
 
     async fn timed<T>(
