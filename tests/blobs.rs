@@ -29,19 +29,13 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// `client` appends `text` to main.py and waits for it to come back (committed); the
+/// `client` appends `text` to main.py and waits until the server has committed it; the
 /// moment just after, with the clock let past it.
 async fn step(client: &mut Client, text: &str) -> i64 {
     let expected = format!("{}{text}", client.file_text("main.py").unwrap_or_default());
     client.append_file("main.py", text).await;
-    assert!(
-        client
-            .pump_until(
-                |c| c.file_text("main.py").as_deref() == Some(&expected),
-                WAIT
-            )
-            .await
-    );
+    client.committed().await;
+    assert_eq!(client.file_text("main.py"), Some(expected));
     let t = now_ms();
     assert!(wait_until(|| now_ms() > t, WAIT).await);
     t

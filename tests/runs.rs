@@ -226,6 +226,7 @@ async fn hostile_programs_leave_the_room_other_rooms_and_the_server_working() {
         );
         // The room still edits and runs.
         a.set_file("main.py", "print('fine')\n").await;
+        a.committed().await;
         let next = start_run(&server, room, json!({})).await;
         assert!(a.pump_until(|c| done(c, &next), WAIT).await);
         assert_eq!(a.run_field(&next, "stdout"), "fine\n", "{room}");
@@ -282,7 +283,7 @@ async fn a_multi_file_program_imports_its_neighbours() {
         "from helper import greet\nfrom pkg.util import ANSWER\nprint(greet('room'), ANSWER)\n",
     )
     .await;
-    assert!(a.pump_until(|c| c.updates_received >= 3, WAIT).await);
+    a.committed().await;
     let id = start_run(&server, "multi", json!({})).await;
     assert!(a.pump_until(|c| done(c, &id), WAIT).await);
     assert_eq!(
@@ -326,7 +327,7 @@ async fn go_and_typescript_run_from_a_room() {
         };
         a.send(peercode_protocol::Message::Update(update.into()))
             .await;
-        assert!(a.pump_until(|c| c.updates_received >= 2, WAIT).await);
+        a.committed().await;
         let id = start_run(&server, &room, json!({})).await;
         assert!(a.pump_until(|c| done(c, &id), WAIT).await, "{language}");
         assert_eq!(

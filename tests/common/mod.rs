@@ -443,6 +443,20 @@ impl Client {
         c
     }
 
+    /// Wait until the server has committed everything this client sent before: the
+    /// server answers a sync step 1 only once the updates ahead of it on this connection
+    /// are committed, so the answer is the acknowledgement.
+    pub async fn committed(&mut self) {
+        self.synced = false;
+        let sv = self.doc.transact().state_vector().encode_v1();
+        self.send(Message::SyncStep1(sv.into())).await;
+        assert!(
+            self.pump_until(|c| c.synced, Duration::from_secs(60)).await,
+            "the server acknowledges what this client sent; closed: {:?}",
+            self.closed
+        );
+    }
+
     pub async fn send(&mut self, message: Message) {
         self.send_raw(message.encode()).await;
     }
@@ -505,18 +519,31 @@ impl Client {
     /// Append `text` to file `path` of the room's `files` map and send the update; the
     /// file must exist (every room starts with `main.py`).
     pub async fn append_file(&mut self, path: &str, text: &str) {
+        let update = self.local_append(path, text);
+        self.send(Message::Update(update.into())).await;
+    }
+
+    /// Append each of `texts` to file `path` as an update of its own, all sent in one
+    /// write: keystrokes that reach the server back to back.
+    pub async fn append_file_burst(&mut self, path: &str, texts: &[String]) {
+        for text in texts {
+            let update = self.local_append(path, text);
+            let frame = Ws::Binary(Message::Update(update.into()).encode());
+            self.ws.feed(frame).await.expect("queue a frame");
+        }
+        self.ws.flush().await.expect("send the frames");
+    }
+
+    fn local_append(&mut self, path: &str, text: &str) -> Vec<u8> {
         use yrs::Map;
         let files = self.doc.get_or_insert_map("files");
-        let update = {
-            let mut txn = self.doc.transact_mut();
-            let Some(yrs::Out::YText(t)) = files.get(&txn, path) else {
-                panic!("no file {path} in this client's document")
-            };
-            let len = t.len(&txn);
-            t.insert(&mut txn, len, text);
-            txn.encode_update_v1()
+        let mut txn = self.doc.transact_mut();
+        let Some(yrs::Out::YText(t)) = files.get(&txn, path) else {
+            panic!("no file {path} in this client's document")
         };
-        self.send(Message::Update(update.into())).await;
+        let len = t.len(&txn);
+        t.insert(&mut txn, len, text);
+        txn.encode_update_v1()
     }
 
     /// The text of file `path` as this client holds it.

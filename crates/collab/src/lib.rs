@@ -20,7 +20,8 @@ pub use presence::{
     MAX_STATE_BYTES, Presence, PresenceError,
 };
 pub use room::{
-    Layout, Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot, update_client_id,
+    Burst, Layout, Limits, Room, RoomError, RoomFiles, UpdateOutcome, decode_snapshot,
+    update_client_id,
 };
 pub use runs::{Ownership, OwnershipError, RUNS, RunStream, RunValue};
 

@@ -62,6 +62,20 @@ pub enum UpdateOutcome {
     Empty,
 }
 
+/// What [`Room::apply_burst`] did.
+#[derive(Debug)]
+pub struct Burst {
+    /// One per update looked at, in order: the text it inserted (in UTF-16 code units) if
+    /// applied, `None` if it was empty, or why it was refused. After an error other than
+    /// [`RoomError::ServerOwned`] the remaining updates were not looked at.
+    pub outcomes: Vec<Result<Option<u64>, RoomError>>,
+    /// Every applied update as one, when more than one was applied: record and broadcast it
+    /// in their place. `None` means the applied updates go out one by one, as they came.
+    pub merged: Option<Vec<u8>>,
+    /// Whether the burst changed the room's layout (see [`Room::layout`]).
+    pub layout_changed: bool,
+}
+
 pub struct Room {
     doc: Doc,
     /// Encoded size at the last measurement plus the size of every update since: an upper
@@ -237,6 +251,103 @@ impl Room {
             text_inserted,
             layout_changed,
         })
+    }
+
+    /// Apply several updates a client sent back to back in one transaction, with the same
+    /// checks as [`Room::apply_update`] for each. Applying stops at the first error that is
+    /// not a refusal (a malformed update, the size limit, a poisoned document); a refused
+    /// update is skipped and the rest applied.
+    pub fn apply_burst(&mut self, updates: &[&[u8]]) -> Burst {
+        let mut burst = Burst {
+            outcomes: Vec::with_capacity(updates.len()),
+            merged: None,
+            layout_changed: false,
+        };
+        if self.poisoned {
+            burst.outcomes.push(Err(RoomError::Poisoned));
+            return burst;
+        }
+        let limit = self.limits.max_document_bytes;
+        self.layout_changed.store(false, Ordering::Relaxed);
+        let Room {
+            doc,
+            size_bound,
+            poisoned,
+            runs,
+            ..
+        } = self;
+        let mut txn = doc.transact_mut();
+        let complete_before = !txn.has_missing_updates();
+        let mut sv = txn.state_vector();
+        let mut applied = 0;
+        for &update in updates {
+            if update == EMPTY_UPDATE {
+                burst.outcomes.push(Ok(None));
+                continue;
+            }
+            if *size_bound + update.len() > limit {
+                *size_bound = txn.encode_state_as_update_v1(&StateVector::default()).len();
+                if *size_bound + update.len() > limit {
+                    burst
+                        .outcomes
+                        .push(Err(RoomError::DocumentTooLarge { limit }));
+                    break;
+                }
+            }
+            let shape = match crate::inspect_update(update) {
+                Ok(shape) => shape,
+                Err(e) => {
+                    burst
+                        .outcomes
+                        .push(Err(RoomError::MalformedUpdate(e.to_string())));
+                    break;
+                }
+            };
+            if let Err(refused) = runs.check_client(&shape, &sv) {
+                burst.outcomes.push(Err(refused.into()));
+                continue;
+            }
+            let decoded = match catch_unwind(|| Update::decode_v1(update)) {
+                Ok(Ok(decoded)) => decoded,
+                Ok(Err(e)) => {
+                    burst
+                        .outcomes
+                        .push(Err(RoomError::MalformedUpdate(e.to_string())));
+                    break;
+                }
+                Err(_) => {
+                    burst
+                        .outcomes
+                        .push(Err(RoomError::MalformedUpdate("decoder panicked".into())));
+                    break;
+                }
+            };
+            if !matches!(
+                catch_unwind(AssertUnwindSafe(|| txn.apply_update(decoded))),
+                Ok(Ok(()))
+            ) {
+                // As in `integrate`: part of it may be in the document; only a reload is safe.
+                *poisoned = true;
+                burst.outcomes.push(Err(RoomError::Poisoned));
+                break;
+            }
+            *size_bound += update.len();
+            applied += 1;
+            burst.outcomes.push(Ok(Some(shape.text_inserted)));
+            sv = txn.state_vector();
+        }
+        // The transaction's own encoding is exactly what it integrated: the same as the
+        // updates themselves unless yrs is holding some of them (or earlier ones) back for
+        // a missing dependency, which only the original updates carry.
+        if applied > 1 && !*poisoned && complete_before && !txn.has_missing_updates() {
+            burst.merged = Some(txn.encode_update_v1());
+        }
+        // Committing runs the observers; after a panic inside yrs it may panic again.
+        if catch_unwind(AssertUnwindSafe(|| drop(txn))).is_err() {
+            *poisoned = true;
+        }
+        burst.layout_changed = self.layout_changed.swap(false, Ordering::Relaxed);
+        burst
     }
 
     /// Apply an update that passed the guard (or was accepted before).
@@ -569,6 +680,138 @@ mod tests {
             room.apply_update(&typed(3, "z")),
             Err(RoomError::Poisoned)
         ));
+    }
+
+    /// Client `client_id` types `text` at the end of root text "t", one update per
+    /// character, as an editor sends keystrokes.
+    fn keystrokes(client_id: u64, text: &str) -> Vec<Vec<u8>> {
+        let doc = Doc::with_client_id(client_id);
+        let t = doc.get_or_insert_text("t");
+        text.chars()
+            .map(|c| {
+                let mut txn = doc.transact_mut();
+                let len = t.len(&txn);
+                t.insert(&mut txn, len, &c.to_string());
+                txn.encode_update_v1()
+            })
+            .collect()
+    }
+
+    fn as_slices(updates: &[Vec<u8>]) -> Vec<&[u8]> {
+        updates.iter().map(Vec::as_slice).collect()
+    }
+
+    #[test]
+    fn a_burst_applies_as_its_updates_would_and_merges_into_one() {
+        let (mut room, created) = Room::create(Limits::default());
+        let keys = keystrokes(4, "hello, world");
+        let mut burst_updates = as_slices(&keys);
+        burst_updates.insert(3, EMPTY_UPDATE);
+        let burst = room.apply_burst(&burst_updates);
+        assert_eq!(burst.outcomes.len(), keys.len() + 1);
+        assert!(matches!(burst.outcomes[3], Ok(None)));
+        assert_eq!(
+            burst
+                .outcomes
+                .iter()
+                .filter(|o| matches!(o, Ok(Some(1))))
+                .count(),
+            keys.len()
+        );
+        assert_eq!(room.root_text("t"), "hello, world");
+        assert!(!burst.layout_changed);
+        // The merged update brings a peer that had the room before the burst to the same
+        // text, and it is what history keeps: a restore from it matches.
+        let merged = burst.merged.expect("a burst of several updates merges");
+        let copy = Room::restore(
+            Limits::default(),
+            None,
+            [created.as_slice(), merged.as_slice()],
+        )
+        .unwrap();
+        assert_eq!(copy.root_text("t"), "hello, world");
+        // One update alone is left as it came.
+        assert!(
+            room.apply_burst(&as_slices(&keystrokes(5, "!")[..1]))
+                .merged
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_refused_update_in_a_burst_is_skipped_and_an_error_stops_it() {
+        let (mut room, _) = Room::create(Limits::default());
+        let writes_runs = {
+            let doc = Doc::with_client_id(6);
+            let runs = doc.get_or_insert_map(crate::RUNS);
+            let mut txn = doc.transact_mut();
+            runs.insert(&mut txn, "forged", "x");
+            txn.encode_update_v1()
+        };
+        let keys = keystrokes(7, "abcd");
+        let garbage: &[u8] = &[0xff; 40];
+        let burst = room.apply_burst(&[
+            &keys[0],
+            &writes_runs,
+            &keys[1],
+            &keys[2],
+            garbage,
+            &keys[3],
+        ]);
+        assert!(matches!(burst.outcomes[1], Err(RoomError::ServerOwned(_))));
+        assert!(matches!(
+            burst.outcomes[4],
+            Err(RoomError::MalformedUpdate(_))
+        ));
+        assert_eq!(
+            burst.outcomes.len(),
+            5,
+            "nothing after the malformed update"
+        );
+        assert_eq!(room.root_text("t"), "abc");
+        let merged = burst.merged.unwrap();
+        let copy = Room::restore(Limits::default(), None, [merged.as_slice()]).unwrap();
+        assert_eq!(copy.root_text("t"), "abc");
+        assert!(
+            copy.doc
+                .get_or_insert_map(crate::RUNS)
+                .len(&copy.doc.transact())
+                == 0
+        );
+        assert!(!room.is_poisoned());
+    }
+
+    #[test]
+    fn a_burst_with_an_update_yrs_holds_back_is_not_merged() {
+        // Client 8 typed "Z" after client 9's "a", then "Y" between them. Its second update
+        // without its first: "Y" sits left of an item the room does not have, so yrs holds
+        // it back, and only the original updates carry it.
+        let keys = keystrokes(9, "ab");
+        let doc = Doc::with_client_id(8);
+        let t = doc.get_or_insert_text("t");
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(&keys[0]).unwrap())
+            .unwrap();
+        let mut typed = |text: &str| {
+            let mut txn = doc.transact_mut();
+            t.insert(&mut txn, 1, text);
+            txn.encode_update_v1()
+        };
+        let (first, second) = (typed("Z"), typed("Y"));
+        let (mut room, _) = Room::create(Limits::default());
+        let burst = room.apply_burst(&[&keys[0], &second, &keys[1]]);
+        assert!(burst.outcomes.iter().all(|o| matches!(o, Ok(Some(_)))));
+        assert!(burst.merged.is_none());
+        assert_eq!(room.root_text("t"), "ab");
+        room.apply_update(&first).unwrap();
+        let everything = Room::restore(
+            Limits::default(),
+            None,
+            [&keys[0][..], &keys[1][..], &first[..], &second[..]],
+        )
+        .unwrap();
+        assert_eq!(room.root_text("t"), everything.root_text("t"));
+        assert_eq!(room.root_text("t").len(), 4);
     }
 
     #[test]

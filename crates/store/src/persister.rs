@@ -5,7 +5,7 @@
 //! under heavy load everything that queued during the previous commit shares the next one,
 //! so throughput holds without adding a fixed delay to every update.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -25,6 +25,9 @@ pub trait CommitListener: Send + Sync {
     fn has_failed(&self) -> bool {
         false
     }
+    /// Called once per listener after each commit that held any of its records (after
+    /// every `committed` or `failed` of that commit): one wake-up per batch, not per record.
+    fn settled(&self) {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,11 +168,22 @@ fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, wi
                     }
                 }
             }
+            settle(&jobs);
             jobs.clear();
             records.clear();
         }
         for done in barriers.drain(..) {
             let _ = done.send(());
+        }
+    }
+}
+
+/// Tell each listener with records in `jobs` once that their batch is done.
+fn settle(jobs: &[(Record, Arc<dyn CommitListener>, Instant)]) {
+    let mut told: HashSet<*const ()> = HashSet::with_capacity(jobs.len().min(1024));
+    for (_, listener, _) in jobs {
+        if told.insert(Arc::as_ptr(listener).cast::<()>()) {
+            listener.settled();
         }
     }
 }
@@ -288,6 +302,48 @@ mod tests {
         assert_eq!(good.failed.load(Ordering::SeqCst), 0);
         persister.shutdown().unwrap();
         assert_eq!(store.load_room("good").unwrap().last_seq, 3);
+    }
+
+    #[test]
+    fn each_listener_is_woken_once_per_commit_not_once_per_record() {
+        #[derive(Default)]
+        struct Wakes {
+            committed: AtomicU64,
+            settled: AtomicU64,
+        }
+        impl CommitListener for Wakes {
+            fn committed(&self, _: &Record, _: Duration) {
+                self.committed.fetch_add(1, Ordering::SeqCst);
+            }
+            fn failed(&self, _: &Record, error: &StoreError) {
+                panic!("commit failed: {error}");
+            }
+            fn settled(&self) {
+                // Everything of the batch is told before the wake-up.
+                assert_eq!(self.committed.load(Ordering::SeqCst) % 100, 0);
+                self.settled.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(dir.path(), Durability::Process).unwrap());
+        // A window long enough that everything submitted at once shares one batch.
+        let persister = Persister::start(store, 1000, Duration::from_millis(200));
+        let rooms: [Arc<str>; 2] = ["a".into(), "b".into()];
+        let listeners = [Arc::new(Wakes::default()), Arc::new(Wakes::default())];
+        for seq in 1..=100 {
+            for (room, listener) in rooms.iter().zip(&listeners) {
+                persister
+                    .submit(update(room, seq), listener.clone())
+                    .unwrap();
+            }
+        }
+        persister.barrier().unwrap().recv().unwrap();
+        for listener in &listeners {
+            assert_eq!(listener.committed.load(Ordering::SeqCst), 100);
+            assert_eq!(listener.settled.load(Ordering::SeqCst), 1);
+        }
+        persister.shutdown().unwrap();
     }
 
     #[test]

@@ -65,6 +65,9 @@ describe('typing together', { timeout: 120_000 }, () => {
     const lineHeight = await ada.page.evaluate(() => document.querySelector('.editor-host .view-line')?.getBoundingClientRect().height ?? 0);
     assert.ok(flag && flag.height <= lineHeight / 3, `the idle flag is small (${flag?.height} px against ${lineHeight} px lines)`);
     await label.hover();
+    // The label grows over a short transition: wait for it rather than measure mid-way.
+    const grown = ada.page.waitForFunction(([el, h]) => el.getBoundingClientRect().height > h, [await label.elementHandle(), flag.height], { timeout: 5000 });
+    await grown.catch(() => {});
     const shown = await label.evaluate((el) => ({ after: getComputedStyle(el, '::after').content, height: el.getBoundingClientRect().height }));
     assert.equal(shown.after, JSON.stringify(long), 'hovering shows the full name');
     assert.ok(shown.height > flag.height);
