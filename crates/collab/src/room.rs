@@ -792,7 +792,7 @@ mod tests {
         doc.transact_mut()
             .apply_update(Update::decode_v1(&keys[0]).unwrap())
             .unwrap();
-        let mut typed = |text: &str| {
+        let typed = |text: &str| {
             let mut txn = doc.transact_mut();
             t.insert(&mut txn, 1, text);
             txn.encode_update_v1()
