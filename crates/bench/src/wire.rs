@@ -195,11 +195,16 @@ pub fn id_ranges(update: &[u8]) -> Vec<(u64, u64, u64)> {
     let Ok(u) = yrs::Update::decode_v1(update) else {
         return Vec::new();
     };
-    let lower = u.state_vector_lower();
-    u.state_vector()
-        .iter()
-        .map(|(client, hi)| (client.get(), u64::from(lower.get(client)), u64::from(*hi)))
-        .collect()
+    // Every id the update carries, deleted or not (yrs's `Update::state_vector` counts only
+    // an update that starts at clock 0, which a server's merged update need not).
+    let ids = u.insertions(true);
+    let mut ranges = Vec::new();
+    for (client, clocks) in ids.iter() {
+        for r in clocks.iter() {
+            ranges.push((client.get(), u64::from(r.start), u64::from(r.end)));
+        }
+    }
+    ranges
 }
 
 #[cfg(test)]
@@ -259,5 +264,13 @@ mod tests {
             .transact()
             .encode_state_as_update_v1(&Default::default());
         assert_eq!(id_ranges(&whole), vec![(7, 0, 5)]);
+        // Several keystrokes merged into one update, after what came before.
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "x");
+        text.insert(&mut txn, 3, "yz");
+        let merged = txn.encode_update_v1();
+        drop(txn);
+        assert_eq!(single_string_item(&merged), None);
+        assert_eq!(id_ranges(&merged), vec![(7, 5, 8)]);
     }
 }

@@ -739,6 +739,66 @@ mod tests {
     }
 
     #[test]
+    fn bursts_of_edits_anywhere_merge_into_updates_that_rebuild_the_same_text() {
+        // Inserts and deletes all over the text (a cheap deterministic generator), sent in
+        // bursts of varying size; a peer that gets only the merged updates ends alike.
+        let writer = Doc::with_client_id(11);
+        let t = writer.get_or_insert_text("t");
+        let mut seed = 7u64;
+        let mut next = |n: u32| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % u64::from(n.max(1))) as u32
+        };
+        let edits: Vec<Vec<u8>> = (0..3000)
+            .map(|_| {
+                let mut txn = writer.transact_mut();
+                let len = t.len(&txn);
+                if len > 10 && next(4) == 0 {
+                    let at = next(len - 3);
+                    t.remove_range(&mut txn, at, 1 + next(3));
+                } else {
+                    let at = next(len + 1);
+                    t.insert(&mut txn, at, ["a", "bc", "d e"][next(3) as usize]);
+                }
+                txn.encode_update_v1()
+            })
+            .collect();
+        let (mut room, created) = Room::create(Limits::default());
+        let mut sent = vec![created];
+        let mut rest = &edits[..];
+        while !rest.is_empty() {
+            let (burst, after) = rest.split_at((1 + next(600) as usize).min(rest.len()));
+            rest = after;
+            let outcome = room.apply_burst(&as_slices(burst));
+            assert!(outcome.outcomes.iter().all(|o| matches!(o, Ok(Some(_)))));
+            match outcome.merged {
+                Some(merged) => {
+                    assert!(burst.len() > 1);
+                    sent.push(merged);
+                }
+                None => {
+                    assert_eq!(burst.len(), 1);
+                    sent.extend(burst.iter().cloned());
+                }
+            }
+        }
+        let expected = t.get_string(&writer.transact());
+        assert_eq!(room.root_text("t"), expected);
+        let peer = Room::restore(Limits::default(), None, sent.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(peer.root_text("t"), expected);
+        // The last update sent carries the writer's last id.
+        let last = Update::decode_v1(sent.last().unwrap()).unwrap();
+        let writer_sv = writer.transact().state_vector();
+        let client = yrs::block::ClientID::new(11);
+        assert!(
+            last.insertions(true)
+                .contains(&yrs::ID::new(client, writer_sv.get(&client) - 1))
+        );
+    }
+
+    #[test]
     fn a_refused_update_in_a_burst_is_skipped_and_an_error_stops_it() {
         let (mut room, _) = Room::create(Limits::default());
         let writes_runs = {

@@ -215,18 +215,27 @@ async fn read_loop(
 ) {
     let timeout = app.config.ping_timeout();
     let rate = app.auth.ws_messages;
-    let mut allowance = Bucket::full(&rate, Instant::now());
+    let mut last_frame = Instant::now();
+    let mut allowance = Bucket::full(&rate, last_frame);
+    // Made once, not per frame: the idle timer moves only when it fires (to the last
+    // frame's time plus the timeout), so a busy connection costs no timer work per frame.
+    let closed = closer.token().cancelled();
+    let shutdown = app.shutdown.cancelled();
+    let idle = tokio::time::sleep(timeout);
+    tokio::pin!(closed, shutdown, idle);
     loop {
         let next = tokio::select! {
-            () = closer.token().cancelled() => return,
-            () = app.shutdown.cancelled() => {
+            () = &mut closed => return,
+            () = &mut shutdown => {
                 closer.close(GOING_AWAY, "server shutting down");
                 return;
             }
-            next = tokio::time::timeout(timeout, stream.next()) => next,
-        };
-        let frame = match next {
-            Err(_) => {
+            () = &mut idle => {
+                let deadline = last_frame + timeout;
+                if Instant::now() < deadline {
+                    idle.as_mut().reset(deadline);
+                    continue;
+                }
                 tracing::debug!(
                     conn = id,
                     "no frame or pong within the ping timeout; dropping"
@@ -234,8 +243,12 @@ async fn read_loop(
                 closer.close(GOING_AWAY, "ping timeout");
                 return;
             }
-            Ok(None) => return,
-            Ok(Some(Err(error))) => {
+            next = stream.next() => next,
+        };
+        last_frame = Instant::now();
+        let frame = match next {
+            None => return,
+            Some(Err(error)) => {
                 match classify(error) {
                     ReadFailure::TooBig => {
                         app.metrics
@@ -257,11 +270,11 @@ async fn read_loop(
                 }
                 return;
             }
-            Ok(Some(Ok(frame))) => frame,
+            Some(Ok(frame)) => frame,
         };
         match frame {
             WsMessage::Binary(bytes) => {
-                if allowance.take(&rate, Instant::now()).is_err() {
+                if allowance.take(&rate, last_frame).is_err() {
                     app.metrics
                         .rejected_connections
                         .fetch_add(1, Ordering::Relaxed);
@@ -310,12 +323,14 @@ async fn write_loop(
 ) {
     let mut ping = tokio::time::interval(app.config.ping_interval());
     ping.tick().await;
+    let closed = closer.token().cancelled();
+    tokio::pin!(closed);
     loop {
         // The whole write is raced against the close signal: a peer that stopped reading
         // leaves a send pending forever, and must not keep this task alive.
         let step = tokio::select! {
             biased;
-            () = closer.token().cancelled() => break,
+            () = &mut closed => break,
             step = write_step(&app, &mut sink, &mut rx, &outbox, &mut ping) => step,
         };
         match step {
