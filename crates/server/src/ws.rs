@@ -219,8 +219,11 @@ async fn read_loop(
     let mut allowance = Bucket::full(&rate, last_frame);
     // Made once, not per frame: the idle timer moves only when it fires (to the last
     // frame's time plus the timeout), so a busy connection costs no timer work per frame.
+    // Waiting on a token locks it at every wake-up: the server's shutdown is waited for
+    // through a token of this connection's own, so connections do not contend for one lock.
+    let server_stops = app.shutdown.child_token();
     let closed = closer.token().cancelled();
-    let shutdown = app.shutdown.cancelled();
+    let shutdown = server_stops.cancelled();
     let idle = tokio::time::sleep(timeout);
     tokio::pin!(closed, shutdown, idle);
     loop {
