@@ -222,41 +222,28 @@ impl Room {
         Ok(self.doc.transact().encode_diff_v1(&sv))
     }
 
-    /// Apply an update a client sent, enforcing the document size limit.
+    /// Apply an update a client sent, enforcing the document size limit: a burst of one.
     pub fn apply_update(&mut self, update: &[u8]) -> Result<UpdateOutcome, RoomError> {
-        if self.poisoned {
-            return Err(RoomError::Poisoned);
-        }
-        if update == EMPTY_UPDATE {
-            return Ok(UpdateOutcome::Empty);
-        }
-        let limit = self.limits.max_document_bytes;
-        if self.size_bound + update.len() > limit {
-            // The bound is pessimistic; measure before refusing.
-            self.size_bound = self.encoded_len();
-            if self.size_bound + update.len() > limit {
-                return Err(RoomError::DocumentTooLarge { limit });
-            }
-        }
-        let shape =
-            crate::inspect_update(update).map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
-        self.runs
-            .check_client(&shape, &self.doc.transact().state_vector())?;
-        let text_inserted = shape.text_inserted;
-        self.layout_changed.store(false, Ordering::Relaxed);
-        self.integrate(update)?;
-        self.size_bound += update.len();
-        let layout_changed = self.layout_changed.swap(false, Ordering::Relaxed);
-        Ok(UpdateOutcome::Applied {
-            text_inserted,
+        let Burst {
+            outcomes,
             layout_changed,
-        })
+            ..
+        } = self.apply_burst(&[update]);
+        match outcomes.into_iter().next() {
+            Some(Ok(Some(text_inserted))) => Ok(UpdateOutcome::Applied {
+                text_inserted,
+                layout_changed,
+            }),
+            Some(Ok(None)) | None => Ok(UpdateOutcome::Empty),
+            Some(Err(err)) => Err(err),
+        }
     }
 
-    /// Apply several updates a client sent back to back in one transaction, with the same
-    /// checks as [`Room::apply_update`] for each. Applying stops at the first error that is
-    /// not a refusal (a malformed update, the size limit, a poisoned document); a refused
-    /// update is skipped and the rest applied.
+    /// Apply updates a client sent back to back in one transaction, each checked on its
+    /// own: the document size limit, the update's shape, and that it writes nothing of the
+    /// server's `runs`. Applying stops at the first error that is not such a refusal (a
+    /// malformed update, the size limit, a poisoned document); a refused update is skipped
+    /// and the rest applied.
     pub fn apply_burst(&mut self, updates: &[&[u8]]) -> Burst {
         let mut burst = Burst {
             outcomes: Vec::with_capacity(updates.len()),
@@ -334,7 +321,9 @@ impl Room {
             *size_bound += update.len();
             applied += 1;
             burst.outcomes.push(Ok(Some(shape.text_inserted)));
-            sv = txn.state_vector();
+            if burst.outcomes.len() < updates.len() {
+                sv = txn.state_vector();
+            }
         }
         // The transaction's own encoding is exactly what it integrated: the same as the
         // updates themselves unless yrs is holding some of them (or earlier ones) back for
