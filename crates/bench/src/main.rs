@@ -563,6 +563,25 @@ async fn run(config: Config) -> Result<()> {
                 "≥ 100000; ≥ 0.8× floor",
                 cells_of(&cells, |r| Cell::num(r.updates_per_sec, 0)),
             );
+            // What yrs alone takes for the same updates bounds what a server holding the
+            // document can reach; the floor, holding none, does not pay it.
+            let t = trace.clone();
+            let alone = tokio::task::spawn_blocking(move || t.applied_alone(512, 3)).await??;
+            json.insert(
+                format!("yrs-alone/trace-{}", trace.name),
+                serde_json::json!({ "updates_per_sec": alone, "per_txn": 512 }),
+            );
+            report.row(
+                "yrs alone in one process: decode + apply, 512 per transaction (updates /s)",
+                "",
+                servers
+                    .iter()
+                    .map(|kind| match kind.has_document() {
+                        true => Cell::num(alone, 0),
+                        false => Cell::text(String::new()),
+                    })
+                    .collect(),
+            );
             let checks: Vec<Result<String>> = servers
                 .iter()
                 .zip(&cells)

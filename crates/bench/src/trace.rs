@@ -109,6 +109,32 @@ impl Trace {
     pub fn updates(&self) -> usize {
         self.frames.len()
     }
+
+    /// The ceiling for any server that integrates an update before it broadcasts it: the
+    /// trace's updates decoded and applied to a fresh `yrs` document in this process, `per_txn`
+    /// to a transaction (as a server applying bursts does), with no network, guard or store.
+    /// Updates per second, the best of `rounds`.
+    pub fn applied_alone(&self, per_txn: usize, rounds: usize) -> Result<f64> {
+        let mut best = 0f64;
+        for _ in 0..rounds {
+            let doc = yrs::Doc::with_client_id(WRITER + 1);
+            let start = Instant::now();
+            for chunk in self.frames.chunks(per_txn.max(1)) {
+                let mut txn = doc.transact_mut();
+                for frame in chunk {
+                    let Incoming::Update(u) = wire::parse(frame) else {
+                        bail!("a trace frame is not an update");
+                    };
+                    txn.apply_update(yrs::Update::decode_v1(u)?)?;
+                }
+            }
+            best = best.max(self.frames.len() as f64 / start.elapsed().as_secs_f64());
+            if doc.get_or_insert_text("t").get_string(&doc.transact()) != self.end_content {
+                bail!("{}: applying the updates does not give the trace's endContent", self.name);
+            }
+        }
+        Ok(best)
+    }
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -233,24 +233,26 @@ impl Store for SqliteStore {
     fn append(&self, records: &[Record]) -> Result<Vec<RoomFailure>, StoreError> {
         let mut conn = self.writer.lock();
         let rooms = by_room(records);
-        if let [(room, records)] = rooms.as_slice() {
-            // One room (the common batch): no savepoint needed, its failure is the batch's.
-            let tx = conn.transaction()?;
-            return match insert_all(&tx, records) {
-                Ok(()) => {
-                    tx.commit()?;
-                    Ok(Vec::new())
-                }
-                Err(error) => Ok(vec![RoomFailure {
-                    room: room.clone(),
-                    error,
-                }]),
-            };
+        // Every room at once (the common case: nothing is refused). A refused record fails
+        // only its own statement; the whole batch is then rolled back and each room goes
+        // again under its own savepoint, so one bad record cannot fail another room.
+        let tx = conn.transaction()?;
+        let refused = rooms
+            .iter()
+            .find_map(|(room, records)| insert_all(&tx, records).err().map(|e| (room, e)));
+        let Some((room, error)) = refused else {
+            tx.commit()?;
+            return Ok(Vec::new());
+        };
+        if let [_] = rooms.as_slice() {
+            return Ok(vec![RoomFailure {
+                room: room.clone(),
+                error,
+            }]);
         }
+        tx.rollback()?;
         let mut tx = conn.transaction()?;
         let mut failures = Vec::new();
-        // One savepoint per room: a room whose record fails is rolled back alone, so one
-        // bad record cannot fail every other room's commit in the same batch.
         for (room, records) in rooms {
             let mut savepoint = tx.savepoint()?;
             match insert_all(&savepoint, &records) {
