@@ -130,7 +130,10 @@ impl Trace {
             }
             best = best.max(self.frames.len() as f64 / start.elapsed().as_secs_f64());
             if doc.get_or_insert_text("t").get_string(&doc.transact()) != self.end_content {
-                bail!("{}: applying the updates does not give the trace's endContent", self.name);
+                bail!(
+                    "{}: applying the updates does not give the trace's endContent",
+                    self.name
+                );
             }
         }
         Ok(best)

@@ -128,6 +128,21 @@ pub struct SandboxConfig {
     /// Root mode: fresh network namespaces a background thread makes ahead of runs, so
     /// that a run enters one instead of making it in `clone` (about 0.5 ms of a run).
     pub netns_ahead: NetnsAhead,
+    /// Whether a run's outcome waits for its cgroups to be removed.
+    pub cleanup: CleanupOrder,
+}
+
+/// When a finished run's cgroups are removed, relative to its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CleanupOrder {
+    /// After the outcome is handed over: a server, whose caller need not wait for the
+    /// `rmdir`s (a few tenths of a millisecond a run). The run holds its concurrency
+    /// permit and uid slot until they are done, so no run starts on its leftovers.
+    #[default]
+    AfterOutcome,
+    /// Before: a process that exits right after the outcome (`peercode run`) and must
+    /// leave nothing behind.
+    BeforeOutcome,
 }
 
 /// How many network namespaces the sandbox makes ahead of its runs (root mode).
@@ -155,12 +170,14 @@ impl Default for SandboxConfig {
 
 impl SandboxConfig {
     /// A sandbox for one run and an exit (`peercode run`): one run at a time and none
-    /// waiting, its network namespace made while the host is probed (no pool). Unlike
+    /// waiting, its network namespace made while the host is probed (no pool), its cgroups
+    /// removed before the outcome. Unlike
     /// `..SandboxConfig::default()` it does not ask how many CPUs this process may use
     /// (std reads the cgroup files for that), which a single run does not need.
     pub fn one_run(languages: LanguageTable) -> Self {
         SandboxConfig {
             netns_ahead: NetnsAhead::Once(1),
+            cleanup: CleanupOrder::BeforeOutcome,
             ..SandboxConfig::with(languages, 1, 0)
         }
     }
@@ -178,6 +195,7 @@ impl SandboxConfig {
             max_source_bytes: 4 << 20,
             max_files: 256,
             netns_ahead: NetnsAhead::Pool,
+            cleanup: CleanupOrder::AfterOutcome,
         }
     }
 }

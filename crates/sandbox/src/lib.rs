@@ -57,7 +57,7 @@ mod text;
 
 pub use cgroup::{CgroupKind, CgroupReport};
 pub use check::Check;
-pub use config::{Limits, NetnsAhead, RunRequest, SandboxConfig};
+pub use config::{CleanupOrder, Limits, NetnsAhead, RunRequest, SandboxConfig};
 pub use error::SandboxError;
 pub use host::{HostReport, Mode};
 pub use host_limits::HostLimit;

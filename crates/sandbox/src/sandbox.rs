@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{NetnsAhead, RunRequest, SandboxConfig};
+use crate::config::{CleanupOrder, NetnsAhead, RunRequest, SandboxConfig};
 use crate::error::SandboxError;
 use crate::host::{HostReport, Mode};
 use crate::language::Language;
@@ -281,9 +281,25 @@ impl Sandbox {
         let task_inner = Arc::clone(inner);
         let task_cancel = cancel.clone();
         tokio::spawn(async move {
-            let result = execute(&task_inner, request, language, chunks_tx, task_cancel).await;
+            let (result, live) =
+                execute(&task_inner, request, language, chunks_tx, task_cancel).await;
+            // Accepting the caller's next run at once is fine either way: it waits for the
+            // permit this one holds until its cleanup is done.
             task_inner.accepted.fetch_sub(1, Ordering::SeqCst);
-            let _ = outcome_tx.send(result);
+            match task_inner.config.cleanup {
+                CleanupOrder::AfterOutcome => {
+                    let _ = outcome_tx.send(result);
+                    if let Some(live) = live {
+                        live.finish().await;
+                    }
+                }
+                CleanupOrder::BeforeOutcome => {
+                    if let Some(live) = live {
+                        live.finish().await;
+                    }
+                    let _ = outcome_tx.send(result);
+                }
+            }
         });
         Ok(RunHandle {
             chunks: chunks_rx,
@@ -363,36 +379,47 @@ impl Drop for RunHandle {
     }
 }
 
+/// Runs `request` to its outcome; the run's leftovers (processes still exiting, cgroups)
+/// come back with it, for [`Live::finish`] before or after the outcome is handed over.
 async fn execute(
     inner: &Arc<Inner>,
     request: RunRequest,
     language: Language,
     chunks: mpsc::UnboundedSender<OutputChunk>,
     cancel: CancellationToken,
-) -> Result<RunOutcome, SandboxError> {
+) -> (Result<RunOutcome, SandboxError>, Option<Live>) {
     let permit = tokio::select! {
-        p = Arc::clone(&inner.permits).acquire_owned() => {
-            p.map_err(|_| SandboxError::Internal("the run semaphore is closed"))?
-        }
-        _ = cancel.cancelled() => return Err(SandboxError::Cancelled),
+        p = Arc::clone(&inner.permits).acquire_owned() => match p {
+            Ok(p) => p,
+            Err(_) => return (Err(SandboxError::Internal("the run semaphore is closed")), None),
+        },
+        _ = cancel.cancelled() => return (Err(SandboxError::Cancelled), None),
     };
-    let slot = inner
-        .slots
-        .lock()
-        .map_err(|_| SandboxError::Internal("the slot lock is poisoned"))?
-        .pop()
-        .ok_or(SandboxError::Internal(
-            "no free uid slot although a permit was",
-        ))?;
+    let slot = match inner.slots.lock() {
+        Ok(mut slots) => slots.pop(),
+        Err(_) => {
+            return (
+                Err(SandboxError::Internal("the slot lock is poisoned")),
+                None,
+            );
+        }
+    };
+    let Some(slot) = slot else {
+        return (
+            Err(SandboxError::Internal(
+                "no free uid slot although a permit was",
+            )),
+            None,
+        );
+    };
     let lease = match inner.lease_uid(slot) {
         Ok(lease) => lease,
         Err(e) => {
             inner.release_slot(slot);
-            return Err(e);
+            return (Err(e), None);
         }
     };
     let mut live = Live::new(Arc::clone(inner), slot, lease, permit);
     let result = supervise(&mut live, &request, &language, &chunks, &cancel).await;
-    live.finish().await;
-    result
+    (result, Some(live))
 }

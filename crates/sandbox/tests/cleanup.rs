@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use peercode_sandbox::{Limits, Sandbox, SandboxError, Verdict};
+use peercode_sandbox::{CleanupOrder, Limits, Sandbox, SandboxConfig, SandboxError, Verdict};
 
 const SLEEPER: &str = "import time\nprint('started', flush=True)\ntime.sleep(1000)\n";
 
@@ -39,6 +39,7 @@ async fn assert_all_gone(uid_base: u32, slots: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_outlives_a_run() {
     a_finished_run_has_no_cgroup_left_when_its_outcome_arrives().await;
+    a_servers_run_removes_its_cgroups_after_the_outcome().await;
     cancel_kills_the_run().await;
     dropping_the_handle_kills_the_run().await;
     a_panicking_caller_kills_the_run().await;
@@ -48,12 +49,18 @@ async fn nothing_outlives_a_run() {
 }
 
 /// The outcome of a run that ended normally comes as soon as the init reports that every
-/// process of the run is gone, before the init itself has exited; its cgroups are removed
-/// by then, not later: `peercode run` exits right after the outcome and must not leave
-/// them behind.
+/// process of the run is gone, before the init itself has exited. With
+/// [`CleanupOrder::BeforeOutcome`] (`peercode run`, which exits right after the outcome
+/// and must not leave them behind) its cgroups are removed by then, not later.
 async fn a_finished_run_has_no_cgroup_left_when_its_outcome_arrives() {
     let base = 2_300_100;
-    let sb = common::sandbox(base, 1);
+    let sb = Sandbox::new(SandboxConfig {
+        uid_base: base,
+        concurrency: 1,
+        cleanup: CleanupOrder::BeforeOutcome,
+        ..SandboxConfig::default()
+    })
+    .expect("sandbox");
     for i in 0..5 {
         let out = common::run(&sb, common::req("python", &format!("print({i})"))).await;
         assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
@@ -63,6 +70,20 @@ async fn a_finished_run_has_no_cgroup_left_when_its_outcome_arrives() {
             "run {i}: cgroups left when the outcome arrived"
         );
         assert!(common::processes_of(base, 1).is_empty(), "run {i}");
+    }
+    assert_all_gone(base, 1).await;
+}
+
+/// A server's sandbox ([`CleanupOrder::AfterOutcome`], the default) hands the outcome over
+/// first and removes the cgroups after it: runs back to back on one slot each get fresh
+/// cgroups, and nothing is left once they are done.
+async fn a_servers_run_removes_its_cgroups_after_the_outcome() {
+    let base = 2_300_110;
+    let sb = common::sandbox(base, 1);
+    for i in 0..5 {
+        let out = common::run(&sb, common::req("python", &format!("print({i})"))).await;
+        assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+        assert_eq!(out.stdout, format!("{i}\n"), "run {i}");
     }
     assert_all_gone(base, 1).await;
 }
