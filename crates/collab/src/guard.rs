@@ -153,7 +153,6 @@ fn item_id(r: &mut Reader<'_>) -> Result<ItemId, GuardError> {
     Ok((client, clock(r.read_var_uint()?)?))
 }
 
-/// One struct: its length in clock units and its anchor.
 /// One struct: its length, where it hangs, and whether its content is a string.
 fn block<'a>(r: &mut Reader<'a>) -> Result<(u32, Option<Anchor<'a>>, bool), GuardError> {
     let info = r.read_u8()?;
