@@ -96,12 +96,11 @@ async fn join_retrying(server_addr: &str, room: &str, client_id: u64) -> Client 
         })
         .await;
         if let Ok(Ok(())) = attempt {
-            // The probe connection worked: the room is served; now the real client.
-            if let Ok(Ok(client)) = tokio::time::timeout(
-                Duration::from_secs(10),
-                Client::join_as(&url, client_id, None),
-            )
-            .await
+            // The probe connection worked: the room is served; now the real client, again
+            // if it is told to reconnect while the room settles on an owner.
+            if let Ok(Some(client)) =
+                tokio::time::timeout(Duration::from_secs(10), Client::try_join(&url, client_id))
+                    .await
             {
                 return client;
             }

@@ -371,10 +371,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub async fn connect(url: &str, client_id: u64) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("websocket connect");
+    fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>, client_id: u64) -> Client {
         Client {
             ws,
             doc: Doc::with_client_id(client_id),
@@ -385,6 +382,27 @@ impl Client {
             denied: 0,
             awareness_clock: 0,
         }
+    }
+
+    pub async fn connect(url: &str, client_id: u64) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("websocket connect");
+        Client::over(ws, client_id)
+    }
+
+    /// Connect and finish the sync handshake as a reconnecting editor would try it:
+    /// `None`, not a panic, when the connection fails or is closed first (an instance
+    /// tells its clients to reconnect while a room moves to another).
+    pub async fn try_join(url: &str, client_id: u64) -> Option<Client> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
+        let mut c = Client::over(ws, client_id);
+        let sv = c.doc.transact().state_vector().encode_v1();
+        let hello = Ws::Binary(Message::SyncStep1(sv.into()).encode());
+        c.ws.send(hello).await.ok()?;
+        c.pump_until(|c| c.synced, Duration::from_secs(10))
+            .await
+            .then_some(c)
     }
 
     /// Connect with a cookie header (`None`: without); `Err(status)` when the server
@@ -402,16 +420,7 @@ impl Client {
                 .insert("cookie", cookie.parse().expect("cookie header"));
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Client {
-                ws,
-                doc: Doc::with_client_id(client_id),
-                awareness: HashMap::new(),
-                closed: None,
-                synced: false,
-                updates_received: 0,
-                denied: 0,
-                awareness_clock: 0,
-            }),
+            Ok((ws, _)) => Ok(Client::over(ws, client_id)),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
             }
