@@ -397,12 +397,16 @@ impl Client {
     pub async fn try_join(url: &str, client_id: u64) -> Option<Client> {
         let (ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
         let mut c = Client::over(ws, client_id);
-        let sv = c.doc.transact().state_vector().encode_v1();
+        c.handshake(Duration::from_secs(10)).await.then_some(c)
+    }
+
+    /// Send a sync step 1 and wait up to `timeout` for its answer: false if none came (the
+    /// connection failed or was closed first).
+    async fn handshake(&mut self, timeout: Duration) -> bool {
+        self.synced = false;
+        let sv = self.doc.transact().state_vector().encode_v1();
         let hello = Ws::Binary(Message::SyncStep1(sv.into()).encode());
-        c.ws.send(hello).await.ok()?;
-        c.pump_until(|c| c.synced, Duration::from_secs(10))
-            .await
-            .then_some(c)
+        self.ws.send(hello).await.is_ok() && self.pump_until(|c| c.synced, timeout).await
     }
 
     /// Connect with a cookie header (`None`: without); `Err(status)` when the server
@@ -431,24 +435,14 @@ impl Client {
     /// [`Client::connect_as`] and the sync handshake.
     pub async fn join_as(url: &str, client_id: u64, cookie: Option<&str>) -> Result<Client, u16> {
         let mut c = Client::connect_as(url, client_id, cookie).await?;
-        let sv = c.doc.transact().state_vector().encode_v1();
-        c.send(Message::SyncStep1(sv.into())).await;
-        assert!(
-            c.pump_until(|c| c.synced, Duration::from_secs(10)).await,
-            "sync handshake"
-        );
+        assert!(c.handshake(Duration::from_secs(10)).await, "sync handshake");
         Ok(c)
     }
 
     /// Connect and finish the sync handshake.
     pub async fn join(url: &str, client_id: u64) -> Client {
         let mut c = Client::connect(url, client_id).await;
-        let sv = c.doc.transact().state_vector().encode_v1();
-        c.send(Message::SyncStep1(sv.into())).await;
-        assert!(
-            c.pump_until(|c| c.synced, Duration::from_secs(10)).await,
-            "sync handshake"
-        );
+        assert!(c.handshake(Duration::from_secs(10)).await, "sync handshake");
         c
     }
 
@@ -456,11 +450,8 @@ impl Client {
     /// server answers a sync step 1 only once the updates ahead of it on this connection
     /// are committed, so the answer is the acknowledgement.
     pub async fn committed(&mut self) {
-        self.synced = false;
-        let sv = self.doc.transact().state_vector().encode_v1();
-        self.send(Message::SyncStep1(sv.into())).await;
         assert!(
-            self.pump_until(|c| c.synced, Duration::from_secs(60)).await,
+            self.handshake(Duration::from_secs(60)).await,
             "the server acknowledges what this client sent; closed: {:?}",
             self.closed
         );

@@ -294,18 +294,10 @@ impl Room {
                 burst.outcomes.push(Err(refused.into()));
                 continue;
             }
-            let decoded = match catch_unwind(|| Update::decode_v1(update)) {
-                Ok(Ok(decoded)) => decoded,
-                Ok(Err(e)) => {
-                    burst
-                        .outcomes
-                        .push(Err(RoomError::MalformedUpdate(e.to_string())));
-                    break;
-                }
-                Err(_) => {
-                    burst
-                        .outcomes
-                        .push(Err(RoomError::MalformedUpdate("decoder panicked".into())));
+            let decoded = match decode(update) {
+                Ok(decoded) => decoded,
+                Err(err) => {
+                    burst.outcomes.push(Err(err));
                     break;
                 }
             };
@@ -341,9 +333,7 @@ impl Room {
 
     /// Apply an update that passed the guard (or was accepted before).
     fn integrate(&mut self, update: &[u8]) -> Result<(), RoomError> {
-        let decoded = catch_unwind(|| Update::decode_v1(update))
-            .map_err(|_| RoomError::MalformedUpdate("decoder panicked".into()))?
-            .map_err(|e| RoomError::MalformedUpdate(e.to_string()))?;
+        let decoded = decode(update)?;
         let doc = &self.doc;
         match catch_unwind(AssertUnwindSafe(|| {
             doc.transact_mut().apply_update(decoded)
@@ -536,6 +526,16 @@ pub fn decode_snapshot(snapshot: &[u8]) -> Result<(&[u8], Ownership), RoomError>
     let doc = r.read_var_bytes().map_err(|_| bad())?;
     let runs = Ownership::decode(&mut r).ok_or_else(bad)?;
     Ok((doc, runs))
+}
+
+/// An update decoded by yrs; a malformed one (or one that makes the decoder panic) is
+/// refused as such.
+fn decode(update: &[u8]) -> Result<Update, RoomError> {
+    match catch_unwind(|| Update::decode_v1(update)) {
+        Ok(Ok(decoded)) => Ok(decoded),
+        Ok(Err(e)) => Err(RoomError::MalformedUpdate(e.to_string())),
+        Err(_) => Err(RoomError::MalformedUpdate("decoder panicked".into())),
+    }
 }
 
 /// The Yjs client id of the first struct in a v1 update, without decoding the rest.
