@@ -38,6 +38,8 @@ async fn doctor(args: Args) -> anyhow::Result<ExitCode> {
         languages,
         uid_base: args.sandbox_uid_base,
         concurrency: 2,
+        // It runs its probes and exits: nothing to make ahead for a next run.
+        init_ahead: None,
         ..SandboxConfig::default()
     }) {
         Ok(s) => s,

@@ -386,6 +386,11 @@ fn write(path: PathBuf, value: &str) -> Result<(), SandboxError> {
 }
 
 impl StepCgroup {
+    /// Every directory of this step's cgroup (one per v1 controller, one for v2).
+    pub(crate) fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
     /// Creates the step's cgroup with its limits.
     pub(crate) fn create(
         report: &CgroupReport,

@@ -213,7 +213,42 @@ unsafe fn init_main(p: &Plan, ptrs: &[ExecPtrs]) -> ! {
         if libc::sethostname(p.hostname.as_ptr(), host.len()) != 0 {
             fail(st, 0, Stage::Hostname, 0);
         }
-
+        if let Some((go, wait_ms)) = p.go {
+            // Made ahead: wait for a run, which has written its files into /work by now
+            // and sends the size the root tmpfs must have (what a sandbox made for it
+            // would have had). End of file (discarded unused) or no run in time: exit.
+            let mut fds = [libc::pollfd {
+                fd: go,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            loop {
+                let n = libc::poll(fds.as_mut_ptr(), 1, wait_ms);
+                if n > 0 {
+                    break;
+                }
+                if n < 0 && errno() == libc::EINTR {
+                    continue;
+                }
+                libc::_exit(0);
+            }
+            let mut size = [0u8; 8];
+            let mut got = 0usize;
+            while got < size.len() {
+                let n = libc::read(go, size[got..].as_mut_ptr().cast(), size.len() - got);
+                if n > 0 {
+                    got += n as usize;
+                } else if n < 0 && errno() == libc::EINTR {
+                    continue;
+                } else {
+                    libc::_exit(0);
+                }
+            }
+            libc::close(go);
+            if !remount_root_tmpfs(u64::from_ne_bytes(size)) {
+                fail(st, 0, Stage::ResizeTmpfs, 0);
+            }
+        }
         for (i, step) in p.steps.iter().enumerate() {
             if let Some(extra) = step.resize_tmpfs
                 && !resize_root_tmpfs(extra)
@@ -580,18 +615,26 @@ unsafe fn run_op(op: &FsOp) -> bool {
 
 /// Remounts the root tmpfs with room for `extra` more bytes than it now holds.
 unsafe fn resize_root_tmpfs(extra: u64) -> bool {
-    // SAFETY: statfs into a zeroed struct; mount with a stack buffer holding "size=N\0".
+    // SAFETY: statfs into a zeroed struct.
     unsafe {
         let mut sfs: libc::statfs = std::mem::zeroed();
         if libc::statfs(c"/".as_ptr(), &mut sfs) != 0 {
             return false;
         }
         let used = (sfs.f_blocks - sfs.f_bfree) * sfs.f_bsize as u64;
-        let mut buf = [0u8; 48];
-        let prefix = b"size=";
-        buf[..prefix.len()].copy_from_slice(prefix);
-        let end = prefix.len() + write_decimal(&mut buf[prefix.len()..], used + extra);
-        buf[end] = 0;
+        remount_root_tmpfs(used + extra)
+    }
+}
+
+/// Remounts the root tmpfs with a size of `size` bytes.
+unsafe fn remount_root_tmpfs(size: u64) -> bool {
+    let mut buf = [0u8; 48];
+    let prefix = b"size=";
+    buf[..prefix.len()].copy_from_slice(prefix);
+    let end = prefix.len() + write_decimal(&mut buf[prefix.len()..], size);
+    buf[end] = 0;
+    // SAFETY: mount with a stack buffer holding "size=N\0".
+    unsafe {
         libc::mount(
             ptr::null(),
             c"/".as_ptr(),

@@ -1,6 +1,7 @@
 //! Limits of a run and the server-side configuration of the sandbox.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +131,15 @@ pub struct SandboxConfig {
     pub netns_ahead: NetnsAhead,
     /// Whether a run's outcome waits for its cgroups to be removed.
     pub cleanup: CleanupOrder,
+    /// Root mode: after each run, make the next one's sandbox for the same language and
+    /// limits (cgroups, pipes, namespaces, file system; everything but the files, which
+    /// are written when a run takes it), so that a run like the last one starts by
+    /// writing its files and saying "go" (about 1 ms of a run). A run of another
+    /// language or other limits discards it and starts its own. It holds a uid slot of
+    /// its own (one past `concurrency`) while it waits, and at most this long: its init
+    /// is a copy of this process, sharing its memory copy-on-write, so every page this
+    /// process writes meanwhile is copied once. `None`: make none.
+    pub init_ahead: Option<Duration>,
 }
 
 /// When a finished run's cgroups are removed, relative to its outcome.
@@ -171,13 +181,14 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// A sandbox for one run and an exit (`peercode run`): one run at a time and none
     /// waiting, its network namespace made while the host is probed (no pool), its cgroups
-    /// removed before the outcome. Unlike
+    /// removed before the outcome, no sandbox prepared for a next run. Unlike
     /// `..SandboxConfig::default()` it does not ask how many CPUs this process may use
     /// (std reads the cgroup files for that), which a single run does not need.
     pub fn one_run(languages: LanguageTable) -> Self {
         SandboxConfig {
             netns_ahead: NetnsAhead::Once(1),
             cleanup: CleanupOrder::BeforeOutcome,
+            init_ahead: None,
             ..SandboxConfig::with(languages, 1, 0)
         }
     }
@@ -196,6 +207,7 @@ impl SandboxConfig {
             max_files: 256,
             netns_ahead: NetnsAhead::Pool,
             cleanup: CleanupOrder::AfterOutcome,
+            init_ahead: Some(Duration::from_secs(60)),
         }
     }
 }

@@ -63,6 +63,6 @@ pub use host::{HostReport, Mode};
 pub use host_limits::HostLimit;
 pub use language::{Language, LanguageTable};
 pub use outcome::{OutputChunk, RunOutcome, Stream, Verdict};
-pub use sandbox::{RunHandle, Sandbox};
+pub use sandbox::{MadeAhead, RunHandle, Sandbox};
 pub use seccomp::DENIED_NAMES as SECCOMP_DENIED;
 pub use tokio_util::sync::CancellationToken;

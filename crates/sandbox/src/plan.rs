@@ -99,6 +99,21 @@ pub(crate) struct Plan {
     pub proc_areas: Option<ProcAreas>,
     /// In user-namespace mode: the host uid and gid to map to 0.
     pub userns_map: Option<(CString, CString)>,
+    /// A sandbox made ahead of its run (see [`Ahead`]): once its file system is built,
+    /// the init waits on this pipe for the size its root tmpfs must have (a native-endian
+    /// `u64`, see [`root_tmpfs_size`]), sent once the run's files are in; and at most
+    /// this many milliseconds. End of file or time up: it exits.
+    pub go: Option<(RawFd, c_int)>,
+}
+
+/// A sandbox made ahead of its run: the init builds everything but the run's files, then
+/// waits on `go` (the read end of a pipe), at most `wait_ms`. Its root tmpfs holds up to
+/// `files_bytes` for the files until then.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ahead {
+    pub go: RawFd,
+    pub wait_ms: c_int,
+    pub files_bytes: u64,
 }
 
 pub(crate) fn cstring(s: impl Into<Vec<u8>>) -> Result<CString, SandboxError> {
@@ -297,6 +312,7 @@ pub(crate) struct PlanInput<'a> {
     pub seccomp: Vec<Bpf>,
     pub proc_areas: Option<ProcAreas>,
     pub netns: Option<RawFd>,
+    pub ahead: Option<Ahead>,
 }
 
 impl Plan {
@@ -333,6 +349,7 @@ impl Plan {
         let mut keep: BTreeSet<RawFd> = BTreeSet::new();
         keep.insert(input.status_write);
         keep.extend(input.netns);
+        keep.extend(input.ahead.map(|a| a.go));
         let mut parent_only = vec![input.status_read];
         let mut steps = Vec::new();
         for (i, step) in input.steps.iter().enumerate() {
@@ -370,8 +387,11 @@ impl Plan {
             .first()
             .map(|s| s.limits.file_bytes)
             .unwrap_or(0);
-        let file_total: u64 = input.files.iter().map(|(_, d)| d.len() as u64).sum();
-        let size = first_files + file_total + (256 << 10);
+        let file_total: u64 = match input.ahead {
+            Some(a) => a.files_bytes,
+            None => input.files.iter().map(|(_, d)| d.len() as u64).sum(),
+        };
+        let size = root_tmpfs_size(first_files, file_total);
         Ok(Plan {
             root: cstring(input.root_dir.as_os_str().as_encoded_bytes())?,
             root_tmpfs_data: cstring(format!("size={size},nr_inodes=8192,mode=755"))?,
@@ -387,6 +407,7 @@ impl Plan {
             userns_map,
             proc_areas: input.proc_areas,
             netns: input.netns,
+            go: input.ahead.map(|a| (a.go, a.wait_ms)),
         })
     }
 
@@ -409,6 +430,12 @@ impl Plan {
         };
         format!("sandbox setup failed while {stage}{detail}: {errno}")
     }
+}
+
+/// The size of a run's root tmpfs: the first step's file budget, the run's files, and
+/// 256 KiB for the generated `/etc` and the directories.
+pub(crate) fn root_tmpfs_size(first_step_file_bytes: u64, files_bytes: u64) -> u64 {
+    first_step_file_bytes + files_bytes + (256 << 10)
 }
 
 /// The rlimits of a step. `RLIMIT_NPROC` counts the processes of a uid across the whole

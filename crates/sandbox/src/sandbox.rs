@@ -17,7 +17,7 @@ use crate::language::Language;
 use crate::outcome::{OutputChunk, RunOutcome};
 use crate::plan::ProcAreas;
 use crate::seccomp::{self, Bpf};
-use crate::supervise::{Cleanup, Live, SpawnJob, supervise};
+use crate::supervise::{Cleanup, Job, Live, Ready, supervise, supervise_ready};
 use crate::sys;
 
 /// Runs untrusted programs, a bounded number at a time. Cheap to clone.
@@ -40,6 +40,9 @@ pub(crate) struct UidLease {
 }
 
 pub(crate) struct Inner {
+    /// A sandbox made ahead for the next run like the last one (root mode, with
+    /// [`SandboxConfig::init_ahead`]). First, so it is dropped (killed) first.
+    ready: Mutex<Option<Ready>>,
     pub(crate) config: SandboxConfig,
     pub(crate) host: HostReport,
     pub(crate) mode: Mode,
@@ -57,7 +60,7 @@ pub(crate) struct Inner {
     permits: Arc<Semaphore>,
     /// Free slot numbers; a run's uid is `uid_base + slot` unless another process
     /// holds that uid (see [`Inner::lease_uid`]).
-    slots: Mutex<Vec<u32>>,
+    pub(crate) slots: Mutex<Vec<u32>>,
     /// Root mode: the directory of per-uid lock files shared by every sandbox on the
     /// host, so that two `peercode` processes never run programs as the same uid.
     uid_locks: Option<PathBuf>,
@@ -66,7 +69,7 @@ pub(crate) struct Inner {
     /// The thread that creates each run's cgroups and `clone`s its sandbox, so each
     /// init's parent thread lives as long as the sandbox (PR_SET_PDEATHSIG fires when
     /// the parent *thread* exits) and no cgroupfs work runs on the async runtime.
-    pub(crate) spawner: Mutex<std::sync::mpsc::Sender<SpawnJob>>,
+    pub(crate) spawner: Mutex<std::sync::mpsc::Sender<Job>>,
     /// The thread that cleans up after runs whose supervisor was dropped mid-run
     /// (blocking waits and cgroup removal, kept off the async runtime).
     reaper: Mutex<std::sync::mpsc::Sender<Cleanup>>,
@@ -131,6 +134,28 @@ impl Inner {
         })
     }
 
+    pub(crate) fn has_ready(&self) -> bool {
+        self.ready.lock().is_ok_and(|r| r.is_some())
+    }
+
+    pub(crate) fn put_ready(&self, ready: Ready) {
+        if let Ok(mut r) = self.ready.lock() {
+            *r = Some(ready);
+        }
+    }
+
+    /// The sandbox made ahead, if it was made for a run of `language` with `limits` and is
+    /// still waiting; any other is discarded.
+    fn take_ready(self: &Arc<Self>, language: &Language, limits: &crate::Limits) -> Option<Ready> {
+        let ready = self.ready.lock().ok()?.take()?;
+        if ready.language == *language && ready.limits == *limits && !ready.expired() {
+            Some(ready)
+        } else {
+            ready.discard(self);
+            None
+        }
+    }
+
     pub(crate) fn release_slot(&self, slot: u32) {
         if let Ok(mut slots) = self.slots.lock() {
             slots.push(slot);
@@ -188,7 +213,7 @@ impl Sandbox {
             Mode::UserNamespace => None,
         };
         let seccomp = seccomp::filters()?;
-        let (tx, rx) = std::sync::mpsc::channel::<SpawnJob>();
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let cgroups = host.cgroups.clone();
         std::thread::Builder::new()
             .name("sandbox-spawner".into())
@@ -207,10 +232,15 @@ impl Sandbox {
                 }
             })
             .map_err(|e| SandboxError::io("starting the reaper thread", e))?;
+        // One more uid slot than runs at once: the sandbox made ahead holds one while it
+        // waits for a run.
+        let slots =
+            concurrency as u32 + u32::from(config.init_ahead.is_some() && mode == Mode::Root);
         Ok(Sandbox {
             inner: Arc::new(Inner {
+                ready: Mutex::new(None),
                 permits: Arc::new(Semaphore::new(concurrency)),
-                slots: Mutex::new((0..concurrency as u32).rev().collect()),
+                slots: Mutex::new((0..slots).rev().collect()),
                 uid_locks,
                 accepted: AtomicUsize::new(0),
                 spawner: Mutex::new(tx),
@@ -229,6 +259,15 @@ impl Sandbox {
     /// What this host provides (for `peercode doctor` and start-up logs).
     pub fn host(&self) -> &HostReport {
         &self.inner.host
+    }
+
+    /// The sandbox made ahead for the next run, if one is waiting (see
+    /// [`SandboxConfig::init_ahead`]): what this sandbox holds on the host between runs.
+    /// One whose time ran out is `None`: its init has exited, and the next run removes
+    /// what is left of it.
+    pub fn made_ahead(&self) -> Option<MadeAhead> {
+        let ready = self.inner.ready.lock().ok()?;
+        ready.as_ref().filter(|r| !r.expired()).map(Ready::held)
     }
 
     /// The configuration this sandbox was built with.
@@ -341,6 +380,17 @@ fn start_netns_thread(
     Ok(rx)
 }
 
+/// A sandbox made ahead of its run, waiting for one ([`Sandbox::made_ahead`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeAhead {
+    /// The language (table key) it was made for.
+    pub language: String,
+    /// Host pid of its init (root, waiting; no program has run in it).
+    pub init_pid: u32,
+    /// Its steps' cgroup directories (no process is in them until a run starts).
+    pub cgroups: Vec<PathBuf>,
+}
+
 /// A run in progress. Dropping it cancels the run.
 pub struct RunHandle {
     chunks: mpsc::UnboundedReceiver<OutputChunk>,
@@ -395,6 +445,21 @@ async fn execute(
         },
         _ = cancel.cancelled() => return (Err(SandboxError::Cancelled), None),
     };
+    if let Some(ready) = inner.take_ready(&language, &request.limits) {
+        match ready.write_files(&request, &language) {
+            Ok(()) => {
+                let mut live = Live::for_ready(Arc::clone(inner), permit);
+                let result =
+                    supervise_ready(&mut live, ready, &request, &language, &chunks, &cancel).await;
+                return (result, Some(live));
+            }
+            Err(e) => {
+                // Unexpected (the tmpfs has room for the largest request): make a fresh one.
+                tracing::warn!("sandbox: a sandbox made ahead could not take the run: {e}");
+                ready.discard(inner);
+            }
+        }
+    }
     let slot = match inner.slots.lock() {
         Ok(mut slots) => slots.pop(),
         Err(_) => {

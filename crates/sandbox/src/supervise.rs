@@ -112,6 +112,134 @@ impl Cleanup {
     }
 }
 
+/// A sandbox made ahead of its run (see [`crate::SandboxConfig::init_ahead`]): its
+/// init has built everything but the run's files and waits for a byte on `go`. Taken
+/// by a run of the same language and limits ([`Inner::take_ready`]); dropped unused, it
+/// is killed and reaped and its cgroups removed.
+pub(crate) struct Ready {
+    pub(crate) language: Language,
+    pub(crate) limits: Limits,
+    pid: libc::pid_t,
+    pidfd: Option<OwnedFd>,
+    uid: u32,
+    slot: Option<u32>,
+    lease: Option<UidLease>,
+    steps: Vec<Step>,
+    status_read: Option<OwnedFd>,
+    go: Option<OwnedFd>,
+    plan: Arc<Plan>,
+}
+
+impl Ready {
+    /// Whether its init has exited: no run came in time (see
+    /// [`crate::SandboxConfig::init_ahead`]).
+    pub(crate) fn expired(&self) -> bool {
+        self.pidfd.as_ref().is_none_or(sys::has_exited)
+    }
+
+    /// The init's host pid and the steps' cgroup directories.
+    pub(crate) fn held(&self) -> crate::MadeAhead {
+        crate::MadeAhead {
+            language: self.language.name.clone(),
+            init_pid: u32::try_from(self.pid).unwrap_or_default(),
+            cgroups: self
+                .steps
+                .iter()
+                .filter_map(|s| s.cgroup.as_ref())
+                .flat_map(|c| c.dirs().iter().cloned())
+                .collect(),
+        }
+    }
+
+    /// Writes a run's files into the work dir, owned by the run's uid, through the
+    /// init's root (`/proc/<pid>/root`; root mode only). Nothing has executed in this
+    /// sandbox yet, so nothing in it can be a planted symlink; every open refuses one
+    /// all the same. Small writes into a tmpfs: no waiting.
+    pub(crate) fn write_files(
+        &self,
+        request: &RunRequest,
+        language: &Language,
+    ) -> Result<(), SandboxError> {
+        use std::fs::Permissions;
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let uid = self.uid;
+        let work = std::path::PathBuf::from(format!("/proc/{}/root/work", self.pid));
+        let err = |what: &str, e| {
+            SandboxError::io(format!("writing {what} into a sandbox made ahead"), e)
+        };
+        let files = std::iter::once((language.source.as_str(), request.source.as_slice())).chain(
+            request
+                .files
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_slice())),
+        );
+        for (name, data) in files {
+            let mut dir = work.clone();
+            let parents: Vec<&str> = name.split('/').collect();
+            for comp in &parents[..parents.len().saturating_sub(1)] {
+                dir.push(comp);
+                match std::fs::DirBuilder::new().mode(0o755).create(&dir) {
+                    // As the init makes them, whatever this process's umask.
+                    Ok(()) => std::fs::set_permissions(&dir, Permissions::from_mode(0o755))
+                        .and_then(|()| std::os::unix::fs::lchown(&dir, Some(uid), Some(uid)))
+                        .map_err(|e| err(name, e))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(err(name, e)),
+                }
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(work.join(name))
+                .map_err(|e| err(name, e))?;
+            file.write_all(data)
+                .and_then(|()| file.set_permissions(Permissions::from_mode(0o644)))
+                .and_then(|()| std::os::unix::fs::fchown(&file, Some(uid), Some(uid)))
+                .map_err(|e| err(name, e))?;
+        }
+        Ok(())
+    }
+
+    /// Gives up a sandbox nobody will use. Its uid slot is free at once: no process
+    /// ever ran as its uid (the init is root and no step was forked), so the next run
+    /// may have it while the reaper thread kills and reaps the init and removes the
+    /// cgroups. (Held until then, a slot freed late could leave a run that holds a
+    /// permit without a slot.)
+    pub(crate) fn discard(mut self, inner: &Arc<Inner>) {
+        drop(self.lease.take());
+        if let Some(slot) = self.slot.take() {
+            inner.release_slot(slot);
+        }
+        let cleanup = Cleanup {
+            inner: Arc::clone(inner),
+            pidfd: self.pidfd.take(),
+            cgroups: self
+                .steps
+                .iter_mut()
+                .filter_map(|s| s.cgroup.take())
+                .collect(),
+            slot: None,
+            lease: None,
+            permit: None,
+        };
+        inner.reap_later(cleanup);
+    }
+}
+
+impl Drop for Ready {
+    /// Unused when its sandbox goes away: kill and reap the init (it only waits, so it
+    /// dies at once); the cgroups, empty, go with the steps.
+    fn drop(&mut self) {
+        if let Some(fd) = self.pidfd.take() {
+            sys::kill(&fd);
+            sys::reap_blocking(&fd);
+        }
+    }
+}
+
 impl Live {
     pub(crate) fn new(
         inner: Arc<Inner>,
@@ -128,6 +256,28 @@ impl Live {
             lease: Some(lease),
             permit: Some(permit),
         }
+    }
+
+    /// A run that takes a sandbox made ahead: its slot and lease come with it
+    /// ([`Live::adopt`]).
+    pub(crate) fn for_ready(inner: Arc<Inner>, permit: OwnedSemaphorePermit) -> Self {
+        Live {
+            inner,
+            pidfd: None,
+            init_done: false,
+            steps: Vec::new(),
+            slot: None,
+            lease: None,
+            permit: Some(permit),
+        }
+    }
+
+    /// Takes over what a sandbox made ahead holds (its uid slot and lease, its steps
+    /// with their cgroups and pipes), so that the run's cleanup covers it.
+    fn adopt(&mut self, ready: &mut Ready) {
+        self.slot = ready.slot.take();
+        self.lease = ready.lease.take();
+        self.steps = std::mem::take(&mut ready.steps);
     }
 
     fn take_cleanup(&mut self) -> Cleanup {
@@ -185,7 +335,8 @@ impl Drop for Live {
     }
 }
 
-/// Runs `request` to its outcome. `live` holds what must be cleaned up.
+/// Runs `request` to its outcome in a sandbox made for it. `live` holds what must be
+/// cleaned up.
 pub(crate) async fn supervise(
     live: &mut Live,
     request: &RunRequest,
@@ -199,8 +350,11 @@ pub(crate) async fn supervise(
         .as_ref()
         .map(|l| l.uid)
         .ok_or(SandboxError::Internal("run without a uid lease"))?;
-    live.steps = create_steps(&inner, request, language)?;
-    let recipe = prepare(&inner, uid, request, language, &mut live.steps)?;
+    live.steps = create_steps(&inner, request.limits, &request.stdin, language)?;
+    let files = std::iter::once((language.source.clone(), request.source.clone()))
+        .chain(request.files.iter().cloned())
+        .collect();
+    let recipe = prepare(&inner, uid, files, language, &mut live.steps, None)?;
     let (cgroups, held, spawned) = spawn(&inner, recipe).await;
     for (step, cg) in live.steps.iter_mut().zip(cgroups) {
         step.cgroup = cg;
@@ -222,12 +376,77 @@ pub(crate) async fn supervise(
     for (step, io) in live.steps.iter_mut().zip(held.ios) {
         step.io = io;
     }
-    let pidfd = sys::watch(spawned.pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
     // Child-side ends now live in the sandbox only.
     drop(held.status_write);
     drop(held.netns);
     tracing::debug!(pid = spawned.pid, "sandbox started");
-    let seen = watch(&mut live.steps, held.status_read, pidfd, chunks, cancel).await?;
+    ask_ahead(&inner, request.limits, language);
+    follow(live, &plan, spawned.pidfd, held.status_read, chunks, cancel).await
+}
+
+/// Runs `request` to its outcome in `ready`, a sandbox made ahead for a run like it,
+/// which holds the run's files by now ([`Ready::write_files`]): tells it to go.
+pub(crate) async fn supervise_ready(
+    live: &mut Live,
+    mut ready: Ready,
+    request: &RunRequest,
+    language: &Language,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<RunOutcome, SandboxError> {
+    let inner = Arc::clone(&live.inner);
+    let parts = (
+        ready.go.take(),
+        ready.pidfd.take(),
+        ready.status_read.take(),
+    );
+    live.adopt(&mut ready);
+    let (Some(go), Some(pidfd), Some(status_read)) = parts else {
+        return Err(SandboxError::Internal(
+            "a sandbox made ahead was incomplete",
+        ));
+    };
+    let guard = match pidfd.try_clone() {
+        Ok(fd) => fd,
+        Err(e) => {
+            sys::kill(&pidfd);
+            live.pidfd = Some(pidfd);
+            return Err(SandboxError::io("dup pidfd", e));
+        }
+    };
+    live.pidfd = Some(guard);
+    if let Some(step) = live.steps.last_mut()
+        && let Some((_, data)) = &mut step.io.stdin
+    {
+        data.clone_from(&request.stdin);
+    }
+    // The root tmpfs gets the size a sandbox made for this run would have had.
+    let files_bytes = request.source.len() as u64
+        + request
+            .files
+            .iter()
+            .map(|(_, d)| d.len() as u64)
+            .sum::<u64>();
+    let first_files = live.steps.first().map_or(0, |s| s.limits.file_bytes);
+    let size = crate::plan::root_tmpfs_size(first_files, files_bytes);
+    std::io::Write::write_all(&mut std::fs::File::from(go), &size.to_ne_bytes())
+        .map_err(|e| SandboxError::io("starting a sandbox made ahead", e))?;
+    tracing::debug!(pid = ready.pid, "sandbox made ahead started");
+    ask_ahead(&inner, request.limits, language);
+    follow(live, &ready.plan, pidfd, status_read, chunks, cancel).await
+}
+
+/// Follows a started sandbox to its outcome: watches it, then measures and judges.
+async fn follow(
+    live: &mut Live,
+    plan: &Plan,
+    pidfd: OwnedFd,
+    status_read: OwnedFd,
+    chunks: &mpsc::UnboundedSender<OutputChunk>,
+    cancel: &CancellationToken,
+) -> Result<RunOutcome, SandboxError> {
+    let pidfd = sys::watch(pidfd).map_err(|e| SandboxError::io("pidfd", e))?;
+    let seen = watch(&mut live.steps, status_read, pidfd, chunks, cancel).await?;
     if seen.init_done {
         // Still exiting, maybe: `finish` leaves its reaping to the reaper thread.
         live.init_done = true;
@@ -248,19 +467,20 @@ pub(crate) async fn supervise(
 /// Makes each step's pipes; its cgroup is made by the spawner thread.
 fn create_steps(
     inner: &Inner,
-    request: &RunRequest,
+    run_limits: Limits,
+    stdin: &[u8],
     language: &Language,
 ) -> Result<Vec<Step>, SandboxError> {
     let mut limits = Vec::new();
     if language.compile.is_some() {
         limits.push((true, inner.config.compile_limits));
     }
-    limits.push((false, request.limits));
+    limits.push((false, run_limits));
     limits
         .into_iter()
         .map(|(compile, limits)| {
             Ok(Step {
-                io: step_io(compile, &limits, &request.stdin)?,
+                io: step_io(compile, &limits, stdin)?,
                 compile,
                 limits,
                 cgroup: None,
@@ -362,6 +582,9 @@ pub(crate) struct Held {
     status_read: OwnedFd,
     status_write: OwnedFd,
     netns: Option<OwnedFd>,
+    /// A sandbox made ahead: the read end of its `go` pipe (the init's) and the write
+    /// end (the host's).
+    go: Option<(OwnedFd, OwnedFd)>,
 }
 
 /// Everything the plan is built from, owned, so that the spawner thread can build it
@@ -383,6 +606,7 @@ pub(crate) struct Recipe {
     netns: Option<RawFd>,
     /// The cgroups made while probing the host, if this is the sandbox's first run.
     spares: Option<crate::cgroup::Spares>,
+    ahead: Option<crate::plan::Ahead>,
     held: Held,
 }
 
@@ -443,7 +667,26 @@ impl Recipe {
             seccomp: self.seccomp.clone(),
             proc_areas: self.proc_areas,
             netns: self.netns,
+            ahead: self.ahead,
         })
+    }
+}
+
+/// What the spawner thread is asked to do.
+pub(crate) enum Job {
+    /// Make a run's sandbox now.
+    Spawn(Box<SpawnJob>),
+    /// Make a sandbox ahead for the next run like this one, if none is waiting.
+    Ahead(Box<AheadJob>),
+}
+
+impl Job {
+    /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
+    pub(crate) fn run(self, report: &CgroupReport) {
+        match self {
+            Job::Spawn(job) => job.run(report),
+            Job::Ahead(job) => job.run(report),
+        }
     }
 }
 
@@ -458,28 +701,28 @@ type SpawnReply = (Vec<Option<StepCgroup>>, Option<Held>, SpawnResult);
 
 type SpawnResult = Result<(Arc<Plan>, crate::child::Spawned), SandboxError>;
 
+/// Makes the cgroups, builds the plan and clones the init of `recipe`. The cgroups come
+/// back even when spawning failed, so that whoever owns the run removes them.
+fn make(recipe: &mut Recipe, report: &CgroupReport) -> (Vec<Option<StepCgroup>>, SpawnResult) {
+    let mut cgroups = Vec::new();
+    let mut spares = recipe.spares.take();
+    for limits in recipe.cgroup_limits() {
+        match StepCgroup::create(report, limits, spares.take()) {
+            Ok(cg) => cgroups.push(cg),
+            Err(e) => return (cgroups, Err(e)),
+        }
+    }
+    let result = recipe.build(&cgroups).and_then(|plan| {
+        let spawned = crate::child::spawn(&plan)
+            .map_err(|e| SandboxError::io("clone into new namespaces", e))?;
+        Ok((Arc::new(plan), spawned))
+    });
+    (cgroups, result)
+}
+
 impl SpawnJob {
-    /// Runs on the spawner thread (blocking work: cgroupfs, `clone`).
-    pub(crate) fn run(mut self, report: &CgroupReport) {
-        let mut cgroups = Vec::new();
-        let mut result = Err(SandboxError::Internal("no step"));
-        let mut spares = self.recipe.spares.take();
-        for limits in self.recipe.cgroup_limits() {
-            match StepCgroup::create(report, limits, spares.take()) {
-                Ok(cg) => cgroups.push(cg),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        if cgroups.len() == self.recipe.steps.len() {
-            result = self.recipe.build(&cgroups).and_then(|plan| {
-                let spawned = crate::child::spawn(&plan)
-                    .map_err(|e| SandboxError::io("clone into new namespaces", e))?;
-                Ok((Arc::new(plan), spawned))
-            });
-        }
+    fn run(mut self, report: &CgroupReport) {
+        let (cgroups, result) = make(&mut self.recipe, report);
         let held = Some(self.recipe.held);
         if let Err((cgroups, _held, result)) = self.reply.send((cgroups, held, result)) {
             // The run was dropped while this thread worked: nobody watches the init.
@@ -492,14 +735,119 @@ impl SpawnJob {
     }
 }
 
+/// A sandbox to make ahead, for the next run of `language` with `limits`.
+pub(crate) struct AheadJob {
+    /// Weak: a queued job does not keep a dropped sandbox alive.
+    inner: std::sync::Weak<Inner>,
+    language: Language,
+    limits: Limits,
+}
+
+impl AheadJob {
+    fn run(self, report: &CgroupReport) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        if inner.has_ready() {
+            return;
+        }
+        // A uid slot of its own; none free means every run is busy and a sandbox made
+        // now would only take one from them.
+        let Some(slot) = inner.slots.lock().ok().and_then(|mut s| s.pop()) else {
+            return;
+        };
+        match self.make(&inner, slot, report) {
+            Ok(ready) => inner.put_ready(ready),
+            Err((e, slot)) => {
+                tracing::debug!("sandbox: making one ahead failed: {e}");
+                if let Some(slot) = slot {
+                    inner.release_slot(slot);
+                }
+            }
+        }
+    }
+
+    /// The sandbox, or why not with the slot if it is still to be given back (a made
+    /// [`Ready`] that fails gives it back itself).
+    fn make(
+        &self,
+        inner: &Arc<Inner>,
+        slot: u32,
+        report: &CgroupReport,
+    ) -> Result<Ready, (SandboxError, Option<u32>)> {
+        let lease = inner.lease_uid(slot).map_err(|e| (e, Some(slot)))?;
+        let uid = lease.uid;
+        let mut steps =
+            create_steps(inner, self.limits, &[], &self.language).map_err(|e| (e, Some(slot)))?;
+        let go = pipe().map_err(|e| (e, Some(slot)))?;
+        let wait = inner.config.init_ahead.unwrap_or_default();
+        let wait_ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        let mut recipe = prepare(
+            inner,
+            uid,
+            Vec::new(),
+            &self.language,
+            &mut steps,
+            Some((go, wait_ms)),
+        )
+        .map_err(|e| (e, Some(slot)))?;
+        let (cgroups, result) = make(&mut recipe, report);
+        for (step, cg) in steps.iter_mut().zip(cgroups) {
+            step.cgroup = cg;
+        }
+        let held = recipe.held;
+        for (step, io) in steps.iter_mut().zip(held.ios) {
+            step.io = io;
+            // Child-side ends now live in the sandbox only.
+            drop(step.io.child.take());
+        }
+        let (plan, spawned) = result.map_err(|e| (e, Some(slot)))?;
+        let Some((_read, go)) = held.go else {
+            sys::kill(&spawned.pidfd);
+            sys::reap_blocking(&spawned.pidfd);
+            return Err((SandboxError::Internal("no go pipe"), Some(slot)));
+        };
+        Ok(Ready {
+            language: self.language.clone(),
+            limits: self.limits,
+            pid: spawned.pid,
+            pidfd: Some(spawned.pidfd),
+            uid,
+            slot: Some(slot),
+            lease: Some(lease),
+            steps,
+            status_read: Some(held.status_read),
+            go: Some(go),
+            plan,
+        })
+    }
+}
+
+/// After a run has started: has the spawner thread make a sandbox ahead for the next run
+/// like it, if the sandbox is configured to.
+fn ask_ahead(inner: &Arc<Inner>, limits: Limits, language: &Language) {
+    if inner.config.init_ahead.is_none() || inner.mode != Mode::Root || inner.has_ready() {
+        return;
+    }
+    let job = Job::Ahead(Box::new(AheadJob {
+        inner: Arc::downgrade(inner),
+        language: language.clone(),
+        limits,
+    }));
+    if let Ok(tx) = inner.spawner.lock() {
+        let _ = tx.send(job);
+    }
+}
+
 /// Computes what the plan is built from: identity, file system inputs, every
 /// descriptor the child uses.
 fn prepare(
     inner: &Inner,
     uid: u32,
-    request: &RunRequest,
+    files: Vec<(String, Vec<u8>)>,
     language: &Language,
     steps: &mut [Step],
+    go: Option<((OwnedFd, OwnedFd), libc::c_int)>,
 ) -> Result<Recipe, SandboxError> {
     let config = &inner.config;
     let identity = match inner.mode {
@@ -532,9 +880,7 @@ fn prepare(
     Ok(Recipe {
         root_dir: config.root_dir.clone(),
         language: language.clone(),
-        files: std::iter::once((language.source.clone(), request.source.clone()))
-            .chain(request.files.iter().cloned())
-            .collect(),
+        files,
         identity,
         has_memory_cgroup: inner.host.cgroups.has_memory(),
         has_pids_cgroup: inner.host.cgroups.has_pids(),
@@ -545,11 +891,17 @@ fn prepare(
         proc_areas: inner.proc_areas,
         netns: netns.as_ref().map(AsRawFd::as_raw_fd),
         spares: inner.spares.lock().ok().and_then(|mut s| s.take()),
+        ahead: go.as_ref().map(|((read, _), wait_ms)| crate::plan::Ahead {
+            go: read.as_raw_fd(),
+            wait_ms: *wait_ms,
+            files_bytes: config.max_source_bytes as u64,
+        }),
         held: Held {
             ios,
             status_read,
             status_write,
             netns,
+            go: go.map(|(pipe, _)| pipe),
         },
     })
 }
@@ -560,7 +912,7 @@ async fn spawn(inner: &Inner, recipe: Recipe) -> SpawnReply {
     let (reply, rx) = oneshot::channel();
     let sent = match inner.spawner.lock() {
         Ok(tx) => tx
-            .send(SpawnJob { recipe, reply })
+            .send(Job::Spawn(Box::new(SpawnJob { recipe, reply })))
             .map_err(|_| SandboxError::Internal("the spawner thread is gone")),
         Err(_) => Err(SandboxError::Internal("the spawner lock is poisoned")),
     };

@@ -77,6 +77,23 @@ pub(crate) fn try_reap(pidfd: &OwnedFd) -> io::Result<bool> {
     Ok(unsafe { info.si_pid() } != 0)
 }
 
+/// Whether the process has exited, without reaping it.
+pub(crate) fn has_exited(pidfd: &OwnedFd) -> bool {
+    // SAFETY: as in `try_reap`.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as in `try_reap`; WNOWAIT leaves the child waitable.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
+        )
+    };
+    // SAFETY: as in `try_reap`.
+    r < 0 || unsafe { info.si_pid() } != 0
+}
+
 /// Blocking reap, for cleanup paths that cannot await.
 pub(crate) fn reap_blocking(pidfd: &OwnedFd) {
     // SAFETY: as in `try_reap`.

@@ -1,7 +1,7 @@
 //! Work the sandbox does ahead of its runs: network namespaces made in the background
 //! (kept as a pool for a server, one batch for `peercode run`), the cgroups made to probe
-//! the host kept for the first run, and the cgroups a crashed process left behind, swept
-//! before the first run.
+//! the host kept for the first run, the cgroups a crashed process left behind, swept
+//! before the first run, and a server's sandbox made ahead for the next run like the last.
 
 mod common;
 
@@ -120,14 +120,21 @@ async fn the_probed_cgroups_become_the_first_runs() {
     }
     handle.cancel();
     let _ = handle.outcome().await;
+    // Gone, but for the cgroups of the sandbox made ahead for the next run.
     assert!(
-        common::eventually(|| common::leftover_cgroups().is_empty()).await,
+        common::eventually(|| common::leftover_cgroups_but_ahead(&sb).is_empty()).await,
         "{:?}",
-        common::leftover_cgroups()
+        common::leftover_cgroups_but_ahead(&sb)
     );
     let out = common::run(&sb, common::req("python", "print(2)")).await;
     assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
     // A server's sandbox removes them just after the outcome.
+    assert!(
+        common::eventually(|| common::leftover_cgroups_but_ahead(&sb).is_empty()).await,
+        "{:?}",
+        common::leftover_cgroups_but_ahead(&sb)
+    );
+    drop(sb);
     assert!(
         common::eventually(|| common::leftover_cgroups().is_empty()).await,
         "{:?}",
@@ -141,7 +148,11 @@ async fn an_unused_sandbox_removes_its_probed_cgroups() {
     let sb = common::sandbox(2_400_050, 1);
     assert!(!common::leftover_cgroups().is_empty());
     drop(sb);
-    assert_eq!(common::leftover_cgroups(), Vec::<PathBuf>::new());
+    assert!(
+        common::eventually(|| common::leftover_cgroups().is_empty()).await,
+        "{:?}",
+        common::leftover_cgroups()
+    );
 }
 
 /// The cgroup paths of host process `pid`, from `/proc/PID/cgroup` (as the host sees them).
@@ -152,4 +163,216 @@ fn cgroups_of(pid: u32) -> Vec<String> {
         .filter_map(|l| l.splitn(3, ':').nth(2))
         .map(str::to_owned)
         .collect()
+}
+
+/// Lists the work dir with owners and modes, echoes stdin and a nested file, and fills
+/// the file budget with 300 KiB files until the root tmpfs refuses one: everything a
+/// run's file system is made of.
+const LOOK_AROUND: &str = r#"
+import os, sys
+def desc(p):
+    st = os.stat(p)
+    return f"{p}:{st.st_uid == os.getuid()}:{oct(st.st_mode & 0o7777)}"
+print(*(desc(p) for p in ['.', 'lib', 'lib/deep', 'lib/deep/util.py', 'main.py']))
+print(open('lib/deep/util.py').read().strip(), sys.stdin.read().strip())
+print(sorted(os.listdir('.')), sorted(os.listdir('/tmp')), os.getpid())
+n = 0
+try:
+    while n < 64:
+        with open(f'/tmp/fill{n}', 'wb') as f:
+            f.write(b'x' * (300 << 10))
+        n += 1
+except OSError as e:
+    print('files of 300 KiB written:', n, e.errno)
+"#;
+
+/// Default limits but a file budget of 1 MiB.
+fn small_budget() -> peercode_sandbox::Limits {
+    peercode_sandbox::Limits {
+        file_bytes: 1 << 20,
+        ..peercode_sandbox::Limits::default()
+    }
+}
+
+fn look_around() -> peercode_sandbox::RunRequest {
+    peercode_sandbox::RunRequest {
+        files: vec![("lib/deep/util.py".into(), b"X = 1\n".to_vec())],
+        stdin: b"from stdin".to_vec(),
+        ..common::req_limits("python", LOOK_AROUND, small_budget())
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A server's sandbox makes the next run's sandbox while the last one runs; a run of the
+/// same language and limits starts in it, and sees exactly what it would have seen in a
+/// sandbox made for it: its files with their owner and modes, its stdin, the same file
+/// budget, pid 2 of its own namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_like_the_last_starts_in_the_sandbox_made_ahead_and_sees_the_same() {
+    let base = 2_400_060;
+    let sb = common::sandbox(base, 1);
+    assert_eq!(sb.made_ahead(), None, "nothing is made before a first run");
+    let fresh = common::run(&sb, look_around()).await;
+    assert_eq!(fresh.verdict, Verdict::Ok, "{fresh:?}");
+    assert!(
+        fresh.stdout.contains("files of 300 KiB written: 4 28"),
+        "the budget of 1 MiB (+ 256 KiB) holds 4 such files: {fresh:?}"
+    );
+    assert!(
+        common::eventually(|| sb.made_ahead().is_some()).await,
+        "no sandbox was made ahead"
+    );
+    let ahead = sb.made_ahead().expect("made ahead");
+    assert_eq!(ahead.language, "python");
+    assert!(alive(ahead.init_pid));
+    assert!(!ahead.cgroups.is_empty());
+
+    // The next run like it starts in it: its program sits in the cgroups made ahead.
+    let mut handle = sb
+        .run(common::req_limits(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
+            small_budget(),
+        ))
+        .expect("accepted");
+    let first = tokio::time::timeout(Duration::from_secs(20), handle.next_chunk())
+        .await
+        .expect("started in time")
+        .expect("a chunk");
+    assert!(first.data.starts_with(b"started"), "{first:?}");
+    let program = common::processes_of(base, 2);
+    assert_eq!(program.len(), 1, "{program:?}");
+    let joined = cgroups_of(program[0].0);
+    for dir in &ahead.cgroups {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(
+            joined.iter().any(|c| c.ends_with(name)),
+            "the program is not in {}: {joined:?}",
+            dir.display()
+        );
+    }
+    handle.cancel();
+    let _ = handle.outcome().await;
+
+    // And it sees what a run in a sandbox made for it saw.
+    assert!(common::eventually(|| sb.made_ahead().is_some()).await);
+    let again = common::run(&sb, look_around()).await;
+    assert_eq!(again.verdict, Verdict::Ok, "{again:?}");
+    assert_eq!(again.stdout, fresh.stdout);
+    assert_eq!(again.stderr, fresh.stderr);
+}
+
+/// A sandbox made for another language, or for other limits, is of no use to a run: the
+/// run gets its own, and what was made ahead is killed, reaped and removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_language_or_other_limits_discard_the_sandbox_made_ahead() {
+    let base = 2_400_070;
+    let sb = common::sandbox(base, 1);
+    let out = common::run(&sb, common::req("python", "print('py')")).await;
+    assert_eq!(out.stdout, "py\n", "{out:?}");
+    assert!(common::eventually(|| sb.made_ahead().is_some()).await);
+    let python = sb.made_ahead().expect("made ahead");
+
+    let out = common::run(&sb, common::req("javascript", "console.log('js')")).await;
+    assert_eq!(out.stdout, "js\n", "{out:?}");
+    assert!(
+        common::eventually(|| !alive(python.init_pid)
+            && python.cgroups.iter().all(|c| !c.exists()))
+        .await,
+        "the sandbox made for python is still there"
+    );
+    assert!(
+        common::eventually(|| sb.made_ahead().is_some_and(|m| m.language == "javascript")).await
+    );
+    let js = sb.made_ahead().expect("made ahead");
+
+    let limits = peercode_sandbox::Limits {
+        memory_mb: 96,
+        ..peercode_sandbox::Limits::default()
+    };
+    let out = common::run(
+        &sb,
+        common::req_limits("javascript", "console.log('js, 96 MiB')", limits),
+    )
+    .await;
+    assert_eq!(out.stdout, "js, 96 MiB\n", "{out:?}");
+    assert!(
+        common::eventually(|| !alive(js.init_pid)).await,
+        "the sandbox made for other limits is still there"
+    );
+    assert!(
+        common::eventually(|| common::live_inits_but_ahead(&sb).is_empty()
+            && common::leftover_cgroups_but_ahead(&sb).is_empty())
+        .await
+    );
+}
+
+/// Nothing made ahead outlives its sandbox; `peercode run`'s sandbox makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_made_ahead_goes_with_its_sandbox_and_a_cli_makes_none() {
+    let sb = common::sandbox(2_400_080, 1);
+    let out = common::run(&sb, common::req("python", "print(1)")).await;
+    assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+    assert!(common::eventually(|| sb.made_ahead().is_some()).await);
+    let ahead = sb.made_ahead().expect("made ahead");
+    drop(sb);
+    assert!(
+        common::eventually(|| !alive(ahead.init_pid)
+            && common::live_inits().is_empty()
+            && common::leftover_cgroups().is_empty())
+        .await,
+        "left: inits {:?}, cgroups {:?}",
+        common::live_inits(),
+        common::leftover_cgroups()
+    );
+
+    let cli = Sandbox::new(SandboxConfig {
+        uid_base: 2_400_090,
+        ..SandboxConfig::one_run(LanguageTable::builtin())
+    })
+    .expect("sandbox");
+    let out = common::run(&cli, common::req("python", "print(1)")).await;
+    assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(cli.made_ahead(), None);
+    assert_eq!(common::leftover_cgroups(), Vec::<PathBuf>::new());
+}
+
+/// A sandbox made ahead waits only so long (its init shares this process's memory
+/// copy-on-write): then its init exits, and the next run, finding it gone, makes its own
+/// and removes what was left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_made_ahead_waits_only_so_long() {
+    let sb = Sandbox::new(SandboxConfig {
+        init_ahead: Some(Duration::from_millis(300)),
+        ..common::config(2_400_100, 1)
+    })
+    .expect("sandbox");
+    let out = common::run(&sb, common::req("python", "print(1)")).await;
+    assert_eq!(out.stdout, "1\n", "{out:?}");
+    assert!(common::eventually(|| sb.made_ahead().is_some()).await);
+    let ahead = sb.made_ahead().expect("made ahead");
+    assert!(
+        common::eventually(|| sb.made_ahead().is_none()).await,
+        "still waiting after its time"
+    );
+    assert_eq!(state_of(ahead.init_pid), Some('Z'), "its init has exited");
+    let out = common::run(&sb, common::req("python", "print(2)")).await;
+    assert_eq!(out.stdout, "2\n", "{out:?}");
+    assert!(
+        common::eventually(
+            || state_of(ahead.init_pid).is_none() && ahead.cgroups.iter().all(|c| !c.exists())
+        )
+        .await,
+        "what was left of it is still there"
+    );
+}
+
+/// The state letter of host process `pid` (`Z` for a zombie), `None` once it is gone.
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
 }

@@ -18,20 +18,28 @@ async fn wait_started(handle: &mut peercode_sandbox::RunHandle) {
     assert!(chunk.data.starts_with(b"started"), "{chunk:?}");
 }
 
-async fn assert_all_gone(uid_base: u32, slots: u32) {
+/// Nothing of a run is left: no process of its uids, no init, no cgroup, but for the
+/// sandbox `sb` made ahead for its next run (with no `sb`, nothing at all).
+async fn assert_all_gone_but_ahead(sb: Option<&Sandbox>, uid_base: u32, slots: u32) {
+    let inits = || sb.map_or_else(common::live_inits, common::live_inits_but_ahead);
+    let cgroups = || sb.map_or_else(common::leftover_cgroups, common::leftover_cgroups_but_ahead);
     let ok = common::eventually(|| {
         common::processes_of(uid_base, slots).is_empty()
-            && common::live_inits().is_empty()
-            && common::leftover_cgroups().is_empty()
+            && inits().is_empty()
+            && cgroups().is_empty()
     })
     .await;
     assert!(
         ok,
         "left behind: processes {:?}, inits {:?}, cgroups {:?}",
         common::processes_of(uid_base, slots),
-        common::live_inits(),
-        common::leftover_cgroups()
+        inits(),
+        cgroups()
     );
+}
+
+async fn assert_all_gone(sb: &Sandbox, uid_base: u32, slots: u32) {
+    assert_all_gone_but_ahead(Some(sb), uid_base, slots).await;
 }
 
 // The checks look at every sandbox init and cgroup of this test process, so the tests
@@ -58,6 +66,8 @@ async fn a_finished_run_has_no_cgroup_left_when_its_outcome_arrives() {
         uid_base: base,
         concurrency: 1,
         cleanup: CleanupOrder::BeforeOutcome,
+        // As `peercode run`'s: no sandbox made ahead, whose cgroups would be left.
+        init_ahead: None,
         ..SandboxConfig::default()
     })
     .expect("sandbox");
@@ -71,7 +81,7 @@ async fn a_finished_run_has_no_cgroup_left_when_its_outcome_arrives() {
         );
         assert!(common::processes_of(base, 1).is_empty(), "run {i}");
     }
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
 }
 
 /// A server's sandbox ([`CleanupOrder::AfterOutcome`], the default) hands the outcome over
@@ -85,7 +95,7 @@ async fn a_servers_run_removes_its_cgroups_after_the_outcome() {
         assert_eq!(out.verdict, Verdict::Ok, "{out:?}");
         assert_eq!(out.stdout, format!("{i}\n"), "run {i}");
     }
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
 }
 
 async fn cancel_kills_the_run() {
@@ -97,7 +107,7 @@ async fn cancel_kills_the_run() {
     handle.cancel();
     let err = handle.outcome().await.expect_err("cancelled");
     assert!(matches!(err, SandboxError::Cancelled), "{err}");
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
     // The slot is free again and works.
     let out = common::run(&sb, common::req("python", "print('next')")).await;
     assert_eq!(out.stdout, "next\n");
@@ -109,7 +119,7 @@ async fn dropping_the_handle_kills_the_run() {
     let mut handle = sb.run(common::req("python", SLEEPER)).expect("accepted");
     wait_started(&mut handle).await;
     drop(handle);
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
 }
 
 async fn a_panicking_caller_kills_the_run() {
@@ -124,7 +134,7 @@ async fn a_panicking_caller_kills_the_run() {
         panic!("the caller panics while the program runs");
     });
     assert!(task.await.is_err_and(|e| e.is_panic()));
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
 }
 
 async fn runtime_shutdown_kills_the_run() {
@@ -146,7 +156,7 @@ async fn runtime_shutdown_kills_the_run() {
     })
     .await
     .expect("runtime thread");
-    assert_all_gone(base, 1).await;
+    assert_all_gone_but_ahead(None, base, 1).await;
 }
 
 async fn the_queue_is_bounded() {
@@ -173,7 +183,7 @@ async fn the_queue_is_bounded() {
     let out = queued.outcome().await.expect("queued run completes");
     assert_eq!(out.stdout, "queued\n");
     assert!(sb.run(common::req("python", "print(4)")).is_ok());
-    assert_all_gone(base, 1).await;
+    assert_all_gone(&sb, base, 1).await;
 }
 
 async fn concurrent_runs_are_isolated() {
@@ -197,5 +207,5 @@ async fn concurrent_runs_are_isolated() {
         // Own file, alone in its /tmp, pid 2 in its own PID namespace (init is 1).
         assert_eq!(out.stdout, format!("{i} 1 2\n"));
     }
-    assert_all_gone(base, 4).await;
+    assert_all_gone(&sb, base, 4).await;
 }

@@ -178,14 +178,35 @@ async fn hostile_programs_get_their_verdicts_and_leave_nothing_behind() {
     }
     // An outcome comes once the init reports every process of the run gone; the init
     // itself may still be exiting (its namespaces torn down) for a few milliseconds.
-    if !common::eventually(|| common::live_inits().is_empty()).await {
-        failures.push(format!("sandbox inits left: {:?}", common::live_inits()));
+    // Only the sandbox made ahead for the next run stays, waiting.
+    if !common::eventually(|| common::live_inits_but_ahead(&sb).is_empty()).await {
+        failures.push(format!(
+            "sandbox inits left: {:?}",
+            common::live_inits_but_ahead(&sb)
+        ));
     }
     // A server's sandbox removes a run's cgroups just after its outcome.
-    if !common::eventually(|| common::leftover_cgroups().is_empty()).await {
-        failures.push(format!("cgroups left: {:?}", common::leftover_cgroups()));
+    if !common::eventually(|| common::leftover_cgroups_but_ahead(&sb).is_empty()).await {
+        failures.push(format!(
+            "cgroups left: {:?}",
+            common::leftover_cgroups_but_ahead(&sb)
+        ));
     }
-    let root = &sb.config().root_dir;
+    let root = sb.config().root_dir.clone();
+    let root = &root;
+    // Nothing at all outlives the sandbox.
+    drop(sb);
+    if !common::eventually(|| {
+        common::live_inits().is_empty() && common::leftover_cgroups().is_empty()
+    })
+    .await
+    {
+        failures.push(format!(
+            "left after the sandbox was dropped: inits {:?}, cgroups {:?}",
+            common::live_inits(),
+            common::leftover_cgroups()
+        ));
+    }
     if common::is_mounted(root) {
         failures.push(format!("{} is mounted on the host", root.display()));
     }

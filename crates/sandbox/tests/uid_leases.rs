@@ -15,9 +15,17 @@ const WHO: &str = "import os, sys, time\nprint(os.getuid(), flush=True)\n\
 
 #[tokio::test]
 async fn a_second_sandbox_with_the_same_uid_base_gets_another_uid() {
-    // Both start from slot 0 of the same range, as two CLI processes do.
-    let first = common::sandbox(UID_BASE, 1);
-    let second = common::sandbox(UID_BASE, 1);
+    // Both start from slot 0 of the same range, as two CLI processes do (which make no
+    // sandbox ahead).
+    let cli = || {
+        peercode_sandbox::Sandbox::new(peercode_sandbox::SandboxConfig {
+            init_ahead: None,
+            ..common::config(UID_BASE, 1)
+        })
+        .expect("sandbox")
+    };
+    let first = cli();
+    let second = cli();
     let mut holder = first
         .run(peercode_sandbox::RunRequest {
             files: vec![("hold".into(), Vec::new())],

@@ -10,14 +10,19 @@ use peercode_sandbox::{Limits, RunOutcome, RunRequest, Sandbox, SandboxConfig};
 /// A sandbox whose programs run as uids `uid_base..uid_base + concurrency`, distinct
 /// per test so that leftover checks of parallel tests do not see each other.
 pub fn sandbox(uid_base: u32, concurrency: usize) -> Sandbox {
-    Sandbox::new(SandboxConfig {
+    Sandbox::new(config(uid_base, concurrency))
+        .expect("this host can run the sandbox (run the tests as root on Linux)")
+}
+
+/// The configuration of [`sandbox`]: a server's, with its own uids and root dir.
+pub fn config(uid_base: u32, concurrency: usize) -> SandboxConfig {
+    SandboxConfig {
         uid_base,
         concurrency,
         queue: 256,
         root_dir: std::env::temp_dir().join(format!("peercode-sandbox-test-{uid_base}")),
         ..SandboxConfig::default()
-    })
-    .expect("this host can run the sandbox (run the tests as root on Linux)")
+    }
 }
 
 pub fn req(language: &str, source: &str) -> RunRequest {
@@ -130,6 +135,26 @@ pub fn leftover_cgroups() -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// [`leftover_cgroups`] but for those of the sandbox `sb` made ahead for its next run
+/// (see `SandboxConfig::init_ahead`), which it holds until a run takes it or it is
+/// dropped.
+pub fn leftover_cgroups_but_ahead(sb: &Sandbox) -> Vec<PathBuf> {
+    let held = sb.made_ahead().map(|m| m.cgroups).unwrap_or_default();
+    leftover_cgroups()
+        .into_iter()
+        .filter(|c| !held.contains(c))
+        .collect()
+}
+
+/// [`live_inits`] but for the init of the sandbox `sb` made ahead for its next run.
+pub fn live_inits_but_ahead(sb: &Sandbox) -> Vec<u32> {
+    let held = sb.made_ahead().map(|m| m.init_pid);
+    live_inits()
+        .into_iter()
+        .filter(|&pid| Some(pid) != held)
+        .collect()
 }
 
 /// Whether `path` is a mount point in this (the host's) mount namespace.
