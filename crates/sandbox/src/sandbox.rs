@@ -17,7 +17,7 @@ use crate::language::Language;
 use crate::outcome::{OutputChunk, RunOutcome};
 use crate::plan::ProcAreas;
 use crate::seccomp::{self, Bpf};
-use crate::supervise::{Cleanup, Job, Live, Ready, supervise, supervise_ready};
+use crate::supervise::{Cleanup, Job, Live, Ready, supervise};
 use crate::sys;
 
 /// Runs untrusted programs, a bounded number at a time. Cheap to clone.
@@ -449,9 +449,9 @@ async fn execute(
         match ready.write_files(&request, &language) {
             Ok(()) => {
                 let mut live = Live::for_ready(Arc::clone(inner), permit);
-                let result =
-                    supervise_ready(&mut live, ready, &request, &language, &chunks, &cancel).await;
-                return (result, Some(live));
+                let ready = Some(ready);
+                let result = supervise(&mut live, &request, &language, ready, &chunks, &cancel);
+                return (result.await, Some(live));
             }
             Err(e) => {
                 // Unexpected (the tmpfs has room for the largest request): make a fresh one.
@@ -485,6 +485,6 @@ async fn execute(
         }
     };
     let mut live = Live::new(Arc::clone(inner), slot, lease, permit);
-    let result = supervise(&mut live, &request, &language, &chunks, &cancel).await;
+    let result = supervise(&mut live, &request, &language, None, &chunks, &cancel).await;
     (result, Some(live))
 }

@@ -216,11 +216,7 @@ impl Ready {
         let cleanup = Cleanup {
             inner: Arc::clone(inner),
             pidfd: self.pidfd.take(),
-            cgroups: self
-                .steps
-                .iter_mut()
-                .filter_map(|s| s.cgroup.take())
-                .collect(),
+            cgroups: take_cgroups(&mut self.steps),
             slot: None,
             lease: None,
             permit: None,
@@ -240,6 +236,11 @@ impl Drop for Ready {
     }
 }
 
+/// Every step's cgroup, taken out of the steps (for a cleanup).
+fn take_cgroups(steps: &mut [Step]) -> Vec<StepCgroup> {
+    steps.iter_mut().filter_map(|s| s.cgroup.take()).collect()
+}
+
 impl Live {
     pub(crate) fn new(
         inner: Arc<Inner>,
@@ -247,15 +248,10 @@ impl Live {
         lease: UidLease,
         permit: OwnedSemaphorePermit,
     ) -> Self {
-        Live {
-            inner,
-            pidfd: None,
-            init_done: false,
-            steps: Vec::new(),
-            slot: Some(slot),
-            lease: Some(lease),
-            permit: Some(permit),
-        }
+        let mut live = Live::for_ready(inner, permit);
+        live.slot = Some(slot);
+        live.lease = Some(lease);
+        live
     }
 
     /// A run that takes a sandbox made ahead: its slot and lease come with it
@@ -284,11 +280,7 @@ impl Live {
         Cleanup {
             inner: Arc::clone(&self.inner),
             pidfd: self.pidfd.take(),
-            cgroups: self
-                .steps
-                .iter_mut()
-                .filter_map(|s| s.cgroup.take())
-                .collect(),
+            cgroups: take_cgroups(&mut self.steps),
             slot: self.slot.take(),
             lease: self.lease.take(),
             permit: self.permit.take(),
@@ -335,15 +327,35 @@ impl Drop for Live {
     }
 }
 
-/// Runs `request` to its outcome in a sandbox made for it. `live` holds what must be
-/// cleaned up.
+/// Runs `request` to its outcome: in `ready`, a sandbox made ahead for a run like it,
+/// which holds the run's files by now ([`Ready::write_files`]), or else in one made for
+/// it now. `live` holds what must be cleaned up.
 pub(crate) async fn supervise(
     live: &mut Live,
     request: &RunRequest,
     language: &Language,
+    ready: Option<Ready>,
     chunks: &mpsc::UnboundedSender<OutputChunk>,
     cancel: &CancellationToken,
 ) -> Result<RunOutcome, SandboxError> {
+    let inner = Arc::clone(&live.inner);
+    let (plan, pidfd, status_read) = match ready {
+        Some(ready) => go(live, ready, request)?,
+        None => spawn_for(live, request, language).await?,
+    };
+    ask_ahead(&inner, request.limits, language);
+    follow(live, &plan, pidfd, status_read, chunks, cancel).await
+}
+
+/// A started sandbox: its plan, the init's pidfd and the status pipe's read end.
+type Started = (Arc<Plan>, OwnedFd, OwnedFd);
+
+/// Makes the run's sandbox and starts it.
+async fn spawn_for(
+    live: &mut Live,
+    request: &RunRequest,
+    language: &Language,
+) -> Result<Started, SandboxError> {
     let inner = Arc::clone(&live.inner);
     let uid = live
         .lease
@@ -360,18 +372,7 @@ pub(crate) async fn supervise(
         step.cgroup = cg;
     }
     let (plan, spawned) = spawned?;
-    // The guard keeps its own handle on the init, so that dropping this future (task
-    // aborted, runtime shut down, panic) still kills and reaps it.
-    let guard = spawned.pidfd.try_clone();
-    let guard = match guard {
-        Ok(fd) => fd,
-        Err(e) => {
-            sys::kill(&spawned.pidfd);
-            live.pidfd = Some(spawned.pidfd);
-            return Err(SandboxError::io("dup pidfd", e));
-        }
-    };
-    live.pidfd = Some(guard);
+    let pidfd = hold_init(live, spawned.pidfd)?;
     let held = held.ok_or(SandboxError::Internal("the spawner kept the run's pipes"))?;
     for (step, io) in live.steps.iter_mut().zip(held.ios) {
         step.io = io;
@@ -380,21 +381,11 @@ pub(crate) async fn supervise(
     drop(held.status_write);
     drop(held.netns);
     tracing::debug!(pid = spawned.pid, "sandbox started");
-    ask_ahead(&inner, request.limits, language);
-    follow(live, &plan, spawned.pidfd, held.status_read, chunks, cancel).await
+    Ok((plan, pidfd, held.status_read))
 }
 
-/// Runs `request` to its outcome in `ready`, a sandbox made ahead for a run like it,
-/// which holds the run's files by now ([`Ready::write_files`]): tells it to go.
-pub(crate) async fn supervise_ready(
-    live: &mut Live,
-    mut ready: Ready,
-    request: &RunRequest,
-    language: &Language,
-    chunks: &mpsc::UnboundedSender<OutputChunk>,
-    cancel: &CancellationToken,
-) -> Result<RunOutcome, SandboxError> {
-    let inner = Arc::clone(&live.inner);
+/// Starts `ready` for the run: takes over what it holds and tells its init to go.
+fn go(live: &mut Live, mut ready: Ready, request: &RunRequest) -> Result<Started, SandboxError> {
     let parts = (
         ready.go.take(),
         ready.pidfd.take(),
@@ -406,15 +397,7 @@ pub(crate) async fn supervise_ready(
             "a sandbox made ahead was incomplete",
         ));
     };
-    let guard = match pidfd.try_clone() {
-        Ok(fd) => fd,
-        Err(e) => {
-            sys::kill(&pidfd);
-            live.pidfd = Some(pidfd);
-            return Err(SandboxError::io("dup pidfd", e));
-        }
-    };
-    live.pidfd = Some(guard);
+    let pidfd = hold_init(live, pidfd)?;
     if let Some(step) = live.steps.last_mut()
         && let Some((_, data)) = &mut step.io.stdin
     {
@@ -432,8 +415,23 @@ pub(crate) async fn supervise_ready(
     std::io::Write::write_all(&mut std::fs::File::from(go), &size.to_ne_bytes())
         .map_err(|e| SandboxError::io("starting a sandbox made ahead", e))?;
     tracing::debug!(pid = ready.pid, "sandbox made ahead started");
-    ask_ahead(&inner, request.limits, language);
-    follow(live, &ready.plan, pidfd, status_read, chunks, cancel).await
+    Ok((Arc::clone(&ready.plan), pidfd, status_read))
+}
+
+/// Gives `live` its own handle on the init, so that dropping the run (task aborted,
+/// runtime shut down, panic) still kills and reaps it; kills the init if it cannot.
+fn hold_init(live: &mut Live, pidfd: OwnedFd) -> Result<OwnedFd, SandboxError> {
+    match pidfd.try_clone() {
+        Ok(guard) => {
+            live.pidfd = Some(guard);
+            Ok(pidfd)
+        }
+        Err(e) => {
+            sys::kill(&pidfd);
+            live.pidfd = Some(pidfd);
+            Err(SandboxError::io("dup pidfd", e))
+        }
+    }
 }
 
 /// Follows a started sandbox to its outcome: watches it, then measures and judges.

@@ -54,6 +54,19 @@ pub(crate) fn kill_pid(pid: libc::pid_t) {
 
 /// Reaps the init if it has exited. `Ok(true)` once reaped (or already gone).
 pub(crate) fn try_reap(pidfd: &OwnedFd) -> io::Result<bool> {
+    match wait_nohang(pidfd, 0) {
+        Err(err) if err.raw_os_error() == Some(libc::ECHILD) => Ok(true),
+        other => other,
+    }
+}
+
+/// Whether the process has exited, without reaping it.
+pub(crate) fn has_exited(pidfd: &OwnedFd) -> bool {
+    wait_nohang(pidfd, libc::WNOWAIT).unwrap_or(true)
+}
+
+/// `waitid(P_PIDFD, WEXITED | WNOHANG | flags)`: whether the process had exited.
+fn wait_nohang(pidfd: &OwnedFd, flags: libc::c_int) -> io::Result<bool> {
     // SAFETY: `info` is a zeroed siginfo_t the kernel fills in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointer to `info`, a pidfd we own.
@@ -62,44 +75,22 @@ pub(crate) fn try_reap(pidfd: &OwnedFd) -> io::Result<bool> {
             libc::P_PIDFD,
             pidfd.as_raw_fd() as libc::id_t,
             &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::__WALL,
+            libc::WEXITED | libc::WNOHANG | libc::__WALL | flags,
         )
     };
     if r < 0 {
-        let err = io::Error::last_os_error();
-        return if err.raw_os_error() == Some(libc::ECHILD) {
-            Ok(true)
-        } else {
-            Err(err)
-        };
+        return Err(io::Error::last_os_error());
     }
     // SAFETY: si_pid is valid to read for SIGCHLD-style results; 0 means "not yet".
     Ok(unsafe { info.si_pid() } != 0)
 }
 
-/// Whether the process has exited, without reaping it.
-pub(crate) fn has_exited(pidfd: &OwnedFd) -> bool {
-    // SAFETY: as in `try_reap`.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as in `try_reap`; WNOWAIT leaves the child waitable.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
-        )
-    };
-    // SAFETY: as in `try_reap`.
-    r < 0 || unsafe { info.si_pid() } != 0
-}
-
 /// Blocking reap, for cleanup paths that cannot await.
 pub(crate) fn reap_blocking(pidfd: &OwnedFd) {
-    // SAFETY: as in `try_reap`.
+    // SAFETY: as in `wait_nohang`.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: as in `try_reap`.
+        // SAFETY: as in `wait_nohang`.
         let r = unsafe {
             libc::waitid(
                 libc::P_PIDFD,

@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use peercode_sandbox::{CgroupKind, LanguageTable, Sandbox, SandboxConfig, Verdict};
+use peercode_sandbox::{CgroupKind, LanguageTable, Limits, Sandbox, SandboxConfig, Verdict};
 
 fn thread_names() -> Vec<String> {
     std::fs::read_dir("/proc/self/task")
@@ -96,28 +96,7 @@ async fn the_probed_cgroups_become_the_first_runs() {
         !probed.is_empty(),
         "the probe keeps its cgroups for the first run"
     );
-    let mut handle = sb
-        .run(common::req(
-            "python",
-            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
-        ))
-        .expect("accepted");
-    let first = tokio::time::timeout(Duration::from_secs(20), handle.next_chunk())
-        .await
-        .expect("started in time")
-        .expect("a chunk");
-    assert!(first.data.starts_with(b"started"), "{first:?}");
-    let program = common::processes_of(base, 1);
-    assert_eq!(program.len(), 1, "{program:?}");
-    let joined = cgroups_of(program[0].0);
-    for dir in &probed {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        assert!(
-            joined.iter().any(|c| c.ends_with(name)),
-            "the program is not in {}: {joined:?}",
-            dir.display()
-        );
-    }
+    let handle = sleeper_in(&sb, Limits::default(), base, &probed).await;
     handle.cancel();
     let _ = handle.outcome().await;
     // Gone, but for the cgroups of the sandbox made ahead for the next run.
@@ -155,6 +134,40 @@ async fn an_unused_sandbox_removes_its_probed_cgroups() {
     );
 }
 
+/// Starts a Python program that sleeps, once it has started checks that it sits in
+/// `cgroups` (the program runs as one of the uids from `uid_base`), and hands it back.
+async fn sleeper_in(
+    sb: &Sandbox,
+    limits: Limits,
+    uid_base: u32,
+    cgroups: &[PathBuf],
+) -> peercode_sandbox::RunHandle {
+    let mut handle = sb
+        .run(common::req_limits(
+            "python",
+            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
+            limits,
+        ))
+        .expect("accepted");
+    let first = tokio::time::timeout(Duration::from_secs(20), handle.next_chunk())
+        .await
+        .expect("started in time")
+        .expect("a chunk");
+    assert!(first.data.starts_with(b"started"), "{first:?}");
+    let program = common::processes_of(uid_base, 2);
+    assert_eq!(program.len(), 1, "{program:?}");
+    let joined = cgroups_of(program[0].0);
+    for dir in cgroups {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(
+            joined.iter().any(|c| c.ends_with(name)),
+            "the program is not in {}: {joined:?}",
+            dir.display()
+        );
+    }
+    handle
+}
+
 /// The cgroup paths of host process `pid`, from `/proc/PID/cgroup` (as the host sees them).
 fn cgroups_of(pid: u32) -> Vec<String> {
     std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
@@ -187,10 +200,10 @@ except OSError as e:
 "#;
 
 /// Default limits but a file budget of 1 MiB.
-fn small_budget() -> peercode_sandbox::Limits {
-    peercode_sandbox::Limits {
+fn small_budget() -> Limits {
+    Limits {
         file_bytes: 1 << 20,
-        ..peercode_sandbox::Limits::default()
+        ..Limits::default()
     }
 }
 
@@ -231,29 +244,7 @@ async fn a_run_like_the_last_starts_in_the_sandbox_made_ahead_and_sees_the_same(
     assert!(!ahead.cgroups.is_empty());
 
     // The next run like it starts in it: its program sits in the cgroups made ahead.
-    let mut handle = sb
-        .run(common::req_limits(
-            "python",
-            "import time\nprint('started', flush=True)\ntime.sleep(30)\n",
-            small_budget(),
-        ))
-        .expect("accepted");
-    let first = tokio::time::timeout(Duration::from_secs(20), handle.next_chunk())
-        .await
-        .expect("started in time")
-        .expect("a chunk");
-    assert!(first.data.starts_with(b"started"), "{first:?}");
-    let program = common::processes_of(base, 2);
-    assert_eq!(program.len(), 1, "{program:?}");
-    let joined = cgroups_of(program[0].0);
-    for dir in &ahead.cgroups {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        assert!(
-            joined.iter().any(|c| c.ends_with(name)),
-            "the program is not in {}: {joined:?}",
-            dir.display()
-        );
-    }
+    let handle = sleeper_in(&sb, small_budget(), base, &ahead.cgroups).await;
     handle.cancel();
     let _ = handle.outcome().await;
 
@@ -289,9 +280,9 @@ async fn another_language_or_other_limits_discard_the_sandbox_made_ahead() {
     );
     let js = sb.made_ahead().expect("made ahead");
 
-    let limits = peercode_sandbox::Limits {
+    let limits = Limits {
         memory_mb: 96,
-        ..peercode_sandbox::Limits::default()
+        ..Limits::default()
     };
     let out = common::run(
         &sb,
