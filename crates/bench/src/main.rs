@@ -128,6 +128,13 @@ struct Config {
     /// Runs per language in the runs scenario.
     #[arg(long, env = "PEERCODE_BENCH_RUN_REPS", default_value_t = 20)]
     run_reps: usize,
+    /// `typing` on PeerCode's one-instance kinds: first make one Python run in a room of
+    /// its own, so that the sandbox the server then makes ahead for the next run waits
+    /// through the whole load (its init shares the server's memory copy-on-write: every
+    /// page the server writes meanwhile is copied once). Shows what a waiting sandbox
+    /// costs the collaboration server.
+    #[arg(long)]
+    typing_after_a_run: bool,
     /// Scheduling weight (nice, -20..19) for the sessions of the load generator and of
     /// every server it starts, all alike: on a machine shared with other work, a negative
     /// value keeps them from queueing behind it (needs root). Default: left alone.
@@ -271,8 +278,17 @@ async fn run(config: Config) -> Result<()> {
             let mut cells = Vec::new();
             for kind in &servers {
                 eprintln!("{title}: {}", kind.label());
+                let run_first = config.typing_after_a_run
+                    && matches!(kind, Kind::PeerCode { .. } | Kind::PeerCodePg { .. });
                 let r = with_server(kind, &config, &format!("typing-{rate}"), |s| {
-                    Box::pin(async move { typing::run(s, spec).await })
+                    Box::pin(async move {
+                        if run_first {
+                            runs::one_run(s)
+                                .await
+                                .context("the run before the typing")?;
+                        }
+                        typing::run(s, spec).await
+                    })
                 })
                 .await;
                 if let Ok(r) = &r {

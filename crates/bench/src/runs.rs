@@ -43,11 +43,7 @@ pub struct RunTimes {
 }
 
 pub async fn run(server: &Server, bin: &Path, reps: usize) -> Result<Vec<RunTimes>> {
-    let http = server
-        .ws_base
-        .trim_start_matches("ws://")
-        .trim_end_matches("/ws")
-        .to_owned();
+    let http = http_addr(server);
     let mut out = Vec::new();
     for &(language, entry, source) in PROGRAMS {
         let room = format!("bench-run-{language}");
@@ -80,6 +76,27 @@ pub async fn run(server: &Server, bin: &Path, reps: usize) -> Result<Vec<RunTime
         });
     }
     Ok(out)
+}
+
+/// One Python run in a room of its own, to its verdict (see `--typing-after-a-run`).
+pub async fn one_run(server: &Server) -> Result<()> {
+    let (language, entry, source) = PROGRAMS[0];
+    let room = "bench-run-before-typing";
+    let mut watcher = Watcher::join(&server.ws_base, room).await?;
+    watcher.write_program(language, entry, source).await?;
+    let started = Instant::now();
+    let id = post_run(&http_addr(server), room).await?;
+    watcher.time_run(&id, started).await?;
+    Ok(())
+}
+
+/// `host:port` of the server's HTTP API.
+fn http_addr(server: &Server) -> String {
+    server
+        .ws_base
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_owned()
 }
 
 fn percentiles(ms: &mut [f64]) -> (f64, f64) {
