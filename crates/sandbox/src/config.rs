@@ -244,6 +244,12 @@ pub struct RunRequest {
 }
 
 impl RunRequest {
+    /// Bytes of the source and every extra file together: what the run's files take in
+    /// its root tmpfs.
+    pub(crate) fn files_bytes(&self) -> usize {
+        self.source.len() + self.files.iter().map(|(_, d)| d.len()).sum::<usize>()
+    }
+
     /// What [`crate::Sandbox::run`] refuses up front, without a sandbox: the language is in
     /// `config`'s table, the limits within its maxima, the source and files within its
     /// bounds and their paths safe. For a caller that hands the run to a sandbox elsewhere
@@ -276,7 +282,7 @@ impl RunRequest {
                 max: config.max_files,
             });
         }
-        let size = self.source.len() + self.files.iter().map(|(_, d)| d.len()).sum::<usize>();
+        let size = self.files_bytes();
         if size > config.max_source_bytes {
             return Err(SandboxError::SourceTooLarge {
                 size,

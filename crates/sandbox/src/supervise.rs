@@ -404,14 +404,8 @@ fn go(live: &mut Live, mut ready: Ready, request: &RunRequest) -> Result<Started
         data.clone_from(&request.stdin);
     }
     // The root tmpfs gets the size a sandbox made for this run would have had.
-    let files_bytes = request.source.len() as u64
-        + request
-            .files
-            .iter()
-            .map(|(_, d)| d.len() as u64)
-            .sum::<u64>();
     let first_files = live.steps.first().map_or(0, |s| s.limits.file_bytes);
-    let size = crate::plan::root_tmpfs_size(first_files, files_bytes);
+    let size = crate::plan::root_tmpfs_size(first_files, request.files_bytes() as u64);
     std::io::Write::write_all(&mut std::fs::File::from(go), &size.to_ne_bytes())
         .map_err(|e| SandboxError::io("starting a sandbox made ahead", e))?;
     tracing::debug!(pid = ready.pid, "sandbox made ahead started");
@@ -580,9 +574,8 @@ pub(crate) struct Held {
     status_read: OwnedFd,
     status_write: OwnedFd,
     netns: Option<OwnedFd>,
-    /// A sandbox made ahead: the read end of its `go` pipe (the init's) and the write
-    /// end (the host's).
-    go: Option<(OwnedFd, OwnedFd)>,
+    /// A sandbox made ahead: the read end of its `go` pipe (the init's).
+    go: Option<OwnedFd>,
 }
 
 /// Everything the plan is built from, owned, so that the spawner thread can build it
@@ -756,39 +749,29 @@ impl AheadJob {
         };
         match self.make(&inner, slot, report) {
             Ok(ready) => inner.put_ready(ready),
-            Err((e, slot)) => {
+            Err(e) => {
                 tracing::debug!("sandbox: making one ahead failed: {e}");
-                if let Some(slot) = slot {
-                    inner.release_slot(slot);
-                }
+                inner.release_slot(slot);
             }
         }
     }
 
-    /// The sandbox, or why not with the slot if it is still to be given back (a made
-    /// [`Ready`] that fails gives it back itself).
+    /// The sandbox, on uid slot `slot`; on failure nothing of it is left but the slot.
     fn make(
         &self,
         inner: &Arc<Inner>,
         slot: u32,
         report: &CgroupReport,
-    ) -> Result<Ready, (SandboxError, Option<u32>)> {
-        let lease = inner.lease_uid(slot).map_err(|e| (e, Some(slot)))?;
+    ) -> Result<Ready, SandboxError> {
+        let lease = inner.lease_uid(slot)?;
         let uid = lease.uid;
-        let mut steps =
-            create_steps(inner, self.limits, &[], &self.language).map_err(|e| (e, Some(slot)))?;
-        let go = pipe().map_err(|e| (e, Some(slot)))?;
+        let mut steps = create_steps(inner, self.limits, &[], &self.language)?;
+        let (go_read, go) = pipe()?;
         let wait = inner.config.init_ahead.unwrap_or_default();
         let wait_ms = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
-        let mut recipe = prepare(
-            inner,
-            uid,
-            Vec::new(),
-            &self.language,
-            &mut steps,
-            Some((go, wait_ms)),
-        )
-        .map_err(|e| (e, Some(slot)))?;
+        let files = Vec::new();
+        let go_read = Some((go_read, wait_ms));
+        let mut recipe = prepare(inner, uid, files, &self.language, &mut steps, go_read)?;
         let (cgroups, result) = make(&mut recipe, report);
         for (step, cg) in steps.iter_mut().zip(cgroups) {
             step.cgroup = cg;
@@ -799,12 +782,10 @@ impl AheadJob {
             // Child-side ends now live in the sandbox only.
             drop(step.io.child.take());
         }
-        let (plan, spawned) = result.map_err(|e| (e, Some(slot)))?;
-        let Some((_read, go)) = held.go else {
-            sys::kill(&spawned.pidfd);
-            sys::reap_blocking(&spawned.pidfd);
-            return Err((SandboxError::Internal("no go pipe"), Some(slot)));
-        };
+        let (plan, spawned) = result?;
+        // The init has its own copies of the child-side ends.
+        drop(held.go);
+        drop(held.status_write);
         Ok(Ready {
             language: self.language.clone(),
             limits: self.limits,
@@ -845,7 +826,7 @@ fn prepare(
     files: Vec<(String, Vec<u8>)>,
     language: &Language,
     steps: &mut [Step],
-    go: Option<((OwnedFd, OwnedFd), libc::c_int)>,
+    go: Option<(OwnedFd, libc::c_int)>,
 ) -> Result<Recipe, SandboxError> {
     let config = &inner.config;
     let identity = match inner.mode {
@@ -889,7 +870,7 @@ fn prepare(
         proc_areas: inner.proc_areas,
         netns: netns.as_ref().map(AsRawFd::as_raw_fd),
         spares: inner.spares.lock().ok().and_then(|mut s| s.take()),
-        ahead: go.as_ref().map(|((read, _), wait_ms)| crate::plan::Ahead {
+        ahead: go.as_ref().map(|(read, wait_ms)| crate::plan::Ahead {
             go: read.as_raw_fd(),
             wait_ms: *wait_ms,
             files_bytes: config.max_source_bytes as u64,
@@ -899,7 +880,7 @@ fn prepare(
             status_read,
             status_write,
             netns,
-            go: go.map(|(pipe, _)| pipe),
+            go: go.map(|(read, _)| read),
         },
     })
 }
