@@ -17,6 +17,7 @@
 
 pub mod accounts;
 pub mod blobs;
+mod journal;
 pub mod mover;
 mod persister;
 mod postgres;
@@ -31,6 +32,7 @@ use bytes::Bytes;
 pub use self::postgres::{PG_SCHEMA_VERSION, PgStore, RoundTrips};
 pub use accounts::{Account, ApiToken, Invite, Member, OwnedRoom, Role, Session, Visibility};
 pub use blobs::{BlobChunks, BlobError, BlobInfo, BlobStore};
+pub use journal::{Journal, JournalError};
 pub use mover::{MoveCounters, MoveSettings, SnapshotMover};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
@@ -56,7 +58,13 @@ pub fn open_with_blobs(
 ) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match database_url {
         Some(url) => Arc::new(PgStore::open(url)?.with_blobs(blobs)),
-        None => Arc::new(SqliteStore::open(data_dir, durability)?.with_blobs(blobs)),
+        None => {
+            let store = SqliteStore::open(data_dir, durability)?.with_blobs(blobs);
+            match durability {
+                Durability::Process => Arc::new(store.with_journal()?),
+                Durability::Power => Arc::new(store),
+            }
+        }
     })
 }
 
@@ -171,7 +179,7 @@ pub struct StoredEvent {
 }
 
 /// One entry of a room's history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub room: Arc<str>,
     /// Per-room sequence number, starting at 1. A snapshot carries the seq of the last
@@ -349,6 +357,13 @@ pub trait Store: Send + Sync + 'static {
     fn release_room(&self, room: &str) {
         let _ = room;
     }
+    /// The journal records are made durable in before they reach the database (the
+    /// SQLite store's, when it has one): a [`Persister`] in front of this store then
+    /// reports a record durable once it is in the journal.
+    fn journal(&self) -> Option<&Arc<Journal>> {
+        None
+    }
+
     /// Flush everything and release files (e.g. checkpoint the WAL).
     fn close(&self) -> Result<(), StoreError>;
 }

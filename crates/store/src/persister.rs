@@ -8,9 +8,16 @@
 //! [`BUSY_WINDOW`] for more: under load a commit's fixed cost (a transaction, its WAL
 //! pages) is shared by several records for a fraction of a millisecond of latency, and a
 //! lone record on a quiet server still goes at once.
+//!
+//! A store with a journal ([`Store::journal`], the SQLite store at process durability)
+//! changes who waits: [`Persister::submit`] appends the record to the journal in the
+//! caller's thread and tells its listener at once that it is durable, and the commit
+//! thread copies records into the database in batches of [`INGEST_WINDOW`], which no
+//! client waits for (history reads wait for them; see [`crate::Journal`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -44,6 +51,8 @@ enum Job {
         listener: Arc<dyn CommitListener>,
         submitted: Instant,
     },
+    /// A record already durable in the journal, to copy into the database.
+    Journaled { record: Record, ticket: u64 },
     /// Signalled once everything queued before it has been committed (or failed).
     Barrier(mpsc::Sender<()>),
 }
@@ -54,6 +63,9 @@ pub struct Persister {
     tx: parking_lot::Mutex<Option<mpsc::Sender<Job>>>,
     thread: parking_lot::Mutex<Option<JoinHandle<()>>>,
     store: Arc<dyn Store>,
+    /// Set when shutting down: a journaled batch the database keeps refusing is left in
+    /// the journal for the next start instead of being retried for ever.
+    closing: Arc<AtomicBool>,
 }
 
 impl Persister {
@@ -62,28 +74,64 @@ impl Persister {
     pub fn start(store: Arc<dyn Store>, max_batch: usize, window: Duration) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let thread_store = store.clone();
+        let closing = Arc::new(AtomicBool::new(false));
+        let thread_closing = closing.clone();
         let thread = std::thread::Builder::new()
             .name("peercode-persist".into())
-            .spawn(move || commit_loop(&*thread_store, &rx, max_batch.max(1), window))
+            .spawn(move || {
+                commit_loop(
+                    &*thread_store,
+                    &rx,
+                    max_batch.max(1),
+                    window,
+                    &thread_closing,
+                );
+            })
             .expect("spawning the persister thread");
         Persister {
             tx: parking_lot::Mutex::new(Some(tx)),
             thread: parking_lot::Mutex::new(Some(thread)),
             store,
+            closing,
         }
     }
 
-    /// Queue a record; `listener` hears when it is durable.
+    /// Queue a record; `listener` hears when it is durable. With a journal that is before
+    /// this returns, in this thread.
     pub fn submit(
         &self,
         record: Record,
         listener: Arc<dyn CommitListener>,
     ) -> Result<(), PersisterClosed> {
-        self.send(Job::Record {
-            record,
-            listener,
-            submitted: Instant::now(),
-        })
+        let Some(journal) = self.store.journal() else {
+            return self.send(Job::Record {
+                record,
+                listener,
+                submitted: Instant::now(),
+            });
+        };
+        if listener.has_failed() {
+            listener.failed(&record, &StoreError::EarlierCommitFailed);
+            listener.settled();
+            return Ok(());
+        }
+        let submitted = Instant::now();
+        // Queued while the journal is locked, so the commit thread copies records in
+        // journal order and a ticket it reports covers every earlier one.
+        let queued = journal.append(&record, |ticket| {
+            self.send(Job::Journaled {
+                record: record.clone(),
+                ticket,
+            })
+        });
+        match queued {
+            Ok(Ok(())) => listener.committed(&record, submitted.elapsed()),
+            // In the journal, but the commit thread is gone: the next start copies it.
+            Ok(Err(closed)) => return Err(closed),
+            Err(error) => listener.failed(&record, &StoreError::Database(Box::new(error))),
+        }
+        listener.settled();
+        Ok(())
     }
 
     /// Returns a receiver that is signalled once every record submitted before this call
@@ -108,6 +156,7 @@ impl Persister {
 
     /// Commit everything queued, stop the thread and close the store. Idempotent.
     pub fn shutdown(&self) -> Result<(), StoreError> {
+        self.closing.store(true, Ordering::Release);
         drop(self.tx.lock().take());
         if let Some(thread) = self.thread.lock().take() {
             if thread.join().is_err() {
@@ -123,6 +172,12 @@ impl Persister {
 const BUSY: Duration = Duration::from_millis(2);
 /// How long a busy commit thread lets a batch grow before committing it.
 const BUSY_WINDOW: Duration = Duration::from_micros(250);
+/// How long the commit thread lets a batch of journaled records grow: nobody waits for
+/// it but history reads, and fewer, larger transactions cost the server less.
+const INGEST_WINDOW: Duration = Duration::from_millis(2);
+/// How long the commit thread waits before trying again a journaled batch the database
+/// refused (the records are durable in the journal meanwhile).
+const INGEST_RETRY: Duration = Duration::from_secs(1);
 
 /// Linux lets a sleeping thread wake up to 50 µs late by default ("timer slack"), so the
 /// busy window's 250 µs sleep became ~300 µs on every update of a busy server. The commit
@@ -139,28 +194,43 @@ fn tighten_timer_slack() {
     }
 }
 
-fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, window: Duration) {
+fn commit_loop(
+    store: &dyn Store,
+    rx: &mpsc::Receiver<Job>,
+    max_batch: usize,
+    window: Duration,
+    closing: &AtomicBool,
+) {
     tighten_timer_slack();
     let mut last_commit: Option<Instant> = None;
     let mut jobs: Vec<(Record, Arc<dyn CommitListener>, Instant)> = Vec::with_capacity(max_batch);
     let mut barriers: Vec<mpsc::Sender<()>> = Vec::new();
     let mut records: Vec<Record> = Vec::with_capacity(max_batch);
+    let mut journaled: Option<u64> = None;
+    let mut stuck = false;
     let mut told = HashSet::new();
     let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
         let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY);
-        let wait = if busy {
-            window.max(BUSY_WINDOW)
-        } else {
-            window
+        let wait = match &first {
+            Job::Journaled { .. } => window.max(INGEST_WINDOW),
+            Job::Record { .. } if busy => window.max(BUSY_WINDOW),
+            _ => window,
         };
+        let mut next = Some(first);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
         while let Some(job) = next.take().or_else(|| rx.try_recv().ok()) {
             match job {
                 Job::Barrier(done) => barriers.push(done),
+                Job::Journaled { record, ticket } => {
+                    records.push(record);
+                    journaled = Some(ticket);
+                    if records.len() >= max_batch {
+                        break;
+                    }
+                }
                 Job::Record {
                     record, listener, ..
                 } if listener.has_failed() => {
@@ -175,6 +245,16 @@ fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, wi
             if jobs.len() >= max_batch {
                 break;
             }
+        }
+        if let Some(ticket) = journaled.take() {
+            // Once a batch is left in the journal, so is everything after it: the ticket
+            // reported covers every earlier record.
+            stuck = stuck || !ingest(store, &records, closing);
+            if !stuck && let Some(journal) = store.journal() {
+                journal.ingested(ticket);
+            }
+            records.clear();
+            last_commit = Some(Instant::now());
         }
         if !jobs.is_empty() {
             records.extend(jobs.iter().map(|(record, _, _)| record.clone()));
@@ -212,6 +292,30 @@ fn commit_loop(store: &dyn Store, rx: &mpsc::Receiver<Job>, max_batch: usize, wi
     }
 }
 
+/// Copy journaled records into the database. A refused batch is tried again until the
+/// database takes it (the records stay durable in the journal meanwhile), except when
+/// shutting down: then the next start copies them from the journal (returns false).
+fn ingest(store: &dyn Store, records: &[Record], closing: &AtomicBool) -> bool {
+    loop {
+        match store.append(records) {
+            Ok(failures) => {
+                for f in failures {
+                    tracing::error!(room = %f.room, error = %f.error, "the database refused a room's journaled records");
+                }
+                return true;
+            }
+            Err(error) if closing.load(Ordering::Acquire) => {
+                tracing::error!(%error, records = records.len(), "could not copy journaled records into the database; the next start copies them");
+                return false;
+            }
+            Err(error) => {
+                tracing::error!(%error, records = records.len(), "could not copy journaled records into the database; trying again");
+                std::thread::sleep(INGEST_RETRY);
+            }
+        }
+    }
+}
+
 /// Tell each listener with records in `jobs` once that their batch is done (`told`: the
 /// commit thread's own set, kept between commits so a commit allocates nothing for it).
 fn settle(jobs: &[(Record, Arc<dyn CommitListener>, Instant)], told: &mut HashSet<*const ()>) {
@@ -225,7 +329,7 @@ fn settle(jobs: &[(Record, Arc<dyn CommitListener>, Instant)], told: &mut HashSe
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::AtomicU64;
 
     use bytes::Bytes;
 

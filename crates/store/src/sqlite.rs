@@ -1,13 +1,14 @@
 //! The embedded SQLite backend: one file in WAL mode, a writer connection used by the
 //! persister thread and a separate reader connection so loads never wait for commits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::blobs::{self, BlobStore};
+use crate::journal::Journal;
 use crate::{
     Account, ApiToken, EventKind, Invite, Member, OwnedRoom, Record, RecordKind, Role, RoomFailure,
     RoomHistory, Session, Store, StoreError, StoredEvent, StoredUpdate, Visibility, by_room,
@@ -138,7 +139,15 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<Checkpointer>>,
     /// Where moved keyframes are (`None`: every snapshot is in the database).
     blobs: Option<Arc<BlobStore>>,
+    /// The data directory (the journal lives in it).
+    dir: PathBuf,
+    /// Records are durable here first, then copied into the database by the persister
+    /// (see [`SqliteStore::with_journal`]).
+    journal: Option<Arc<Journal>>,
 }
+
+/// How long a history read waits for the journal's last records to reach the database.
+const CATCH_UP_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct Checkpointer {
     stop: std::sync::mpsc::Sender<()>,
@@ -203,7 +212,40 @@ impl SqliteStore {
             meta: Mutex::new(meta),
             checkpointer: Mutex::new(Some(checkpointer)),
             blobs: None,
+            dir: data_dir.to_owned(),
+            journal: None,
         })
+    }
+
+    /// Put a journal in front of the database (`journal/` in the data directory): a
+    /// [`crate::Persister`] then makes each record durable with one write to it and copies
+    /// records into the database in batches, off the latency path. Records an earlier
+    /// process left in the journal are copied in first. Only one process may use a data
+    /// directory's journal at a time. With [`Durability::Power`] there is no journal: a
+    /// journal write is not fsynced, so it is only as durable as [`Durability::Process`].
+    pub fn with_journal(mut self) -> Result<Self, StoreError> {
+        let journal = Journal::open(&self.dir.join("journal"), |records| {
+            let mut conn = self.writer.lock();
+            let tx = conn.transaction()?;
+            let copied = insert_missing(&tx, &records)?;
+            tx.commit()?;
+            tracing::info!(
+                copied,
+                of = records.len(),
+                "the journal's records are in the database"
+            );
+            Ok(())
+        })?;
+        self.journal = Some(journal);
+        Ok(self)
+    }
+
+    /// Before reading history: wait until what the journal holds is in the database, so a
+    /// read never misses an update that was already broadcast.
+    fn caught_up(&self) {
+        if let Some(journal) = &self.journal {
+            journal.wait_ingested(CATCH_UP_LIMIT);
+        }
     }
 
     /// Follow (and let the mover write) references to snapshots in `blobs`.
@@ -268,6 +310,7 @@ impl Store for SqliteStore {
     }
 
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         // One read transaction so the snapshot and the updates are consistent.
         let tx = conn.unchecked_transaction()?;
@@ -296,11 +339,13 @@ impl Store for SqliteStore {
     }
 
     fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         query_updates(&conn, room, from, to)
     }
 
     fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         let to = i64::try_from(to).unwrap_or(i64::MAX);
         let mut stmt = conn.prepare_cached(
@@ -335,6 +380,7 @@ impl Store for SqliteStore {
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         let seq: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM updates WHERE room = ?1")?
@@ -343,6 +389,7 @@ impl Store for SqliteStore {
     }
 
     fn snapshot_at(&self, room: &str, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         let found = conn
@@ -424,6 +471,7 @@ impl Store for SqliteStore {
     }
 
     fn seq_at(&self, room: &str, ts_ms: i64) -> Result<u64, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         let tx = conn.unchecked_transaction()?;
         // Seqs are dense from 1 and times never decrease with them: binary-search by point
@@ -461,6 +509,7 @@ impl Store for SqliteStore {
     }
 
     fn time_span(&self, room: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        self.caught_up();
         let conn = self.reader.lock();
         let bounds = |sql: &str| -> Result<(Option<i64>, Option<i64>), StoreError> {
             Ok(conn
@@ -762,6 +811,13 @@ impl Store for SqliteStore {
     }
 
     fn delete_room(&self, room: &str) -> Result<(), StoreError> {
+        if let Some(journal) = &self.journal {
+            // The caller waited for the room's records to reach the database; from here
+            // on, recovery must not copy them back.
+            journal
+                .forget(room)
+                .map_err(|e| StoreError::Database(Box::new(e)))?;
+        }
         blobs::delete_room(self.blobs.as_deref(), room, || {
             // The writer: history tables are the persister's, and this is one big write.
             let mut conn = self.writer.lock();
@@ -787,7 +843,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn journal(&self) -> Option<&Arc<Journal>> {
+        self.journal.as_ref()
+    }
+
     fn close(&self) -> Result<(), StoreError> {
+        if let Some(journal) = &self.journal {
+            journal.close();
+        }
         if let Some(checkpointer) = self.checkpointer.lock().take() {
             drop(checkpointer.stop);
             let _ = checkpointer.thread.join();
@@ -880,6 +943,46 @@ fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
         row.get(5)?,
         row.get(6)?,
     ))
+}
+
+/// Recovery from the journal: insert each record the database lacks (an update or
+/// keyframe whose seq it has, or an event identical to one it has, is already in), and say
+/// how many were.
+fn insert_missing(conn: &Connection, records: &[Record]) -> Result<usize, StoreError> {
+    let mut update = conn.prepare_cached(
+        "INSERT OR IGNORE INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut snapshot = conn.prepare_cached(
+        "INSERT OR IGNORE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut event = conn.prepare_cached(
+        "INSERT INTO events (room, seq, ts_ms, kind, author, data)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
+             SELECT 1 FROM events WHERE room = ?1 AND seq = ?2 AND ts_ms = ?3 AND kind = ?4
+                 AND author = ?5 AND data = ?6)",
+    )?;
+    let mut copied = 0;
+    for r in records {
+        let seq =
+            i64::try_from(r.seq).map_err(|_| StoreError::Database("seq out of range".into()))?;
+        copied += match r.kind {
+            RecordKind::Update => {
+                update.execute(params![&*r.room, seq, r.ts_ms, &*r.author, &r.data[..]])?
+            }
+            RecordKind::Snapshot => {
+                snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]])?
+            }
+            RecordKind::Event(kind) => event.execute(params![
+                &*r.room,
+                seq,
+                r.ts_ms,
+                kind.as_str(),
+                &*r.author,
+                &r.data[..]
+            ])?,
+        };
+    }
+    Ok(copied)
 }
 
 fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> {

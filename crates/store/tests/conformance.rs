@@ -35,6 +35,22 @@ impl Backend for Sqlite {
     }
 }
 
+/// SQLite with its journal in front, as the server opens it at process durability.
+struct SqliteJournal(tempfile::TempDir);
+
+impl SqliteJournal {
+    fn new() -> Self {
+        SqliteJournal(tempfile::tempdir().expect("temp dir"))
+    }
+}
+
+impl Backend for SqliteJournal {
+    fn open(&self) -> Arc<dyn Store> {
+        let store = SqliteStore::open(self.0.path(), Durability::Process).expect("open sqlite");
+        Arc::new(store.with_journal().expect("open the journal"))
+    }
+}
+
 /// A fresh schema, dropped at the end; `open` opens the same schema again.
 struct Postgres(common::PgSchema);
 
@@ -68,6 +84,7 @@ macro_rules! store_tests {
 macro_rules! on_every_backend {
     ($($check:ident),* $(,)?) => {
         store_tests!(sqlite: super::Sqlite::new() => $($check),*);
+        store_tests!(sqlite_journal: super::SqliteJournal::new() => $($check),*);
         store_tests!(postgres: super::Postgres::new() => $($check),*);
     };
 }

@@ -40,3 +40,141 @@ fn invites_from_before_expiry_never_expire_and_new_ones_may() {
     store.create_invite(&new).unwrap();
     assert_eq!(store.invite("hash-new").unwrap(), Some(new));
 }
+
+mod journal {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use peercode_store::{
+        CommitListener, Durability, EventKind, Persister, Record, RecordKind, SqliteStore, Store,
+        StoreError,
+    };
+
+    fn journaled(dir: &std::path::Path) -> SqliteStore {
+        SqliteStore::open(dir, Durability::Process)
+            .unwrap()
+            .with_journal()
+            .unwrap()
+    }
+
+    fn record(room: &str, seq: u64, kind: RecordKind) -> Record {
+        Record {
+            room: room.into(),
+            seq,
+            ts_ms: 1_700_000_000_000 + seq as i64,
+            author: "yjs:1".into(),
+            kind,
+            data: Bytes::from(format!("{room}-{seq}")),
+        }
+    }
+
+    /// Journal `records` as the persister does, without copying them into the database.
+    fn journal_only(store: &SqliteStore, records: &[Record]) {
+        let journal = store.journal().unwrap();
+        for r in records {
+            journal.append(r, |_| ()).unwrap();
+        }
+    }
+
+    /// A server killed after records reached the journal but before the commit thread
+    /// copied them: the next open copies exactly the missing ones.
+    #[test]
+    fn records_only_in_the_journal_are_in_the_database_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = journaled(dir.path());
+        let presence = record("a", 2, RecordKind::Event(EventKind::Presence));
+        let copied = [record("a", 1, RecordKind::Update), presence.clone()];
+        let only_journaled = [
+            record("a", 2, RecordKind::Update),
+            record("b", 1, RecordKind::Update),
+            record("a", 2, RecordKind::Snapshot),
+            record("a", 3, RecordKind::Event(EventKind::Leave)),
+        ];
+        journal_only(&store, &copied);
+        store.append(&copied).unwrap();
+        journal_only(&store, &only_journaled);
+        drop(store); // killed: not closed, the journal not copied
+
+        let store = journaled(dir.path());
+        let a = store.load_room("a").unwrap();
+        assert_eq!(a.snapshot, Some((2, b"a-2".to_vec())));
+        assert_eq!(a.last_seq, 2);
+        let updates = store.updates("a", 1, u64::MAX).unwrap();
+        assert_eq!(
+            updates.iter().map(|u| u.seq).collect::<Vec<_>>(),
+            [1, 2],
+            "each update once"
+        );
+        assert_eq!(store.load_room("b").unwrap().last_seq, 1);
+        let events = store.events("a", 0, u64::MAX).unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            [EventKind::Presence, EventKind::Leave],
+            "the presence copied before the kill is not recorded twice"
+        );
+        assert!(
+            std::fs::read_dir(dir.path().join("journal"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
+    }
+
+    /// A room deleted after its records were copied does not come back from the journal.
+    #[test]
+    fn a_deleted_room_stays_deleted_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = journaled(dir.path());
+        let records = [
+            record("gone", 1, RecordKind::Update),
+            record("kept", 1, RecordKind::Update),
+        ];
+        journal_only(&store, &records);
+        store.append(&records).unwrap();
+        store.delete_room("gone").unwrap();
+        drop(store);
+        let store = journaled(dir.path());
+        assert_eq!(store.load_room("gone").unwrap().last_seq, 0);
+        assert_eq!(store.load_room("kept").unwrap().last_seq, 1);
+    }
+
+    #[derive(Default)]
+    struct Durable(AtomicU64);
+    impl CommitListener for Durable {
+        fn committed(&self, record: &Record, _: Duration) {
+            self.0.fetch_max(record.seq, Ordering::SeqCst);
+        }
+        fn failed(&self, _: &Record, error: &StoreError) {
+            panic!("{error}");
+        }
+    }
+
+    /// With a journal a record is durable when `submit` returns, and a history read made
+    /// right after sees it although the commit thread copies records in batches.
+    #[test]
+    fn a_submitted_record_is_durable_at_once_and_every_read_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(journaled(dir.path()));
+        let persister = Persister::start(store.clone(), 4096, Duration::ZERO);
+        let listener = Arc::new(Durable::default());
+        for seq in 1..=200 {
+            persister
+                .submit(record("r", seq, RecordKind::Update), listener.clone())
+                .unwrap();
+            assert_eq!(listener.0.load(Ordering::SeqCst), seq, "told in submit");
+        }
+        assert_eq!(store.last_seq("r").unwrap(), 200);
+        assert_eq!(store.updates("r", 1, u64::MAX).unwrap().len(), 200);
+        persister.shutdown().unwrap();
+        assert!(
+            std::fs::read_dir(dir.path().join("journal"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "a clean shutdown leaves no journal"
+        );
+        assert_eq!(journaled(dir.path()).load_room("r").unwrap().last_seq, 200);
+    }
+}
