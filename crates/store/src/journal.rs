@@ -47,6 +47,8 @@ pub struct Journal {
     /// segments waiting for that.
     ingested: Mutex<Ingested>,
     caught_up: Condvar,
+    /// The thread that copies records into the database, woken early by a waiting reader.
+    ingester: Mutex<Option<std::thread::Thread>>,
 }
 
 struct Writer {
@@ -128,6 +130,7 @@ impl Journal {
                 closed: VecDeque::new(),
             }),
             caught_up: Condvar::new(),
+            ingester: Mutex::new(None),
         }))
     }
 
@@ -217,15 +220,29 @@ impl Journal {
         self.caught_up.notify_all();
     }
 
+    /// `thread` copies records into the database: [`Journal::hurry`] wakes it.
+    pub fn set_ingester(&self, thread: std::thread::Thread) {
+        *self.ingester.lock() = Some(thread);
+    }
+
+    /// Someone waits for the records appended so far: ask the ingester to copy them now
+    /// rather than at the end of its batching window.
+    pub fn hurry(&self) {
+        if let Some(thread) = &*self.ingester.lock() {
+            thread.unpark();
+        }
+    }
+
     /// Wait until every record appended before this call is in the database, or `limit`
     /// has passed (the database failing to take records; the read then goes ahead with
     /// what the database has). Returns at once when nothing is waiting.
     pub fn wait_ingested(&self, limit: Duration) -> bool {
         let target = self.writer.lock().last;
-        let mut ingested = self.ingested.lock();
-        if ingested.through >= target {
+        if self.ingested.lock().through >= target {
             return true;
         }
+        self.hurry();
+        let mut ingested = self.ingested.lock();
         let deadline = std::time::Instant::now() + limit;
         while ingested.through < target {
             if self

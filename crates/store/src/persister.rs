@@ -12,8 +12,9 @@
 //! A store with a journal ([`Store::journal`], the SQLite store at process durability)
 //! changes who waits: [`Persister::submit`] appends the record to the journal in the
 //! caller's thread and tells its listener at once that it is durable, and the commit
-//! thread copies records into the database in batches of [`INGEST_WINDOW`], which no
-//! client waits for (history reads wait for them; see [`crate::Journal`]).
+//! thread copies records into the database in batches of up to [`INGEST_WINDOW`], which
+//! no client waits for. History reads and barriers wait for them, and hurry the thread
+//! on (see [`crate::Journal`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -88,6 +89,9 @@ impl Persister {
                 );
             })
             .expect("spawning the persister thread");
+        if let Some(journal) = store.journal() {
+            journal.set_ingester(thread.thread().clone());
+        }
         Persister {
             tx: parking_lot::Mutex::new(Some(tx)),
             thread: parking_lot::Mutex::new(Some(thread)),
@@ -139,6 +143,9 @@ impl Persister {
     pub fn barrier(&self) -> Result<mpsc::Receiver<()>, PersisterClosed> {
         let (tx, rx) = mpsc::channel();
         self.send(Job::Barrier(tx))?;
+        if let Some(journal) = self.store.journal() {
+            journal.hurry();
+        }
         Ok(rx)
     }
 
@@ -173,8 +180,10 @@ const BUSY: Duration = Duration::from_millis(2);
 /// How long a busy commit thread lets a batch grow before committing it.
 const BUSY_WINDOW: Duration = Duration::from_micros(250);
 /// How long the commit thread lets a batch of journaled records grow: nobody waits for
-/// it but history reads, and fewer, larger transactions cost the server less.
-const INGEST_WINDOW: Duration = Duration::from_millis(2);
+/// it but history reads and barriers, which cut it short. Fewer, larger transactions
+/// cost the server less: each writes every b-tree page it touched to the WAL, and a
+/// batch holding many records of each room shares those pages.
+const INGEST_WINDOW: Duration = Duration::from_millis(20);
 /// How long the commit thread waits before trying again a journaled batch the database
 /// refused (the records are durable in the journal meanwhile).
 const INGEST_RETRY: Duration = Duration::from_secs(1);
@@ -217,8 +226,13 @@ fn commit_loop(
             Job::Record { .. } if busy => window.max(BUSY_WINDOW),
             _ => window,
         };
+        let journaled_batch = matches!(first, Job::Journaled { .. });
         let mut next = Some(first);
-        if !wait.is_zero() {
+        if journaled_batch {
+            // Woken early by a reader or barrier waiting for the batch (or spuriously:
+            // the batch is then just smaller).
+            std::thread::park_timeout(wait);
+        } else if !wait.is_zero() {
             std::thread::sleep(wait);
         }
         while let Some(job) = next.take().or_else(|| rx.try_recv().ok()) {
