@@ -23,6 +23,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -49,6 +50,9 @@ pub struct Journal {
     caught_up: Condvar,
     /// The thread that copies records into the database, woken early by a waiting reader.
     ingester: Mutex<Option<std::thread::Thread>>,
+    /// Set by [`Journal::hurry`], taken by the ingester ([`Journal::take_hurry`]): a thread
+    /// can be unparked by others too (channels park it), so the flag says why.
+    hurried: AtomicBool,
 }
 
 struct Writer {
@@ -131,6 +135,7 @@ impl Journal {
             }),
             caught_up: Condvar::new(),
             ingester: Mutex::new(None),
+            hurried: AtomicBool::new(false),
         }))
     }
 
@@ -228,9 +233,17 @@ impl Journal {
     /// Someone waits for the records appended so far: ask the ingester to copy them now
     /// rather than at the end of its batching window.
     pub fn hurry(&self) {
+        self.hurried.store(true, Ordering::Release);
         if let Some(thread) = &*self.ingester.lock() {
             thread.unpark();
         }
+    }
+
+    /// For the ingester: whether someone asked it to hurry since it last asked (and clear
+    /// the request). Taken before it gathers a batch, so the batch holds every record
+    /// appended before the request.
+    pub fn take_hurry(&self) -> bool {
+        self.hurried.swap(false, Ordering::AcqRel)
     }
 
     /// Wait until every record appended before this call is in the database, or `limit`
@@ -444,7 +457,7 @@ fn decode_frame(bytes: &[u8]) -> Option<(Frame, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::AtomicU64;
 
     use super::*;
 

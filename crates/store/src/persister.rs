@@ -165,6 +165,10 @@ impl Persister {
     pub fn shutdown(&self) -> Result<(), StoreError> {
         self.closing.store(true, Ordering::Release);
         drop(self.tx.lock().take());
+        if let Some(journal) = self.store.journal() {
+            // A journaled batch may be waiting out its window: copy it now.
+            journal.hurry();
+        }
         if let Some(thread) = self.thread.lock().take() {
             if thread.join().is_err() {
                 tracing::error!("persister thread panicked");
@@ -226,12 +230,20 @@ fn commit_loop(
             Job::Record { .. } if busy => window.max(BUSY_WINDOW),
             _ => window,
         };
-        let journaled_batch = matches!(first, Job::Journaled { .. });
+        let journal = store
+            .journal()
+            .filter(|_| matches!(first, Job::Journaled { .. }));
         let mut next = Some(first);
-        if journaled_batch {
-            // Woken early by a reader or barrier waiting for the batch (or spuriously:
-            // the batch is then just smaller).
-            std::thread::park_timeout(wait);
+        if let Some(journal) = journal {
+            // Cut short by a reader, barrier or shutdown waiting for the batch.
+            let deadline = Instant::now() + wait;
+            while !journal.take_hurry() {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                std::thread::park_timeout(deadline - now);
+            }
         } else if !wait.is_zero() {
             std::thread::sleep(wait);
         }
