@@ -11,7 +11,7 @@ use peercode_collab::Limits;
 use peercode_server::replay::{exports, recording};
 use std::sync::Arc;
 
-use peercode_store::{BlobStore, Durability, Store};
+use peercode_store::{BlobStore, Store};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -70,16 +70,11 @@ fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
         )),
         None => None,
     };
-    peercode_store::open_with_blobs(
-        args.database_url.as_deref(),
-        &args.data_dir,
-        Durability::Process,
-        blobs,
-    )
-    .with_context(|| match &args.database_url {
-        Some(_) => "while opening the PostgreSQL store".to_string(),
-        None => format!("while opening the store in {}", args.data_dir.display()),
-    })
+    peercode_store::open_beside_server(args.database_url.as_deref(), &args.data_dir, blobs)
+        .with_context(|| match &args.database_url {
+            Some(_) => "while opening the PostgreSQL store".to_string(),
+            None => format!("while opening the store in {}", args.data_dir.display()),
+        })
 }
 
 pub fn main(args: Args) -> anyhow::Result<ExitCode> {

@@ -136,7 +136,7 @@ impl Metrics {
         let name = "peercode_persist_latency_seconds";
         let _ = writeln!(
             out,
-            "# HELP {name} Time from accepting an update to its commit.\n# TYPE {name} histogram"
+            "# HELP {name} Time from accepting an update to its being durable (in the journal, or committed).\n# TYPE {name} histogram"
         );
         let mut cumulative = 0;
         for (bound, count) in PERSIST_BUCKETS.iter().zip(&self.persist_buckets) {

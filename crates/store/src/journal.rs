@@ -40,6 +40,8 @@ const MAX_BODY: u32 = 1 << 30;
 
 /// The journal of one SQLite store (see the module docs).
 pub struct Journal {
+    /// Held locked (`flock`) until [`Journal::close`]; the OS releases it if we die.
+    lock: Mutex<Option<File>>,
     dir: PathBuf,
     /// When a segment is closed ([`SEGMENT_BYTES`]; smaller in tests).
     segment_bytes: u64,
@@ -62,6 +64,20 @@ struct Writer {
     last: u64,
     /// Set when a failed append could not be cut back: nothing more may be appended.
     poisoned: bool,
+    /// Set by [`Journal::close`]: nothing more may be appended.
+    closed: bool,
+}
+
+impl Writer {
+    fn check(&self) -> Result<(), JournalError> {
+        if self.closed {
+            Err(JournalError::Closed)
+        } else if self.poisoned {
+            Err(JournalError::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 struct Segment {
@@ -83,6 +99,8 @@ pub enum JournalError {
     Io { dir: String, source: io::Error },
     #[error("the journal could not be repaired after a failed write; restart the server")]
     Poisoned,
+    #[error("the journal is closed")]
+    Closed,
 }
 
 impl Journal {
@@ -106,6 +124,23 @@ impl Journal {
             source,
         };
         std::fs::create_dir_all(dir).map_err(data_dir_error)?;
+        // One process owns the journal (its server) for as long as it runs: another that
+        // recovered it would copy and delete segments the owner is still appending to.
+        let lock = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("lock"))
+            .map_err(data_dir_error)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(crate::StoreError::JournalInUse {
+                    path: dir.display().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(source)) => return Err(data_dir_error(source)),
+        }
         let segments = segments(dir).map_err(data_dir_error)?;
         let mut records = Vec::new();
         for path in &segments {
@@ -122,12 +157,14 @@ impl Journal {
             std::fs::remove_file(path).map_err(data_dir_error)?;
         }
         Ok(Arc::new(Journal {
+            lock: Mutex::new(Some(lock)),
             dir: dir.to_owned(),
             segment_bytes,
             writer: Mutex::new(Writer {
                 segment: None,
                 last: 0,
                 poisoned: false,
+                closed: false,
             }),
             ingested: Mutex::new(Ingested {
                 through: 0,
@@ -148,9 +185,7 @@ impl Journal {
     ) -> Result<T, JournalError> {
         let frame = encode(record);
         let mut writer = self.writer.lock();
-        if writer.poisoned {
-            return Err(JournalError::Poisoned);
-        }
+        writer.check()?;
         let ticket = writer.last + 1;
         self.write_frame(&mut writer, &frame, ticket)?;
         writer.last = ticket;
@@ -279,33 +314,49 @@ impl Journal {
     pub fn forget(&self, room: &str) -> Result<(), JournalError> {
         let frame = encode_frame(KIND_FORGET, 0, 0, &["", room, "", ""].map(str::as_bytes));
         let mut writer = self.writer.lock();
-        if writer.poisoned {
-            return Err(JournalError::Poisoned);
-        }
+        writer.check()?;
         let next = writer.last + 1;
         self.write_frame(&mut writer, &frame, next)?;
         Ok(())
     }
 
-    /// After a clean shutdown (everything appended is in the database): delete the
-    /// segments, so the next start has nothing to copy.
+    /// Stop appending and release the journal to the next process. After a clean shutdown
+    /// (everything appended is in the database) the segments are deleted, so the next start
+    /// has nothing to copy; otherwise they stay for it.
     pub fn close(&self) {
         let mut writer = self.writer.lock();
+        writer.closed = true;
         let mut ingested = self.ingested.lock();
         if ingested.through < writer.last {
             tracing::warn!(
                 records = writer.last - ingested.through,
                 "closing with journal records not yet in the database; the next start copies them"
             );
-            return;
-        }
-        let open = writer.segment.take().map(|s| s.path);
-        for path in ingested.closed.drain(..).map(|(path, _)| path).chain(open) {
-            if let Err(error) = std::fs::remove_file(&path) {
-                tracing::warn!(path = %path.display(), %error, "could not delete a journal segment");
+        } else {
+            let open = writer.segment.take().map(|s| s.path);
+            for path in ingested.closed.drain(..).map(|(path, _)| path).chain(open) {
+                if let Err(error) = std::fs::remove_file(&path) {
+                    tracing::warn!(path = %path.display(), %error, "could not delete a journal segment");
+                }
             }
         }
+        drop(self.lock.lock().take());
     }
+}
+
+/// The last record in the journal in `dir`, read without taking it over (its owner may be
+/// appending: a frame still being written reads as torn and is left out).
+pub(crate) fn last_record(dir: &Path) -> io::Result<Option<Record>> {
+    let mut records = Vec::new();
+    for path in segments(dir)? {
+        match read_segment(&path, &mut records) {
+            Ok(()) => {}
+            // Copied and deleted by its owner meanwhile.
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(records.pop())
 }
 
 /// The journal's segment files, oldest first.
@@ -590,7 +641,29 @@ mod tests {
         }
         journal.ingested(2);
         journal.close();
-        assert_eq!(reopen(dir.path()).1.len(), 3);
+        assert!(
+            journal
+                .append(&record("a", 4, RecordKind::Update), |_| ())
+                .is_err()
+        );
+        assert_eq!(
+            reopen(dir.path()).1.len(),
+            3,
+            "closing released the journal"
+        );
+    }
+
+    #[test]
+    fn one_process_at_a_time_owns_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = reopen(dir.path());
+        let second = Journal::open(dir.path(), |_| Ok(()));
+        assert!(matches!(
+            second,
+            Err(crate::StoreError::JournalInUse { .. })
+        ));
+        drop(journal); // as when the owner dies: the OS releases its lock
+        reopen(dir.path());
     }
 
     #[test]

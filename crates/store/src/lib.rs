@@ -37,6 +37,24 @@ pub use mover::{MoveCounters, MoveSettings, SnapshotMover};
 pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
 
+/// Open the store for a command run beside a server (`peercode replay export|import`): as
+/// [`open_with_blobs`] at process durability, except that while a running server owns the
+/// embedded store's journal the store opens without it, reading what the server has copied
+/// into the database so far (the server's newest updates may be missing: it copies them
+/// within its batching window). With no server running, records a killed one left in the
+/// journal are copied in first, as a server's start would.
+pub fn open_beside_server(
+    database_url: Option<&str>,
+    data_dir: &Path,
+    blobs: Option<Arc<BlobStore>>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(url) = database_url {
+        return Ok(Arc::new(PgStore::open(url)?.with_blobs(blobs)));
+    }
+    let store = SqliteStore::open(data_dir, Durability::Process)?.with_blobs(blobs);
+    Ok(Arc::new(store.with_journal_unless_in_use()?))
+}
+
 /// Open the store a server is configured with: PostgreSQL when `database_url` is given,
 /// otherwise the embedded SQLite file in `data_dir` (`durability` applies to SQLite only;
 /// a PostgreSQL commit returns once the server has committed it).
@@ -102,6 +120,9 @@ pub enum StoreError {
     /// Blob storage (old keyframes) failed.
     #[error(transparent)]
     Blob(#[from] BlobError),
+    /// Another process (a running server) holds the data directory's journal.
+    #[error("another process (a running PeerCode server?) is using the journal in {path}")]
+    JournalInUse { path: String },
 }
 
 /// What a history record holds.

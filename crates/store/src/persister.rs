@@ -225,9 +225,11 @@ fn commit_loop(
     let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
         let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY);
-        let wait = match &first {
-            Job::Journaled { .. } => window.max(INGEST_WINDOW),
-            Job::Record { .. } if busy => window.max(BUSY_WINDOW),
+        let wait = match (&first, store.journal()) {
+            (Job::Journaled { .. }, _) => window.max(INGEST_WINDOW),
+            // A barrier with nothing journaled ahead of it: someone waits for it.
+            (_, Some(_)) => Duration::ZERO,
+            (Job::Record { .. }, None) if busy => window.max(BUSY_WINDOW),
             _ => window,
         };
         let journal = store

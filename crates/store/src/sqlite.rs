@@ -223,8 +223,87 @@ impl SqliteStore {
     /// process left in the journal are copied in first. Only one process may use a data
     /// directory's journal at a time. With [`Durability::Power`] there is no journal: a
     /// journal write is not fsynced, so it is only as durable as [`Durability::Process`].
+    /// Fails with [`StoreError::JournalInUse`] while another process holds the journal.
     pub fn with_journal(mut self) -> Result<Self, StoreError> {
-        let journal = Journal::open(&self.dir.join("journal"), |records| {
+        self.journal = Some(self.open_journal()?);
+        Ok(self)
+    }
+
+    /// [`SqliteStore::with_journal`], or the store as it is while another process (a
+    /// running server) holds the journal: see [`crate::open_beside_server`].
+    pub fn with_journal_unless_in_use(mut self) -> Result<Self, StoreError> {
+        match self.open_journal() {
+            Ok(journal) => self.journal = Some(journal),
+            Err(StoreError::JournalInUse { path }) => self.wait_for_owner(Path::new(&path)),
+            Err(error) => return Err(error),
+        }
+        Ok(self)
+    }
+
+    /// Beside a running server that owns the journal: wait (up to [`CATCH_UP_LIMIT`]) until
+    /// the last record its journal holds now is in the database. The server copies records
+    /// in journal order, so everything before it is then in too, and what this process
+    /// reads includes every update broadcast before it started.
+    fn wait_for_owner(&self, journal: &Path) {
+        let last = match crate::journal::last_record(journal) {
+            Ok(Some(last)) => last,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the running server's journal; reading the database as it is");
+                return;
+            }
+        };
+        let deadline = std::time::Instant::now() + CATCH_UP_LIMIT;
+        loop {
+            match self.holds(&last) {
+                Ok(true) => return,
+                Ok(false) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Ok(false) => {
+                    tracing::warn!(
+                        "the running server has not copied its newest records into the database; reading it as it is"
+                    );
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading the database as it is");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether the database holds `record` (an event: one identical to it).
+    fn holds(&self, r: &Record) -> Result<bool, StoreError> {
+        let conn = self.reader.lock();
+        let seq = i64::try_from(r.seq).unwrap_or(i64::MAX);
+        let found = match r.kind {
+            RecordKind::Update => conn
+                .prepare_cached("SELECT 1 FROM updates WHERE room = ?1 AND seq = ?2")?
+                .exists(params![&*r.room, seq])?,
+            RecordKind::Snapshot => conn
+                .prepare_cached("SELECT 1 FROM snapshots WHERE room = ?1 AND seq = ?2")?
+                .exists(params![&*r.room, seq])?,
+            RecordKind::Event(kind) => conn
+                .prepare_cached(
+                    "SELECT 1 FROM events WHERE room = ?1 AND seq = ?2 AND ts_ms = ?3
+                     AND kind = ?4 AND author = ?5 AND data = ?6",
+                )?
+                .exists(params![
+                    &*r.room,
+                    seq,
+                    r.ts_ms,
+                    kind.as_str(),
+                    &*r.author,
+                    &r.data[..]
+                ])?,
+        };
+        Ok(found)
+    }
+
+    fn open_journal(&self) -> Result<Arc<Journal>, StoreError> {
+        Journal::open(&self.dir.join("journal"), |records| {
             let mut conn = self.writer.lock();
             let tx = conn.transaction()?;
             let copied = insert_missing(&tx, &records)?;
@@ -235,9 +314,7 @@ impl SqliteStore {
                 "the journal's records are in the database"
             );
             Ok(())
-        })?;
-        self.journal = Some(journal);
-        Ok(self)
+        })
     }
 
     /// Before reading history: wait until what the journal holds is in the database, so a

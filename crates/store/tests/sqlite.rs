@@ -70,6 +70,20 @@ mod journal {
         }
     }
 
+    /// The journal's segment files in `dir`.
+    fn segments(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir.join("journal"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count()
+    }
+
     /// Journal `records` as the persister does, without copying them into the database.
     fn journal_only(store: &SqliteStore, records: &[Record]) {
         let journal = store.journal().unwrap();
@@ -114,12 +128,7 @@ mod journal {
             [EventKind::Presence, EventKind::Leave],
             "the presence copied before the kill is not recorded twice"
         );
-        assert!(
-            std::fs::read_dir(dir.path().join("journal"))
-                .unwrap()
-                .next()
-                .is_none()
-        );
+        assert_eq!(segments(dir.path()), 0, "the copied journal is deleted");
     }
 
     /// A room deleted after its records were copied does not come back from the journal.
@@ -138,6 +147,41 @@ mod journal {
         let store = journaled(dir.path());
         assert_eq!(store.load_room("gone").unwrap().last_seq, 0);
         assert_eq!(store.load_room("kept").unwrap().last_seq, 1);
+    }
+
+    /// `peercode replay export` beside a running server: the server owns the journal, so
+    /// the command opens without it, but first waits until what the journal held when it
+    /// started is in the database (the server copies it within its window: here 100 ms).
+    #[test]
+    fn a_command_beside_a_running_server_reads_everything_journaled_before_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = journaled(dir.path());
+        let records = [
+            record("a", 1, RecordKind::Update),
+            record("a", 2, RecordKind::Update),
+            record("a", 2, RecordKind::Event(EventKind::Leave)),
+        ];
+        journal_only(&server, &records);
+        let copier = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            server.append(&records).unwrap();
+            server
+        });
+        let beside = SqliteStore::open(dir.path(), Durability::Process)
+            .unwrap()
+            .with_journal_unless_in_use()
+            .unwrap();
+        assert!(beside.journal().is_none(), "the server keeps its journal");
+        assert_eq!(beside.last_seq("a").unwrap(), 2);
+        assert_eq!(beside.events("a", 0, u64::MAX).unwrap().len(), 1);
+        let server = copier.join().unwrap();
+        assert!(server.journal().is_some());
+        assert!(matches!(
+            SqliteStore::open(dir.path(), Durability::Process)
+                .unwrap()
+                .with_journal(),
+            Err(StoreError::JournalInUse { .. })
+        ));
     }
 
     #[derive(Default)]
@@ -176,11 +220,9 @@ mod journal {
             .submit(record("r", 202, RecordKind::Update), listener.clone())
             .unwrap();
         persister.shutdown().unwrap();
-        assert!(
-            std::fs::read_dir(dir.path().join("journal"))
-                .unwrap()
-                .next()
-                .is_none(),
+        assert_eq!(
+            segments(dir.path()),
+            0,
             "a clean shutdown leaves no journal"
         );
         assert_eq!(journaled(dir.path()).load_room("r").unwrap().last_seq, 202);
