@@ -548,3 +548,37 @@ async fn a_recording_exports_imports_and_exports_again_identically() {
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already exists"));
 }
+
+/// One server per data directory: a second `peercode serve` on it stops at once with a
+/// clear error (it would take over the first one's journal), and the first keeps serving.
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let mut alice = join_named(&server, "kept", 7, ALICE).await;
+    let mut bob = join_named(&server, "kept", 8, BOB).await;
+    let before = step(&mut alice, &mut bob, "x = 1\n").await;
+
+    let mut second = Command::new(env!("CARGO_BIN_EXE_peercode"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = wait_until(|| second.try_wait().unwrap().is_some(), WAIT).await;
+    if !exited {
+        second.kill().unwrap();
+    }
+    let out = second.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(exited, "the second server kept running: {stderr}");
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is using the journal"),
+        "unclear error: {stderr}"
+    );
+
+    let after = step(&mut bob, &mut alice, "y = 2\n").await;
+    assert!(after.text.starts_with(&before.text));
+    assert_eq!(main_py_at(&server, "kept", after.t).await, after.text);
+}
