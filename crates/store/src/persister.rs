@@ -23,7 +23,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::{Record, Store, StoreError};
+use crate::{Record, RecordKind, Store, StoreError};
 
 /// Told when a submitted record is durable, or that it never will be.
 pub trait CommitListener: Send + Sync {
@@ -54,6 +54,8 @@ enum Job {
     },
     /// A record already durable in the journal, to copy into the database.
     Journaled { record: Record, ticket: u64 },
+    /// A keyframe beside a journal, to copy into the database with the journaled records.
+    Keyframe(Record),
     /// Signalled once everything queued before it has been committed (or failed).
     Barrier(mpsc::Sender<()>),
 }
@@ -120,6 +122,15 @@ impl Persister {
             return Ok(());
         }
         let submitted = Instant::now();
+        if record.kind == RecordKind::Snapshot {
+            // A keyframe is the largest record and can be rebuilt from the updates before
+            // it, so it skips the journal: a crash before the commit thread copies it loses
+            // only the shortcut, and a load replays more updates instead.
+            self.send(Job::Keyframe(record.clone()))?;
+            listener.committed(&record, submitted.elapsed());
+            listener.settled();
+            return Ok(());
+        }
         // Queued while the journal is locked, so the commit thread copies records in
         // journal order and a ticket it reports covers every earlier one.
         let queued = journal.append(&record, |ticket| {
@@ -225,16 +236,15 @@ fn commit_loop(
     let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
         let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY);
+        let copying = matches!(first, Job::Journaled { .. } | Job::Keyframe(_));
         let wait = match (&first, store.journal()) {
-            (Job::Journaled { .. }, _) => window.max(INGEST_WINDOW),
+            _ if copying => window.max(INGEST_WINDOW),
             // A barrier with nothing journaled ahead of it: someone waits for it.
             (_, Some(_)) => Duration::ZERO,
             (Job::Record { .. }, None) if busy => window.max(BUSY_WINDOW),
             _ => window,
         };
-        let journal = store
-            .journal()
-            .filter(|_| matches!(first, Job::Journaled { .. }));
+        let journal = store.journal().filter(|_| copying);
         let mut next = Some(first);
         if let Some(journal) = journal {
             // Cut short by a reader, barrier or shutdown waiting for the batch.
@@ -259,6 +269,12 @@ fn commit_loop(
                         break;
                     }
                 }
+                Job::Keyframe(record) => {
+                    records.push(record);
+                    if records.len() >= max_batch {
+                        break;
+                    }
+                }
                 Job::Record {
                     record, listener, ..
                 } if listener.has_failed() => {
@@ -274,11 +290,11 @@ fn commit_loop(
                 break;
             }
         }
-        if let Some(ticket) = journaled.take() {
+        if !records.is_empty() {
             // Once a batch is left in the journal, so is everything after it: the ticket
             // reported covers every earlier record.
             stuck = stuck || !ingest(store, &records, closing);
-            if !stuck && let Some(journal) = store.journal() {
+            if !stuck && let (Some(ticket), Some(journal)) = (journaled.take(), store.journal()) {
                 journal.ingested(ticket);
             }
             records.clear();

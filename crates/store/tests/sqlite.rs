@@ -184,6 +184,33 @@ mod journal {
         ));
     }
 
+    /// A keyframe (the largest record, and one the updates can rebuild) skips the journal
+    /// and still reaches the database.
+    #[test]
+    fn a_keyframe_skips_the_journal_and_reaches_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(journaled(dir.path()));
+        let persister = Persister::start(store.clone(), 4096, Duration::ZERO);
+        let listener = Arc::new(Durable::default());
+        persister
+            .submit(record("r", 1, RecordKind::Update), listener.clone())
+            .unwrap();
+        let keyframe = Record {
+            data: Bytes::from(vec![7; 1 << 20]),
+            ..record("r", 1, RecordKind::Snapshot)
+        };
+        persister.submit(keyframe, listener.clone()).unwrap();
+        let journaled_bytes: u64 = std::fs::read_dir(dir.path().join("journal"))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert!(journaled_bytes < 1000, "{journaled_bytes} bytes journaled");
+        persister.barrier().unwrap().recv().unwrap();
+        let (seq, data) = store.snapshot_at("r", 1).unwrap().unwrap();
+        assert_eq!((seq, data.len()), (1, 1 << 20));
+        persister.shutdown().unwrap();
+    }
+
     #[derive(Default)]
     struct Durable(AtomicU64);
     impl CommitListener for Durable {
