@@ -243,10 +243,10 @@ async fn killing_the_owner_loses_nothing_any_client_received() {
     let (status, state) = b.get_json("/api/rooms/k/state").await;
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["seq"], timeline["last_seq"], "{state} / {timeline}");
-    assert!(
-        timeline["last_seq"].as_u64().unwrap_or(0) > 100,
-        "{timeline}"
-    );
+    // It holds the typing, not only the room's creation. (How many keystrokes `a` had
+    // committed when it was killed depends on the machine: this once said `> 100`, and a
+    // busy run's `a` had committed 99.)
+    assert!(timeline["last_seq"].as_u64().unwrap_or(0) > 1, "{timeline}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,10 @@ use crate::{EventKind, Record, RecordKind};
 /// A segment this size or larger is closed and the next append starts a new one, so the
 /// part of the journal already in the database can be deleted.
 const SEGMENT_BYTES: u64 = 16 << 20;
+/// How many records may wait in the journal for the database before appends are refused:
+/// the database failing for long (a full disk) stops the rooms instead of filling memory
+/// with queued records.
+const MAX_BACKLOG: u64 = 1 << 18;
 /// The largest frame body recovery accepts (a record's data is bounded far below this by
 /// the server's document limits; a bigger length field means a torn or damaged frame).
 const MAX_BODY: u32 = 1 << 30;
@@ -101,6 +105,8 @@ pub enum JournalError {
     Poisoned,
     #[error("the journal is closed")]
     Closed,
+    #[error("{waiting} journaled records are waiting for the database to take them")]
+    Backlog { waiting: u64 },
 }
 
 impl Journal {
@@ -143,8 +149,21 @@ impl Journal {
         }
         let segments = segments(dir).map_err(data_dir_error)?;
         let mut records = Vec::new();
-        for path in &segments {
-            read_segment(path, &mut records).map_err(data_dir_error)?;
+        for (at, path) in segments.iter().enumerate() {
+            let torn = read_segment(path, &mut records).map_err(data_dir_error)?;
+            if let Some(offset) = torn
+                && at + 1 < segments.len()
+            {
+                // Only the segment being appended to when a process died can end torn.
+                return Err(crate::StoreError::Database(
+                    format!(
+                        "the journal segment {} is damaged at byte {offset}, before the end of \
+                         the journal; move it aside to start without the records after that byte",
+                        path.display()
+                    )
+                    .into(),
+                ));
+            }
         }
         if !records.is_empty() {
             tracing::info!(
@@ -187,6 +206,10 @@ impl Journal {
         let mut writer = self.writer.lock();
         writer.check()?;
         let ticket = writer.last + 1;
+        let waiting = writer.last.saturating_sub(self.ingested.lock().through);
+        if waiting >= MAX_BACKLOG {
+            return Err(JournalError::Backlog { waiting });
+        }
         self.write_frame(&mut writer, &frame, ticket)?;
         writer.last = ticket;
         if writer
@@ -247,17 +270,28 @@ impl Journal {
     pub fn ingested(&self, ticket: u64) {
         let mut ingested = self.ingested.lock();
         ingested.through = ingested.through.max(ticket);
-        while let Some((_, last)) = ingested.closed.front()
-            && *last <= ingested.through
-        {
-            if let Some((path, _)) = ingested.closed.pop_front()
-                && let Err(error) = std::fs::remove_file(&path)
-            {
-                tracing::warn!(path = %path.display(), %error, "could not delete a journal segment");
-            }
-        }
+        let through = ingested.through;
+        let done = ingested
+            .closed
+            .iter()
+            .take_while(|(_, last)| *last <= through)
+            .count();
+        let copied: Vec<(PathBuf, u64)> = ingested.closed.drain(..done).collect();
         drop(ingested);
         self.caught_up.notify_all();
+        // Unlinked outside the lock (appends take it to close a segment). Oldest first, and
+        // a segment that cannot be deleted keeps the later ones too: a later one may hold
+        // the "forget" frame that stops recovery from copying its records back.
+        for (at, (path, _)) in copied.iter().enumerate() {
+            if let Err(error) = std::fs::remove_file(path) {
+                tracing::warn!(path = %path.display(), %error, "could not delete a journal segment; trying again later");
+                let mut ingested = self.ingested.lock();
+                for kept in copied[at..].iter().rev() {
+                    ingested.closed.push_front(kept.clone());
+                }
+                return;
+            }
+        }
     }
 
     /// `thread` copies records into the database: [`Journal::hurry`] wakes it.
@@ -336,7 +370,10 @@ impl Journal {
             let open = writer.segment.take().map(|s| s.path);
             for path in ingested.closed.drain(..).map(|(path, _)| path).chain(open) {
                 if let Err(error) = std::fs::remove_file(&path) {
+                    // The later ones stay too (see `ingested`); the next start copies
+                    // what the database already has, which changes nothing.
                     tracing::warn!(path = %path.display(), %error, "could not delete a journal segment");
+                    break;
                 }
             }
         }
@@ -350,7 +387,7 @@ pub(crate) fn last_record(dir: &Path) -> io::Result<Option<Record>> {
     let mut records = Vec::new();
     for path in segments(dir)? {
         match read_segment(&path, &mut records) {
-            Ok(()) => {}
+            Ok(_) => {}
             // Copied and deleted by its owner meanwhile.
             Err(error) if error.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error),
@@ -377,9 +414,9 @@ fn segments(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found.into_iter().map(|(_, path)| path).collect())
 }
 
-/// Read every whole frame of a segment; a torn or damaged frame ends it (only the last
-/// frame can be torn: see the module docs).
-fn read_segment(path: &Path, records: &mut Vec<Record>) -> io::Result<()> {
+/// Read every whole frame of a segment; a torn or damaged frame ends it, and its offset is
+/// returned (only the last frame of the last segment can be torn: see the module docs).
+fn read_segment(path: &Path, records: &mut Vec<Record>) -> io::Result<Option<usize>> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     let mut rest = &bytes[..];
@@ -400,11 +437,11 @@ fn read_segment(path: &Path, records: &mut Vec<Record>) -> io::Result<()> {
                     bytes = rest.len(),
                     "the journal ends in a torn or damaged frame; ignoring it"
                 );
-                break;
+                return Ok(Some(bytes.len() - rest.len()));
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 const KIND_UPDATE: u8 = 0;
@@ -582,6 +619,28 @@ mod tests {
             .unwrap();
         let seqs: Vec<u64> = reopen(dir.path()).1.iter().map(|r| r.seq).collect();
         assert_eq!(seqs, [1, 2]);
+    }
+
+    #[test]
+    fn a_damaged_frame_before_the_last_segment_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = reopen(dir.path());
+        for seq in 1..=25 {
+            journal
+                .append(&record("a", seq, RecordKind::Update), |_| ())
+                .unwrap();
+        }
+        drop(journal);
+        let first = segments(dir.path()).unwrap().remove(0);
+        let mut bytes = std::fs::read(&first).unwrap();
+        bytes[150] ^= 0xff; // inside the second frame
+        std::fs::write(&first, bytes).unwrap();
+        let opened = Journal::open_sized(dir.path(), 1000, |_| Ok(()));
+        let Err(error) = opened else {
+            panic!("a journal damaged in its middle opened")
+        };
+        assert!(error.to_string().contains("damaged at byte 100"), "{error}");
+        assert_eq!(files(dir.path()), 3, "nothing was deleted");
     }
 
     #[test]

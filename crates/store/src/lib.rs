@@ -38,11 +38,11 @@ pub use persister::{CommitListener, Persister, PersisterClosed};
 pub use sqlite::{Durability, SqliteStore};
 
 /// Open the store for a command run beside a server (`peercode replay export|import`): as
-/// [`open_with_blobs`] at process durability, except that while a running server owns the
-/// embedded store's journal the store opens without it, reading what the server has copied
-/// into the database so far (the server's newest updates may be missing: it copies them
-/// within its batching window). With no server running, records a killed one left in the
-/// journal are copied in first, as a server's start would.
+/// [`open_with_blobs`], but the embedded store has no journal of its own (see
+/// [`SqliteStore::without_journal_beside_server`]): with no server running, what a killed
+/// one left in the journal is copied in first; with one running, the store first waits
+/// until the server has copied the journal's last record, so a read includes every update
+/// broadcast before the command started.
 pub fn open_beside_server(
     database_url: Option<&str>,
     data_dir: &Path,
@@ -52,7 +52,7 @@ pub fn open_beside_server(
         return Ok(Arc::new(PgStore::open(url)?.with_blobs(blobs)));
     }
     let store = SqliteStore::open(data_dir, Durability::Process)?.with_blobs(blobs);
-    Ok(Arc::new(store.with_journal_unless_in_use()?))
+    Ok(Arc::new(store.without_journal_beside_server()?))
 }
 
 /// Open the store a server is configured with: PostgreSQL when `database_url` is given,
@@ -80,7 +80,7 @@ pub fn open_with_blobs(
             let store = SqliteStore::open(data_dir, durability)?.with_blobs(blobs);
             match durability {
                 Durability::Process => Arc::new(store.with_journal()?),
-                Durability::Power => Arc::new(store),
+                Durability::Power => Arc::new(store.with_journal()?.without_journal_appends()),
             }
         }
     })
@@ -383,6 +383,16 @@ pub trait Store: Send + Sync + 'static {
     /// reports a record durable once it is in the journal.
     fn journal(&self) -> Option<&Arc<Journal>> {
         None
+    }
+
+    /// Copy records already durable in [`Store::journal`] into the database. Unlike
+    /// [`Store::append`] it refuses nothing (a record already stored is skipped), so a batch
+    /// that failed can be tried again as it is.
+    fn copy_from_journal(&self, records: &[Record]) -> Result<(), StoreError> {
+        match self.append(records)?.into_iter().next() {
+            Some(failure) => Err(failure.error),
+            None => Ok(()),
+        }
     }
 
     /// Flush everything and release files (e.g. checkpoint the WAL).

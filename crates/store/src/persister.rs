@@ -121,6 +121,10 @@ impl Persister {
             listener.settled();
             return Ok(());
         }
+        if self.tx.lock().is_none() {
+            // Not journaled, so nothing durable that no client ever saw.
+            return Err(PersisterClosed);
+        }
         let submitted = Instant::now();
         if record.kind == RecordKind::Snapshot {
             // A keyframe is the largest record and can be rebuilt from the updates before
@@ -232,12 +236,15 @@ fn commit_loop(
     let mut records: Vec<Record> = Vec::with_capacity(max_batch);
     let mut journaled: Option<u64> = None;
     let mut stuck = false;
+    let mut backlog = false;
     let mut told = HashSet::new();
     let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
         let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY);
         let copying = matches!(first, Job::Journaled { .. } | Job::Keyframe(_));
         let wait = match (&first, store.journal()) {
+            // A backlog past one batch, or a shutdown: copy on without waiting.
+            _ if copying && (backlog || closing.load(Ordering::Acquire)) => Duration::ZERO,
             _ if copying => window.max(INGEST_WINDOW),
             // A barrier with nothing journaled ahead of it: someone waits for it.
             (_, Some(_)) => Duration::ZERO,
@@ -246,6 +253,7 @@ fn commit_loop(
         };
         let journal = store.journal().filter(|_| copying);
         let mut next = Some(first);
+        backlog = false;
         if let Some(journal) = journal {
             // Cut short by a reader, barrier or shutdown waiting for the batch.
             let deadline = Instant::now() + wait;
@@ -266,12 +274,14 @@ fn commit_loop(
                     records.push(record);
                     journaled = Some(ticket);
                     if records.len() >= max_batch {
+                        backlog = true;
                         break;
                     }
                 }
                 Job::Keyframe(record) => {
                     records.push(record);
                     if records.len() >= max_batch {
+                        backlog = true;
                         break;
                     }
                 }
@@ -336,18 +346,14 @@ fn commit_loop(
     }
 }
 
-/// Copy journaled records into the database. A refused batch is tried again until the
-/// database takes it (the records stay durable in the journal meanwhile), except when
-/// shutting down: then the next start copies them from the journal (returns false).
+/// Copy journaled records into the database. A batch the database fails (busy, full) is
+/// tried again until it takes it (the records stay durable in the journal meanwhile, and
+/// history reads wait), except when shutting down: then the next start copies them from
+/// the journal (returns false).
 fn ingest(store: &dyn Store, records: &[Record], closing: &AtomicBool) -> bool {
     loop {
-        match store.append(records) {
-            Ok(failures) => {
-                for f in failures {
-                    tracing::error!(room = %f.room, error = %f.error, "the database refused a room's journaled records");
-                }
-                return true;
-            }
+        match store.copy_from_journal(records) {
+            Ok(()) => return true,
             Err(error) if closing.load(Ordering::Acquire) => {
                 tracing::error!(%error, records = records.len(), "could not copy journaled records into the database; the next start copies them");
                 return false;

@@ -144,6 +144,9 @@ pub struct SqliteStore {
     /// Records are durable here first, then copied into the database by the persister
     /// (see [`SqliteStore::with_journal`]).
     journal: Option<Arc<Journal>>,
+    /// Whether the persister appends to the journal (not at [`Durability::Power`], where
+    /// the journal is only recovered and held: see [`SqliteStore::without_journal_appends`]).
+    appending: bool,
 }
 
 /// How long a history read waits for the journal's last records to reach the database.
@@ -214,6 +217,7 @@ impl SqliteStore {
             blobs: None,
             dir: data_dir.to_owned(),
             journal: None,
+            appending: true,
         })
     }
 
@@ -229,12 +233,24 @@ impl SqliteStore {
         Ok(self)
     }
 
-    /// [`SqliteStore::with_journal`], or the store as it is while another process (a
-    /// running server) holds the journal: see [`crate::open_beside_server`].
-    pub fn with_journal_unless_in_use(mut self) -> Result<Self, StoreError> {
+    /// Recover the journal and hold it, but let the persister commit each batch itself:
+    /// for [`Durability::Power`], where a commit must be fsynced, which the journal is not.
+    /// What a `process` server killed earlier left in the journal is still recovered, and
+    /// a second server on the directory is still refused.
+    pub fn without_journal_appends(mut self) -> Self {
+        self.appending = false;
+        self
+    }
+
+    /// For a command run beside a server (see [`crate::open_beside_server`]): the store
+    /// without a journal. When no server holds the journal, what a killed one left in it
+    /// is copied in first and the journal released at once, so a server may start while
+    /// the command runs; while a server holds it, the store waits until the server has
+    /// copied the journal's last record into the database.
+    pub fn without_journal_beside_server(self) -> Result<Self, StoreError> {
         match self.open_journal() {
-            Ok(journal) => self.journal = Some(journal),
-            Err(StoreError::JournalInUse { path }) => self.wait_for_owner(Path::new(&path)),
+            Ok(journal) => journal.close(),
+            Err(StoreError::JournalInUse { .. }) => self.wait_for_owner(&self.dir.join("journal")),
             Err(error) => return Err(error),
         }
         Ok(self)
@@ -306,7 +322,7 @@ impl SqliteStore {
         Journal::open(&self.dir.join("journal"), |records| {
             let mut conn = self.writer.lock();
             let tx = conn.transaction()?;
-            let copied = insert_missing(&tx, &records)?;
+            let copied = insert_missing(&tx, &records, true)?;
             tx.commit()?;
             tracing::info!(
                 copied,
@@ -319,9 +335,14 @@ impl SqliteStore {
 
     /// Before reading history: wait until what the journal holds is in the database, so a
     /// read never misses an update that was already broadcast.
-    fn caught_up(&self) {
-        if let Some(journal) = &self.journal {
-            journal.wait_ingested(CATCH_UP_LIMIT);
+    fn caught_up(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(journal) if !journal.wait_ingested(CATCH_UP_LIMIT) => Err(StoreError::Database(
+                "the database has not taken the journal's newest records yet (see the log); \
+                 history cannot be read without them"
+                    .into(),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -387,7 +408,7 @@ impl Store for SqliteStore {
     }
 
     fn load_room(&self, room: &str) -> Result<RoomHistory, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         // One read transaction so the snapshot and the updates are consistent.
         let tx = conn.unchecked_transaction()?;
@@ -416,13 +437,13 @@ impl Store for SqliteStore {
     }
 
     fn updates(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredUpdate>, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         query_updates(&conn, room, from, to)
     }
 
     fn events(&self, room: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         let to = i64::try_from(to).unwrap_or(i64::MAX);
         let mut stmt = conn.prepare_cached(
@@ -457,7 +478,7 @@ impl Store for SqliteStore {
     }
 
     fn last_seq(&self, room: &str) -> Result<u64, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         let seq: Option<i64> = conn
             .prepare_cached("SELECT max(seq) FROM updates WHERE room = ?1")?
@@ -466,7 +487,7 @@ impl Store for SqliteStore {
     }
 
     fn snapshot_at(&self, room: &str, seq: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         let found = conn
@@ -548,7 +569,7 @@ impl Store for SqliteStore {
     }
 
     fn seq_at(&self, room: &str, ts_ms: i64) -> Result<u64, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         let tx = conn.unchecked_transaction()?;
         // Seqs are dense from 1 and times never decrease with them: binary-search by point
@@ -586,7 +607,7 @@ impl Store for SqliteStore {
     }
 
     fn time_span(&self, room: &str) -> Result<Option<(i64, i64)>, StoreError> {
-        self.caught_up();
+        self.caught_up()?;
         let conn = self.reader.lock();
         let bounds = |sql: &str| -> Result<(Option<i64>, Option<i64>), StoreError> {
             Ok(conn
@@ -921,7 +942,15 @@ impl Store for SqliteStore {
     }
 
     fn journal(&self) -> Option<&Arc<Journal>> {
-        self.journal.as_ref()
+        self.journal.as_ref().filter(|_| self.appending)
+    }
+
+    fn copy_from_journal(&self, records: &[Record]) -> Result<(), StoreError> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        insert_missing(&tx, records, false)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn close(&self) -> Result<(), StoreError> {
@@ -1022,22 +1051,31 @@ fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
     ))
 }
 
-/// Recovery from the journal: insert each record the database lacks (an update or
-/// keyframe whose seq it has, or an event identical to one it has, is already in), and say
-/// how many were.
-fn insert_missing(conn: &Connection, records: &[Record]) -> Result<usize, StoreError> {
+/// Copy journaled records: insert each record the database lacks (an update or keyframe
+/// whose seq it has is already in; so, in recovery, is an event identical to one it has),
+/// and say how many were. Never refuses a record, so a batch the database fails (busy,
+/// full) can be tried again as it is.
+fn insert_missing(
+    conn: &Connection,
+    records: &[Record],
+    recovering: bool,
+) -> Result<usize, StoreError> {
     let mut update = conn.prepare_cached(
         "INSERT OR IGNORE INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     let mut snapshot = conn.prepare_cached(
         "INSERT OR IGNORE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    let mut event = conn.prepare_cached(
+    // Events have no key: in recovery one identical to a stored one was copied before the
+    // kill; in a live copy every event is new (a failed batch is rolled back whole).
+    let mut event = conn.prepare_cached(if recovering {
         "INSERT INTO events (room, seq, ts_ms, kind, author, data)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
              SELECT 1 FROM events WHERE room = ?1 AND seq = ?2 AND ts_ms = ?3 AND kind = ?4
-                 AND author = ?5 AND data = ?6)",
-    )?;
+                 AND author = ?5 AND data = ?6)"
+    } else {
+        "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    })?;
     let mut copied = 0;
     for r in records {
         let seq =

@@ -169,7 +169,7 @@ mod journal {
         });
         let beside = SqliteStore::open(dir.path(), Durability::Process)
             .unwrap()
-            .with_journal_unless_in_use()
+            .without_journal_beside_server()
             .unwrap();
         assert!(beside.journal().is_none(), "the server keeps its journal");
         assert_eq!(beside.last_seq("a").unwrap(), 2);
@@ -209,6 +209,107 @@ mod journal {
         let (seq, data) = store.snapshot_at("r", 1).unwrap().unwrap();
         assert_eq!((seq, data.len()), (1, 1 << 20));
         persister.shutdown().unwrap();
+    }
+
+    /// A batch SQLite fails (here a trigger refuses room `r`'s updates for a while) is
+    /// tried again until it goes in: nothing already broadcast is dropped, and a read
+    /// waits for it (before, the refused room's records were logged and forgotten).
+    #[test]
+    fn a_batch_the_database_fails_is_tried_again_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(journaled(dir.path()));
+        let db = dir.path().join("peercode.db");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON updates WHEN NEW.room = 'r'
+                 BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+            )
+            .unwrap();
+        let persister = Persister::start(store.clone(), 4096, Duration::ZERO);
+        let listener = Arc::new(Durable::default());
+        for seq in 1..=3 {
+            persister
+                .submit(record("r", seq, RecordKind::Update), listener.clone())
+                .unwrap();
+        }
+        persister
+            .submit(record("s", 1, RecordKind::Update), listener.clone())
+            .unwrap();
+        let lifted = std::thread::spawn(move || {
+            // The read below makes the first copy at once, which the trigger fails.
+            std::thread::sleep(Duration::from_millis(300));
+            rusqlite::Connection::open(&db)
+                .unwrap()
+                .execute_batch("DROP TRIGGER refuse")
+                .unwrap();
+        });
+        assert_eq!(store.last_seq("r").unwrap(), 3);
+        assert_eq!(store.last_seq("s").unwrap(), 1);
+        lifted.join().unwrap();
+        persister.shutdown().unwrap();
+    }
+
+    /// A backlog longer than one batch is copied batch after batch without each waiting
+    /// out the window (here an hour), for a reader and for a shutdown.
+    #[test]
+    fn a_backlog_of_many_batches_is_copied_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(journaled(dir.path()));
+        let persister = Persister::start(store.clone(), 10, Duration::from_secs(3600));
+        let listener = Arc::new(Durable::default());
+        for seq in 1..=95 {
+            persister
+                .submit(record("r", seq, RecordKind::Update), listener.clone())
+                .unwrap();
+        }
+        assert_eq!(store.last_seq("r").unwrap(), 95);
+        for seq in 96..=200 {
+            persister
+                .submit(record("r", seq, RecordKind::Update), listener.clone())
+                .unwrap();
+        }
+        persister.shutdown().unwrap();
+        drop((persister, store));
+        assert_eq!(segments(dir.path()), 0, "everything was copied at shutdown");
+        assert_eq!(journaled(dir.path()).last_seq("r").unwrap(), 200);
+    }
+
+    /// A server killed at process durability and started again at power durability still
+    /// recovers the journal (and holds it), though it commits each batch itself.
+    #[test]
+    fn a_restart_at_power_durability_recovers_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let killed = journaled(dir.path());
+        journal_only(&killed, &[record("a", 1, RecordKind::Update)]);
+        drop(killed);
+        let store = peercode_store::open(None, dir.path(), Durability::Power).unwrap();
+        assert!(store.journal().is_none(), "nothing is appended to it");
+        assert_eq!(store.last_seq("a").unwrap(), 1);
+        assert!(matches!(
+            SqliteStore::open(dir.path(), Durability::Process)
+                .unwrap()
+                .with_journal(),
+            Err(StoreError::JournalInUse { .. })
+        ));
+    }
+
+    /// A command run with no server recovers what a killed one left, and releases the
+    /// journal at once, so a server can start while the command runs.
+    #[test]
+    fn a_command_without_a_server_recovers_the_journal_and_lets_a_server_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let killed = journaled(dir.path());
+        journal_only(&killed, &[record("a", 1, RecordKind::Update)]);
+        drop(killed);
+        let command = SqliteStore::open(dir.path(), Durability::Process)
+            .unwrap()
+            .without_journal_beside_server()
+            .unwrap();
+        assert_eq!(command.last_seq("a").unwrap(), 1);
+        let server = journaled(dir.path());
+        assert!(server.journal().is_some());
+        assert_eq!(command.last_seq("a").unwrap(), 1);
     }
 
     #[derive(Default)]
