@@ -560,6 +560,14 @@ mod tests {
         }
     }
 
+    fn append_updates(journal: &Journal, room: &str, seqs: std::ops::RangeInclusive<u64>) {
+        for seq in seqs {
+            journal
+                .append(&record(room, seq, RecordKind::Update), |_| ())
+                .unwrap();
+        }
+    }
+
     /// Open `dir`'s journal and return what it recovered.
     fn reopen(dir: &Path) -> (Arc<Journal>, Vec<Record>) {
         let mut got = Vec::new();
@@ -603,11 +611,7 @@ mod tests {
     fn a_torn_last_frame_is_ignored_and_the_whole_ones_before_it_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = reopen(dir.path());
-        for seq in 1..=3 {
-            journal
-                .append(&record("a", seq, RecordKind::Update), |_| ())
-                .unwrap();
-        }
+        append_updates(&journal, "a", 1..=3);
         drop(journal);
         let path = segments(dir.path()).unwrap().remove(0);
         let len = std::fs::metadata(&path).unwrap().len();
@@ -625,11 +629,7 @@ mod tests {
     fn a_damaged_frame_before_the_last_segment_stops_the_start() {
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = reopen(dir.path());
-        for seq in 1..=25 {
-            journal
-                .append(&record("a", seq, RecordKind::Update), |_| ())
-                .unwrap();
-        }
+        append_updates(&journal, "a", 1..=25);
         drop(journal);
         let first = segments(dir.path()).unwrap().remove(0);
         let mut bytes = std::fs::read(&first).unwrap();
@@ -671,11 +671,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = reopen(dir.path());
         // 100-byte frames, 1000-byte segments: a segment closes every 10 records.
-        for seq in 1..=45 {
-            journal
-                .append(&record("a", seq, RecordKind::Update), |_| ())
-                .unwrap();
-        }
+        append_updates(&journal, "a", 1..=45);
         assert_eq!(files(dir.path()), 5);
         journal.ingested(25);
         assert_eq!(
@@ -693,11 +689,7 @@ mod tests {
     fn a_close_with_records_not_ingested_keeps_them_for_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
         let (journal, _) = reopen(dir.path());
-        for seq in 1..=3 {
-            journal
-                .append(&record("a", seq, RecordKind::Update), |_| ())
-                .unwrap();
-        }
+        append_updates(&journal, "a", 1..=3);
         journal.ingested(2);
         journal.close();
         assert!(

@@ -70,6 +70,16 @@ mod journal {
         }
     }
 
+    /// Another process holds `dir`'s journal: opening it is refused.
+    fn assert_journal_held(dir: &std::path::Path) {
+        assert!(matches!(
+            SqliteStore::open(dir, Durability::Process)
+                .unwrap()
+                .with_journal(),
+            Err(StoreError::JournalInUse { .. })
+        ));
+    }
+
     /// The journal's segment files in `dir`.
     fn segments(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir.join("journal"))
@@ -176,12 +186,7 @@ mod journal {
         assert_eq!(beside.events("a", 0, u64::MAX).unwrap().len(), 1);
         let server = copier.join().unwrap();
         assert!(server.journal().is_some());
-        assert!(matches!(
-            SqliteStore::open(dir.path(), Durability::Process)
-                .unwrap()
-                .with_journal(),
-            Err(StoreError::JournalInUse { .. })
-        ));
+        assert_journal_held(dir.path());
     }
 
     /// A keyframe (the largest record, and one the updates can rebuild) skips the journal
@@ -228,11 +233,7 @@ mod journal {
             .unwrap();
         let persister = Persister::start(store.clone(), 4096, Duration::ZERO);
         let listener = Arc::new(Durable::default());
-        for seq in 1..=3 {
-            persister
-                .submit(record("r", seq, RecordKind::Update), listener.clone())
-                .unwrap();
-        }
+        submit_updates(&persister, &listener, "r", 1..=3);
         persister
             .submit(record("s", 1, RecordKind::Update), listener.clone())
             .unwrap();
@@ -258,17 +259,9 @@ mod journal {
         let store: Arc<dyn Store> = Arc::new(journaled(dir.path()));
         let persister = Persister::start(store.clone(), 10, Duration::from_secs(3600));
         let listener = Arc::new(Durable::default());
-        for seq in 1..=95 {
-            persister
-                .submit(record("r", seq, RecordKind::Update), listener.clone())
-                .unwrap();
-        }
+        submit_updates(&persister, &listener, "r", 1..=95);
         assert_eq!(store.last_seq("r").unwrap(), 95);
-        for seq in 96..=200 {
-            persister
-                .submit(record("r", seq, RecordKind::Update), listener.clone())
-                .unwrap();
-        }
+        submit_updates(&persister, &listener, "r", 96..=200);
         persister.shutdown().unwrap();
         drop((persister, store));
         assert_eq!(segments(dir.path()), 0, "everything was copied at shutdown");
@@ -286,12 +279,7 @@ mod journal {
         let store = peercode_store::open(None, dir.path(), Durability::Power).unwrap();
         assert!(store.journal().is_none(), "nothing is appended to it");
         assert_eq!(store.last_seq("a").unwrap(), 1);
-        assert!(matches!(
-            SqliteStore::open(dir.path(), Durability::Process)
-                .unwrap()
-                .with_journal(),
-            Err(StoreError::JournalInUse { .. })
-        ));
+        assert_journal_held(dir.path());
     }
 
     /// A command run with no server recovers what a killed one left, and releases the
@@ -310,6 +298,19 @@ mod journal {
         let server = journaled(dir.path());
         assert!(server.journal().is_some());
         assert_eq!(command.last_seq("a").unwrap(), 1);
+    }
+
+    fn submit_updates(
+        persister: &Persister,
+        listener: &Arc<Durable>,
+        room: &str,
+        seqs: std::ops::RangeInclusive<u64>,
+    ) {
+        for seq in seqs {
+            persister
+                .submit(record(room, seq, RecordKind::Update), listener.clone())
+                .unwrap();
+        }
     }
 
     #[derive(Default)]
