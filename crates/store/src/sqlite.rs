@@ -225,9 +225,11 @@ impl SqliteStore {
     /// [`crate::Persister`] then makes each record durable with one write to it and copies
     /// records into the database in batches, off the latency path. Records an earlier
     /// process left in the journal are copied in first. Only one process may use a data
-    /// directory's journal at a time. With [`Durability::Power`] there is no journal: a
-    /// journal write is not fsynced, so it is only as durable as [`Durability::Process`].
-    /// Fails with [`StoreError::JournalInUse`] while another process holds the journal.
+    /// directory's journal at a time. A journal write is not fsynced, so it is only as
+    /// durable as [`Durability::Process`]: at [`Durability::Power`] the server recovers
+    /// and holds the journal but does not append to it (see
+    /// [`SqliteStore::without_journal_appends`]). Fails with [`StoreError::JournalInUse`]
+    /// while another process holds the journal.
     pub fn with_journal(mut self) -> Result<Self, StoreError> {
         self.journal = Some(self.open_journal()?);
         Ok(self)
