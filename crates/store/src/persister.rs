@@ -23,7 +23,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::{Record, RecordKind, Store, StoreError};
+use crate::{Journal, Record, RecordKind, Store, StoreError};
 
 /// Told when a submitted record is durable, or that it never will be.
 pub trait CommitListener: Send + Sync {
@@ -52,10 +52,9 @@ enum Job {
         listener: Arc<dyn CommitListener>,
         submitted: Instant,
     },
-    /// A record already durable in the journal, to copy into the database.
-    Journaled { record: Record, ticket: u64 },
-    /// A keyframe beside a journal, to copy into the database with the journaled records.
-    Keyframe(Record),
+    /// A record to copy into the database beside a journal: one durable in the journal
+    /// with its ticket, or a keyframe (which skips the journal) without one.
+    Copy { record: Record, ticket: Option<u64> },
     /// Signalled once everything queued before it has been committed (or failed).
     Barrier(mpsc::Sender<()>),
 }
@@ -130,7 +129,10 @@ impl Persister {
             // A keyframe is the largest record and can be rebuilt from the updates before
             // it, so it skips the journal: a crash before the commit thread copies it loses
             // only the shortcut, and a load replays more updates instead.
-            self.send(Job::Keyframe(record.clone()))?;
+            self.send(Job::Copy {
+                record: record.clone(),
+                ticket: None,
+            })?;
             listener.committed(&record, submitted.elapsed());
             listener.settled();
             return Ok(());
@@ -138,9 +140,9 @@ impl Persister {
         // Queued while the journal is locked, so the commit thread copies records in
         // journal order and a ticket it reports covers every earlier one.
         let queued = journal.append(&record, |ticket| {
-            self.send(Job::Journaled {
+            self.send(Job::Copy {
                 record: record.clone(),
-                ticket,
+                ticket: Some(ticket),
             })
         });
         match queued {
@@ -241,45 +243,36 @@ fn commit_loop(
     let skipped = StoreError::EarlierCommitFailed;
     while let Ok(first) = rx.recv() {
         let busy = last_commit.is_some_and(|t| t.elapsed() < BUSY);
-        let copying = matches!(first, Job::Journaled { .. } | Job::Keyframe(_));
-        let wait = match (&first, store.journal()) {
+        let copying = matches!(first, Job::Copy { .. });
+        let journal = store.journal();
+        let wait = if copying {
             // A backlog past one batch, or a shutdown: copy on without waiting.
-            _ if copying && (backlog || closing.load(Ordering::Acquire)) => Duration::ZERO,
-            _ if copying => window.max(INGEST_WINDOW),
+            if backlog || closing.load(Ordering::Acquire) {
+                Duration::ZERO
+            } else {
+                window.max(INGEST_WINDOW)
+            }
+        } else if journal.is_some() {
             // A barrier with nothing journaled ahead of it: someone waits for it.
-            (_, Some(_)) => Duration::ZERO,
-            (Job::Record { .. }, None) if busy => window.max(BUSY_WINDOW),
-            _ => window,
+            Duration::ZERO
+        } else if busy && matches!(first, Job::Record { .. }) {
+            window.max(BUSY_WINDOW)
+        } else {
+            window
         };
-        let journal = store.journal().filter(|_| copying);
         let mut next = Some(first);
         backlog = false;
-        if let Some(journal) = journal {
-            // Cut short by a reader, barrier or shutdown waiting for the batch.
-            let deadline = Instant::now() + wait;
-            while !journal.take_hurry() {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                std::thread::park_timeout(deadline - now);
-            }
-        } else if !wait.is_zero() {
-            std::thread::sleep(wait);
+        match journal {
+            Some(journal) if copying => wait_unless_hurried(journal, wait),
+            _ if !wait.is_zero() => std::thread::sleep(wait),
+            _ => {}
         }
         while let Some(job) = next.take().or_else(|| rx.try_recv().ok()) {
             match job {
                 Job::Barrier(done) => barriers.push(done),
-                Job::Journaled { record, ticket } => {
+                Job::Copy { record, ticket } => {
                     records.push(record);
-                    journaled = Some(ticket);
-                    if records.len() >= max_batch {
-                        backlog = true;
-                        break;
-                    }
-                }
-                Job::Keyframe(record) => {
-                    records.push(record);
+                    journaled = ticket.or(journaled);
                     if records.len() >= max_batch {
                         backlog = true;
                         break;
@@ -308,7 +301,6 @@ fn commit_loop(
                 journal.ingested(ticket);
             }
             records.clear();
-            last_commit = Some(Instant::now());
         }
         if !jobs.is_empty() {
             records.extend(jobs.iter().map(|(record, _, _)| record.clone()));
@@ -343,6 +335,19 @@ fn commit_loop(
         for done in barriers.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+/// Let a batch of records to copy grow for `wait`, unless a reader, barrier or shutdown
+/// waiting for it cuts that short ([`Journal::hurry`]).
+fn wait_unless_hurried(journal: &Journal, wait: Duration) {
+    let deadline = Instant::now() + wait;
+    while !journal.take_hurry() {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        std::thread::park_timeout(deadline - now);
     }
 }
 

@@ -14,6 +14,13 @@ use crate::{
     RoomHistory, Session, Store, StoreError, StoredEvent, StoredUpdate, Visibility, by_room,
 };
 
+/// The condition an identical event meets: the same six values.
+macro_rules! same_event {
+    () => {
+        "room = ?1 AND seq = ?2 AND ts_ms = ?3 AND kind = ?4 AND author = ?5 AND data = ?6"
+    };
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         StoreError::Database(Box::new(error))
@@ -304,10 +311,7 @@ impl SqliteStore {
                 .prepare_cached("SELECT 1 FROM snapshots WHERE room = ?1 AND seq = ?2")?
                 .exists(params![&*r.room, seq])?,
             RecordKind::Event(kind) => conn
-                .prepare_cached(
-                    "SELECT 1 FROM events WHERE room = ?1 AND seq = ?2 AND ts_ms = ?3
-                     AND kind = ?4 AND author = ?5 AND data = ?6",
-                )?
+                .prepare_cached(concat!("SELECT 1 FROM events WHERE ", same_event!()))?
                 .exists(params![
                     &*r.room,
                     seq,
@@ -324,7 +328,7 @@ impl SqliteStore {
         Journal::open(&self.dir.join("journal"), |records| {
             let mut conn = self.writer.lock();
             let tx = conn.transaction()?;
-            let copied = insert_missing(&tx, &records, true)?;
+            let copied = insert_records(&tx, &records, Insert::Recover)?;
             tx.commit()?;
             tracing::info!(
                 copied,
@@ -379,9 +383,11 @@ impl Store for SqliteStore {
         // only its own statement; the whole batch is then rolled back and each room goes
         // again under its own savepoint, so one bad record cannot fail another room.
         let tx = conn.transaction()?;
-        let refused = rooms
-            .iter()
-            .find_map(|(room, records)| insert_all(&tx, records).err().map(|e| (room, e)));
+        let refused = rooms.iter().find_map(|(room, records)| {
+            insert_records(&tx, records.iter().copied(), Insert::Append)
+                .err()
+                .map(|e| (room, e))
+        });
         let Some((room, error)) = refused else {
             tx.commit()?;
             return Ok(Vec::new());
@@ -397,8 +403,8 @@ impl Store for SqliteStore {
         let mut failures = Vec::new();
         for (room, records) in rooms {
             let mut savepoint = tx.savepoint()?;
-            match insert_all(&savepoint, &records) {
-                Ok(()) => savepoint.commit()?,
+            match insert_records(&savepoint, records.iter().copied(), Insert::Append) {
+                Ok(_) => savepoint.commit()?,
                 Err(error) => {
                     savepoint.rollback()?;
                     failures.push(RoomFailure { room, error });
@@ -950,7 +956,7 @@ impl Store for SqliteStore {
     fn copy_from_journal(&self, records: &[Record]) -> Result<(), StoreError> {
         let mut conn = self.writer.lock();
         let tx = conn.transaction()?;
-        insert_missing(&tx, records, false)?;
+        insert_records(&tx, records, Insert::Copy)?;
         tx.commit()?;
         Ok(())
     }
@@ -1053,65 +1059,55 @@ fn invite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InviteRow> {
     ))
 }
 
-/// Copy journaled records: insert each record the database lacks (an update or keyframe
-/// whose seq it has is already in; so, in recovery, is an event identical to one it has),
-/// and say how many were. Never refuses a record, so a batch the database fails (busy,
-/// full) can be tried again as it is.
-fn insert_missing(
-    conn: &Connection,
-    records: &[Record],
-    recovering: bool,
-) -> Result<usize, StoreError> {
-    let mut update = conn.prepare_cached(
-        "INSERT OR IGNORE INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut snapshot = conn.prepare_cached(
-        "INSERT OR IGNORE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    // Events have no key: in recovery one identical to a stored one was copied before the
-    // kill; in a live copy every event is new (a failed batch is rolled back whole).
-    let mut event = conn.prepare_cached(if recovering {
-        "INSERT INTO events (room, seq, ts_ms, kind, author, data)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
-             SELECT 1 FROM events WHERE room = ?1 AND seq = ?2 AND ts_ms = ?3 AND kind = ?4
-                 AND author = ?5 AND data = ?6)"
-    } else {
-        "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-    })?;
-    let mut copied = 0;
-    for r in records {
-        let seq =
-            i64::try_from(r.seq).map_err(|_| StoreError::Database("seq out of range".into()))?;
-        copied += match r.kind {
-            RecordKind::Update => {
-                update.execute(params![&*r.room, seq, r.ts_ms, &*r.author, &r.data[..]])?
-            }
-            RecordKind::Snapshot => {
-                snapshot.execute(params![&*r.room, seq, r.ts_ms, &r.data[..]])?
-            }
-            RecordKind::Event(kind) => event.execute(params![
-                &*r.room,
-                seq,
-                r.ts_ms,
-                kind.as_str(),
-                &*r.author,
-                &r.data[..]
-            ])?,
-        };
-    }
-    Ok(copied)
+const NEW_EVENT: &str =
+    "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// How records go into the history tables.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Insert {
+    /// [`Store::append`]: a seq already stored is refused ([`StoreError::DuplicateSeq`]).
+    Append,
+    /// A copy from the journal: a record whose seq is stored is already in, so a batch the
+    /// database failed (busy, full) can be tried again as it is.
+    Copy,
+    /// Recovery from the journal: as `Copy`, and an event identical to a stored one is
+    /// already in too (events have no key; it was copied before the kill).
+    Recover,
 }
 
-fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> {
-    let mut update = conn.prepare_cached(
-        "INSERT INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut snapshot = conn.prepare_cached(
-        "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut event = conn.prepare_cached(
-        "INSERT INTO events (room, seq, ts_ms, kind, author, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+/// Insert `records` as `how` says, and say how many went in.
+fn insert_records<'a>(
+    conn: &Connection,
+    records: impl IntoIterator<Item = &'a Record>,
+    how: Insert,
+) -> Result<usize, StoreError> {
+    let (update, snapshot, event) = match how {
+        Insert::Append => (
+            "INSERT INTO updates (room, seq, ts_ms, author, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR REPLACE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
+            NEW_EVENT,
+        ),
+        Insert::Copy | Insert::Recover => (
+            "INSERT OR IGNORE INTO updates (room, seq, ts_ms, author, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO snapshots (room, seq, ts_ms, data) VALUES (?1, ?2, ?3, ?4)",
+            if how == Insert::Recover {
+                concat!(
+                    "INSERT INTO events (room, seq, ts_ms, kind, author, data)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                     WHERE NOT EXISTS (SELECT 1 FROM events WHERE ",
+                    same_event!(),
+                    ")"
+                )
+            } else {
+                NEW_EVENT
+            },
+        ),
+    };
+    let mut update = conn.prepare_cached(update)?;
+    let mut snapshot = conn.prepare_cached(snapshot)?;
+    let mut event = conn.prepare_cached(event)?;
+    let mut inserted = 0;
     for r in records {
         let seq =
             i64::try_from(r.seq).map_err(|_| StoreError::Database("seq out of range".into()))?;
@@ -1129,10 +1125,10 @@ fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> 
                 &r.data[..]
             ]),
         };
-        match written {
-            Ok(_) => {}
+        inserted += match written {
+            Ok(n) => n,
             Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                if how == Insert::Append && e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
                 return Err(StoreError::DuplicateSeq {
                     room: r.room.to_string(),
@@ -1140,9 +1136,9 @@ fn insert_all(conn: &Connection, records: &[&Record]) -> Result<(), StoreError> 
                 });
             }
             Err(error) => return Err(error.into()),
-        }
+        };
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// A seq or count as SQLite's integer (saturating).
